@@ -1,0 +1,3 @@
+from villagescore.cli import main
+
+main()

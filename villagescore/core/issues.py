@@ -1,0 +1,166 @@
+"""Validation issues as data: a code, a place, and a Chinese message built from a template.
+
+Each code has one template that names the rule and one hint that names the fix, in the spirit of
+pyxform's ``ErrorCode`` and frictionless' ``Report``. Checks return issues; they never raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+    @property
+    def label(self) -> str:
+        return "错误" if self is Severity.ERROR else "提示"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    template: str
+    hint: str
+
+
+def _c(code: str, sev: str, template: str, hint: str) -> Code:
+    return Code(code, Severity(sev), template, hint)
+
+
+# fmt: off
+CODES: dict[str, Code] = {c.code: c for c in [
+    # --- files ---
+    _c("file-unreadable", "error", "无法读取该文件：{reason}", "请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。"),
+    _c("file-unknown", "warning", "该工作簿不是本工具生成的表格，已跳过", "请使用 villagescore template 生成的表格填报。"),
+    _c("file-other-scheme", "error", "该表属于考评方案“{found}”，本次计算使用“{expected}”", "请确认文件夹中只放本方案的表格。"),
+    _c("file-other-period", "error", "该表属于 {found} 期，本次计算的是 {expected}", "请把其他期间的表格移出文件夹，或用 --period 指定期间。"),
+    _c("template-version", "warning", "表格模板版本为 {found}，当前工具版本生成的模板为 {expected}", "建议用当前版本重新生成表格。"),
+    _c("duplicate-file", "warning", "与 {other} 内容完全相同，只计一次", "删除重复的文件即可。"),
+    _c("conflicting-files", "error", "{unit} 的“{form}”有两份不同的文件：{other}", "请核对后只保留一份。"),
+    _c("print-only", "warning", "这是打印用的表格，不参与计算", "请把纸质票录入“录入表”后提交。"),
+    # --- tables ---
+    _c("sheet-missing", "error", "找不到工作表“{sheet}”", "请不要删除或改名工作表。"),
+    _c("header-missing", "error", "找不到表头（应含：{labels}）", "请不要修改表头行。"),
+    _c("column-missing", "error", "表头缺少“{label}”列", "请恢复该列，不要删除或改名表头。"),
+    _c("not-a-number", "error", "“{value}”不是数字", "请填写数字，例如 85 或 85.5。"),
+    _c("out-of-range", "error", "{label}应在 {min} 到 {max} 之间，填写的是 {value}", "请核对纸质原件后改正。"),
+    _c("too-many-decimals", "error", "{label}最多保留 {places} 位小数，填写的是 {value}", "请按原件填写，不要多写小数位。"),
+    _c("not-an-option", "error", "“{value}”不是“{label}”的可选项（可选：{options}）", "请从下拉列表中选择。"),
+    _c("missing-value", "error", "“{label}”未填写", "请补填；整张票无效时在“是否作废”中选“是”。"),
+    _c("identity-in-anonymous", "error", "匿名登记表中出现疑似身份信息（{what}）", "匿名评价不得记录姓名、电话或身份证号，请删除后再提交。"),
+    # --- ballots ---
+    _c("duplicate-serial", "error", "票号 {serial} 重复（另见第 {other_row} 行）", "每张票只录入一次，请核对票号。"),
+    _c("too-many-ballots", "error", "录入 {count} 张票，多于发放的 {issued} 张", "请核对发放和回收数量。"),
+    _c("too-few-valid", "error", "有效票 {valid} 张，少于方案要求的 {min} 张", "请核实测评会参会人数，或补录选票。"),
+    _c("blank-ballot", "warning", "票号 {serial} 未填写任何分数，视为未收回", "如该票已收回但空白，请在“是否作废”中选“是”。"),
+    _c("void-ballot", "warning", "票号 {serial} 已标记作废，不计入", ""),
+    # --- units and coverage ---
+    _c("unit-unknown", "error", "单位代码 {unit} 不在名册中", "请核对单位代码，或先更新名册。"),
+    _c("form-missing", "error", "{unit} 缺少“{form}”", "请收齐该表后重新计算。"),
+    _c("unit-row-missing", "error", "“{form}”中没有 {unit} 的行", "请在该表中补上此单位的数据。"),
+    _c("unit-row-duplicate", "error", "“{form}”中 {unit} 出现了两次（另见第 {other_row} 行）", "每个单位只填一行。"),
+    _c("no-answers", "error", "“{form}”合计为 0 份答卷，无法计算", "请填写各选项的答卷份数。"),
+    _c("pending-verification", "warning", "第 {row} 行反映事项“{item}”尚待核实，暂不扣分", "核实后请更新“核实结果”并重新计算。"),
+    _c("draw-mismatch", "error", "回访诉求与抽取记录不一致：{detail}", "请使用生成的回访表，不要改动诉求编号。"),
+    _c("draw-short", "warning", "{unit} 的台账只有 {count} 件诉求，少于应抽取的 {want} 件，已全部抽取", "请核实台账是否完整。"),
+    _c("criteria-count", "error", "{unit} 的考核细则有 {count} 项，方案要求 {want} 项", "请在考核细则表中补齐。"),
+    _c("criteria-aspect", "error", "{unit} 的“{aspect}”方面有 {count} 项细则，方案要求 {want} 项", "请按方案每个方面选取规定项数。"),
+    _c("veto-unknown", "error", "“{value}”不是方案中的一票否决事项", "请从下拉列表中选择。"),
+    _c("grade-withheld", "warning", "有单位未算出得分，{grading}暂不评定", "请先改正上面的错误。"),
+]}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Issue:
+    code: str
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""  # Excel reference as shown, e.g. "C7"; a whole row as "7", a column as "C"
+    unit: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def spec(self) -> Code:
+        return CODES[self.code]
+
+    @property
+    def severity(self) -> Severity:
+        return self.spec.severity
+
+    @property
+    def message(self) -> str:
+        try:
+            return self.spec.template.format(**self.params)
+        except (KeyError, IndexError):
+            return self.spec.template
+
+    @property
+    def hint(self) -> str:
+        return self.spec.hint
+
+    @property
+    def where(self) -> str:
+        parts = [p for p in (self.file, self.sheet and f"工作表“{self.sheet}”", self.cell and f"单元格 {self.cell}") if p]
+        return "，".join(parts)
+
+    def text(self) -> str:
+        where = self.where
+        return f"[{self.severity.label}] {where + '：' if where else ''}{self.message}" + (
+            f"（{self.hint}）" if self.hint else ""
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "unit": self.unit,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def issue(code: str, *, file: str = "", sheet: str = "", cell: str = "", unit: str = "", **params: Any) -> Issue:
+    if code not in CODES:
+        raise KeyError(f"unknown issue code {code}")
+    return Issue(code, file, sheet, cell, unit, params)
+
+
+@dataclass
+class Report:
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, item: Issue) -> None:
+        self.issues.append(item)
+
+    def extend(self, items: Iterable[Issue]) -> None:
+        self.issues.extend(items)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def units_with_errors(self) -> set[str]:
+        return {i.unit for i in self.errors if i.unit}
+
+    def global_errors(self) -> list[Issue]:
+        return [i for i in self.errors if not i.unit]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [i.as_dict() for i in self.issues]

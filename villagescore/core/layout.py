@@ -1,0 +1,151 @@
+"""The form contract: which columns each entry sheet has, shared by the writer and the reader.
+
+The template writer lays out exactly these columns (one header row of labels, one record per
+row); the table parser maps a header row back to these keys. Neither side invents columns.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from villagescore.core.records import Criterion
+from villagescore.core.scheme import Column, Form, Scheme
+
+IDENTITY_SHEET = "_villagescore"
+IDENTITY_KEYS = (
+    "tool",  # always "villagescore"
+    "role",  # "entry" (read back), "print" (printable only), "setup" (roster/criteria/ledger)
+    "scheme_id",
+    "scheme_version",
+    "form_id",  # a scheme form id, or "roster" / "criteria" / "ledger"
+    "unit_code",  # "" for township-wide forms
+    "unit_name",
+    "period",  # "" for setup forms
+    "template_version",
+    "sheet",  # name of the entry sheet
+    "seed",  # callback draw seed ("" elsewhere)
+    "drawn",  # callback: drawn request ids joined by ","
+    "issued",  # score/vote ballots: number of ballots issued
+)
+
+YES_NO = ["是", "否"]
+
+
+def _col(key: str, label: str, type: str = "text", **kw) -> Column:  # noqa: A002
+    return Column(key=key, label=label, type=type, **kw)
+
+
+# ------------------------------------------------------------ setup forms (filled once)
+
+
+def roster_columns(scheme: Scheme | None = None) -> list[Column]:
+    types = scheme.scheme.unit_types if scheme else ["村", "社区"]
+    return [
+        _col("code", "单位代码", required=True, max_length=20, aliases=["代码", "村代码", "编号"]),
+        _col("name", "单位名称", required=True, max_length=40, aliases=["村名", "村（社区）", "名称"]),
+        _col("type", "类型", "option", options=list(types), required=True),
+        _col("secretary", "党组织书记", max_length=20, aliases=["书记", "书记姓名"]),
+        _col("township", "所属乡镇", max_length=40, aliases=["乡镇", "乡镇（街道）"]),
+        _col("funds_base", "工作经费基数（元）", "number", min=Decimal(0), max=Decimal(100000000), places=2,
+             aliases=["工作经费基数", "工作经费"]),
+    ]
+
+
+def criteria_columns(scheme: Scheme) -> list[Column]:
+    aspects = scheme.criteria.aspects if scheme.criteria else []
+    return [
+        _col("unit", "单位代码", required=True, max_length=20),
+        _col("unit_name", "单位名称", max_length=40),
+        _col("aspect", "方面", "option", options=aspects, required=True) if aspects
+        else _col("aspect", "方面", required=True),
+        _col("index", "序号", "integer", min=Decimal(1), max=Decimal(50), required=True),
+        _col("text", "考核细则", required=True, max_length=60, width=40),
+        _col("points", "分值", "number", min=Decimal(0), max=Decimal(100), places=2, required=True),
+    ]
+
+
+def ledger_columns() -> list[Column]:
+    return [
+        _col("unit", "单位代码", required=True, max_length=20),
+        _col("request_id", "诉求编号", required=True, max_length=30),
+        _col("date", "登记日期", max_length=20),
+        _col("requester", "诉求人", max_length=20),
+        _col("phone", "联系电话", max_length=20),
+        _col("content", "诉求内容", required=True, max_length=200, width=40),
+        _col("status", "办理情况", max_length=100, width=20),
+    ]
+
+
+SETUP_TITLES = {
+    "roster": "考评对象名册",
+    "criteria": "考核评定细则",
+    "ledger": "民生诉求落实台账",
+}
+
+
+def setup_columns(form_id: str, scheme: Scheme) -> list[Column]:
+    if form_id == "roster":
+        return roster_columns(scheme)
+    if form_id == "criteria":
+        return criteria_columns(scheme)
+    if form_id == "ledger":
+        return ledger_columns()
+    raise KeyError(form_id)
+
+
+# ------------------------------------------------------------ scheme forms (per period)
+
+CALLBACK_PREFILLED = ("seq", "request_id", "date", "content", "requester", "phone")
+
+
+def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None = None) -> list[Column]:
+    """Columns of the entry sheet of ``form`` (for one unit where the form is per unit)."""
+    if form.kind == "score_ballot":
+        cols = [_col("serial", "票号", "integer", min=Decimal(1), max=Decimal(form.evaluators), required=True)]
+        if form.items == "criteria":
+            for c in criteria or []:
+                cols.append(_col(c.key, c.text, "number", min=Decimal(0), max=c.points, places=2))
+        else:
+            default = scheme.criteria.default_points if scheme.criteria else Decimal(10)
+            for i, text in enumerate(form.items or [], start=1):
+                cols.append(_col(f"c{i:02d}", text, "number", min=Decimal(0), max=default, places=2))
+        cols.append(_col("void", "是否作废", "option", options=YES_NO))
+        return cols
+    if form.kind == "callback":
+        return [
+            _col("seq", "序号", "integer", min=Decimal(1), max=Decimal(form.draw), required=True),
+            _col("request_id", "诉求编号", required=True),
+            _col("date", "登记日期"),
+            _col("content", "诉求内容", width=36),
+            _col("requester", "诉求人"),
+            _col("phone", "联系电话"),
+            *form.columns,
+        ]
+    if form.kind == "tally":
+        return [
+            _col("row", "评价内容", required=True),
+            *[_col(opt, opt, "integer", min=Decimal(0), max=Decimal(1000000)) for opt in form.options],
+        ]
+    if form.kind == "register":
+        return [_col("seq", "序号", "integer", min=Decimal(1), max=Decimal(form.max_rows)), *form.columns]
+    if form.kind == "unit_scores":
+        return [
+            _col("unit", "单位代码", required=True),
+            _col("unit_name", "单位名称"),
+            *form.columns,
+        ]
+    if form.kind == "vote_ballot":  # per-person vote columns come from the people sheet (system B)
+        return [_col("serial", "票号", "integer", min=Decimal(1), max=Decimal(form.evaluators), required=True),
+                _col("void", "是否作废", "option", options=YES_NO)]
+    raise ValueError(f"unknown form kind {form.kind}")
+
+
+def prefilled_keys(form: Form) -> tuple[str, ...]:
+    """Columns the template fills in and locks (the clerk types only the others)."""
+    return {
+        "callback": CALLBACK_PREFILLED,
+        "tally": ("row",),
+        "unit_scores": ("unit", "unit_name"),
+        "register": ("seq",),
+        "score_ballot": ("serial",),
+    }.get(form.kind, ())

@@ -1,0 +1,189 @@
+"""Typed records that flow through the pipeline: roster, criteria, ledger, form rows, results.
+
+Readers produce ``FormData``; the scoring core consumes it and produces ``RunResult``; writers
+render ``RunResult``. Values in rows are already normalised: Decimal for numbers, str for text and
+options, None for blank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from villagescore.core.issues import Report
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    type: str = "村"
+    secretary: str = ""
+    township: str = ""
+    funds_base: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    unit: str
+    aspect: str
+    index: int  # 1-based position within the unit
+    text: str
+    points: Decimal
+
+    @property
+    def key(self) -> str:
+        return f"c{self.index:02d}"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    unit: str
+    request_id: str
+    date: str = ""
+    requester: str = ""
+    phone: str = ""
+    content: str = ""
+    status: str = ""
+
+
+@dataclass
+class Row:
+    values: dict[str, Any]
+    row: int  # Excel row number, 1-based, as Excel shows it
+    cells: dict[str, str] = field(default_factory=dict)  # key → "C7"
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def cell(self, key: str) -> str:
+        return self.cells.get(key, str(self.row))
+
+
+@dataclass
+class FormData:
+    """One filled entry sheet, identified by its hidden identity record."""
+
+    form_id: str
+    unit: str | None  # unit code; None for a township-wide form
+    period: str
+    file: str
+    sheet: str
+    sha256: str
+    rows: list[Row]
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    sha256: str
+    form_id: str = ""
+    unit: str = ""
+    period: str = ""
+    status: str = "已读取"  # 已读取 / 已跳过 / 有错误 / 重复
+
+
+@dataclass
+class Setup:
+    """What the office fills once: roster, criteria, appeals ledger."""
+
+    units: list[Unit]
+    criteria: dict[str, list[Criterion]] = field(default_factory=dict)
+    ledger: dict[str, list[LedgerEntry]] = field(default_factory=dict)
+
+    def unit(self, code: str) -> Unit | None:
+        return next((u for u in self.units if u.code == code), None)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class LeafDetail:
+    """How one leaf value came about, for 分项得分, 测评明细 and ``explain``."""
+
+    node: str
+    period: str
+    value: Any  # Fraction (exact) or None
+    inputs: dict[str, Any] = field(default_factory=dict)  # e.g. {"有效票": 18, "总分合计": ...}
+    rule: str = ""  # the rule in words, e.g. "有效票总分平均"
+    source: str = ""  # file and sheet the rows came from
+
+
+@dataclass
+class GradeResult:
+    grading: str
+    grade: str | None  # None when pending or withheld
+    pending: tuple[str, ...] = ()  # the grades the committee must choose between
+    reason: str = ""  # why (rule, veto, tie)
+    rank: int | None = None
+    consequence: str = ""
+    funds_change: Decimal | None = None
+
+
+@dataclass
+class UnitResult:
+    unit: Unit
+    exact: dict[str, Any] = field(default_factory=dict)  # node → Fraction, for the target period
+    rounded: dict[str, Decimal] = field(default_factory=dict)
+    by_period: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # period → node → rounded
+    details: list[LeafDetail] = field(default_factory=list)
+    grades: dict[str, GradeResult] = field(default_factory=dict)
+    vetoes: list[str] = field(default_factory=list)  # veto labels
+    ok: bool = True  # False when errors stopped this unit's result
+
+    @property
+    def code(self) -> str:
+        return self.unit.code
+
+
+@dataclass
+class QuotaLine:
+    grading: str
+    rule: str  # the rule in words
+    grade: str
+    n: int  # units in the grading
+    allowed: str  # e.g. "≤ 1" or "≥ 1" or "—"
+    actual: int
+    pending: int = 0
+    note: str = ""
+
+
+@dataclass
+class BallotLine:
+    """A ballot row as read, for 测评明细."""
+
+    unit: str
+    period: str
+    serial: str
+    scores: dict[str, Decimal | None]
+    total: Decimal | None
+    status: str  # 有效 / 作废 / 空白 / 有错误
+    file: str
+    sheet: str
+    row: int
+
+
+@dataclass
+class RunResult:
+    scheme_id: str
+    scheme_name: str
+    scheme_version: str
+    scheme_source: str
+    period: str  # the target period, e.g. "2025H1" or "2025"
+    periods: list[str]  # the periods read, e.g. ["2025H1", "2025H2"]
+    units: list[UnitResult]  # in rank order (units without a result last)
+    quota: list[QuotaLine]
+    report: Report
+    files: list[InputFile]
+    ballots: list[BallotLine]
+    computed_at: str
+    tool_version: str
+    node_labels: dict[str, str] = field(default_factory=dict)
+    display: list[str] = field(default_factory=list)  # node ids shown in 汇总
+    leaves: list[str] = field(default_factory=list)  # leaf node ids, shown in 分项得分
+    gradings: list[tuple[str, str]] = field(default_factory=list)  # (id, label)
+    places: int = 2
+    notes: list[str] = field(default_factory=list)  # lines for 说明 (e.g. why a tie is pending)

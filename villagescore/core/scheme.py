@@ -1,0 +1,528 @@
+"""The scheme model: one township's rules as data, checked on load.
+
+A scheme (考评方案) is a TOML file. It declares the forms to print and read, a tree of score
+nodes (leaves aggregate a form's rows, inner nodes combine children by weight or sum), how
+periods combine into a year, and one or more gradings (等次) with quota rules, tie-breakers,
+vetoes and consequences. Nothing here reads files; ``load_scheme`` takes the parsed dict.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from villagescore.core.numbers import dec
+
+
+class SchemeError(Exception):
+    """A scheme file that cannot be used. ``problems`` are Chinese lines naming the key path."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def _d(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("应为数字")
+    if isinstance(value, (int, float, str, Decimal)):
+        try:
+            return dec(value)
+        except Exception as exc:  # decimal.InvalidOperation
+            raise ValueError("应为数字") from exc
+    raise ValueError("应为数字")
+
+
+Dec = Annotated[Decimal, Field()]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- forms
+
+ColumnType = Literal["number", "option", "text", "integer"]
+
+
+class Column(Strict):
+    key: str
+    label: str
+    type: ColumnType = "text"
+    options: list[str] = []
+    min: Decimal | None = None
+    max: Decimal | None = None
+    places: int = 2
+    required: bool = False
+    aliases: list[str] = []
+    width: int | None = None
+    max_length: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Column":
+        if self.type == "option" and not self.options:
+            raise ValueError("type = \"option\" 的列必须给出 options")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min 大于 max")
+        return self
+
+
+FormKind = Literal["score_ballot", "vote_ballot", "callback", "tally", "register", "unit_scores"]
+
+
+class Form(Strict):
+    id: str
+    kind: FormKind
+    title: str
+    scope: Literal["unit", "township"] = "unit"
+    file_label: str | None = None  # short name used in file names
+    anonymous: bool = False
+    note: str = ""
+    # score_ballot
+    items: Literal["criteria"] | list[str] | None = None
+    evaluators: int = 20
+    printable: bool = True
+    # callback
+    draw: int = 5
+    # tally
+    rows: list[str] = []
+    options: list[str] = []
+    # register / callback / unit_scores
+    columns: list[Column] = []
+    max_rows: int = 50
+    aliases: list[str] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> "Form":
+        if self.kind == "score_ballot" and self.items is None:
+            raise ValueError("测评票必须给出 items（\"criteria\" 或细则列表）")
+        if self.kind == "tally" and (not self.rows or not self.options):
+            raise ValueError("统计表必须给出 rows 和 options")
+        if self.kind in ("register", "unit_scores", "callback") and not self.columns:
+            raise ValueError("登记表必须给出 columns")
+        keys = [c.key for c in self.columns]
+        if len(set(keys)) != len(keys):
+            raise ValueError("columns 中有重复的 key")
+        if self.evaluators < 1 or self.draw < 1:
+            raise ValueError("evaluators 和 draw 必须大于 0")
+        return self
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+    @property
+    def short(self) -> str:
+        return self.file_label or self.title
+
+
+# ---------------------------------------------------------------- score nodes
+
+class Band(Strict):
+    at_least: Decimal
+    value: Decimal
+
+
+class LeafBase(Strict):
+    label: str
+    max: Decimal | None = None
+    form: str
+    bands: list[Band] = []  # value → first band whose at_least ≤ value (ordered high → low)
+    scale: Decimal | None = None  # multiply after bands
+    applies_to: list[str] = []
+
+    def post(self) -> str:
+        return ""
+
+
+class BallotMean(LeafBase):
+    agg: Literal["ballot_mean"]
+    trim: int = 0  # drop this many highest and lowest totals
+    min_valid: int = 1
+
+
+class CountPoints(LeafBase):
+    agg: Literal["count_points"]
+    field: str
+    match: list[str]
+    points: Decimal
+    cap: Decimal | None = None
+
+
+class SharePoints(LeafBase):
+    agg: Literal["share_points"]
+    positive: list[str]
+    points: Decimal
+    field: str | None = None  # for ballot/register rows: the column holding the option
+
+
+class Deduction(LeafBase):
+    agg: Literal["deduction"]
+    start: Decimal
+    per: Decimal
+    distinct: str | None = None  # count each distinct value of this column once
+    where: dict[str, list[str]] = {}
+    floor: Decimal = Decimal(0)
+
+
+class RegisterSum(LeafBase):
+    agg: Literal["register_sum"]
+    field: str | None = None  # numeric column to add up
+    points_by: str | None = None  # or: a column whose value looks up ``points``
+    points_map: dict[str, Decimal] = {}
+    where: dict[str, list[str]] = {}
+    cap: Decimal | None = None
+    floor: Decimal | None = None
+
+    @field_validator("points_map", mode="before")
+    @classmethod
+    def _pm(cls, v: Any) -> Any:
+        return {k: _d(x) for k, x in (v or {}).items()}
+
+    @model_validator(mode="after")
+    def _one(self) -> "RegisterSum":
+        if (self.field is None) == (self.points_by is None):
+            raise ValueError("register_sum 须且只能给出 field 或 points_by 之一")
+        return self
+
+
+class Direct(LeafBase):
+    agg: Literal["direct"]
+    field: str
+    letters: dict[str, Decimal] = {}  # e.g. A=1.0 … E=0.6, times ``max``
+
+    @field_validator("letters", mode="before")
+    @classmethod
+    def _lt(cls, v: Any) -> Any:
+        return {k: _d(x) for k, x in (v or {}).items()}
+
+
+Leaf = Annotated[
+    Union[BallotMean, CountPoints, SharePoints, Deduction, RegisterSum, Direct],
+    Field(discriminator="agg"),
+]
+
+
+class Combine(Strict):
+    label: str
+    combine: Literal["weighted", "sum"]
+    parts: dict[str, Decimal] | list[str]
+    max: Decimal | None = None
+    applies_to: list[str] = []
+
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _parts(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: _d(x) for k, x in v.items()}
+        return v
+
+    @property
+    def weights(self) -> dict[str, Decimal]:
+        if isinstance(self.parts, dict):
+            return dict(self.parts)
+        return {p: Decimal(1) for p in self.parts}
+
+
+Node = Union[Combine, Leaf]
+
+
+# ---------------------------------------------------------------- grading
+
+RuleKind = Literal["cap", "floor", "top_n", "next_share", "at_least", "below"]
+
+
+class OnlyIf(Strict):
+    grading: str
+    grades: list[str]
+
+
+class Rule(Strict):
+    grade: str
+    kind: RuleKind
+    share: Decimal | None = None
+    n: int | None = None
+    score: Decimal | None = None  # threshold for at_least / below
+    min_score: Decimal | None = None  # extra condition on cap / top_n / next_share
+    only_if: OnlyIf | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Rule":
+        if self.kind in ("cap", "floor", "next_share"):
+            if (self.share is None) == (self.n is None):
+                raise ValueError(f"{self.kind} 规则须给出 share 或 n 之一")
+            if self.share is not None and not (Decimal(0) <= self.share <= Decimal(1)):
+                raise ValueError("share 必须在 0 到 1 之间（例如 0.2 表示 20%）")
+        if self.kind == "top_n" and self.n is None:
+            raise ValueError("top_n 规则须给出 n")
+        if self.kind in ("at_least", "below") and self.score is None:
+            raise ValueError(f"{self.kind} 规则须给出 score")
+        return self
+
+    def describe(self) -> str:
+        pct = f"{(self.share or 0) * 100:g}%" if self.share is not None else ""
+        cond = f"且得分不低于{self.min_score}" if self.min_score is not None else ""
+        return {
+            "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}（向下取整）{cond}",
+            "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}（向上取整）",
+            "top_n": f"排名前{self.n}名为“{self.grade}”{cond}",
+            "next_share": f"其后{pct or f'{self.n}个'}（向下取整）为“{self.grade}”{cond}",
+            "at_least": f"得分不低于{self.score}为“{self.grade}”",
+            "below": f"得分低于{self.score}为“{self.grade}”",
+        }[self.kind]
+
+
+class Consequence(Strict):
+    text: str = ""
+    funds: Decimal | None = None  # share of the roster's 工作经费基数, e.g. 0.10 or -0.10
+
+
+class Grading(Strict):
+    id: str
+    label: str
+    by: str
+    grades: list[str]
+    default: str
+    rules: list[Rule] = []
+    tie_breakers: list[str] = []
+    applies_to: list[str] = []
+    consequences: dict[str, Consequence] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> "Grading":
+        if self.default not in self.grades:
+            raise ValueError(f"default “{self.default}”不在 grades 中")
+        for r in self.rules:
+            if r.grade not in self.grades:
+                raise ValueError(f"规则中的等次“{r.grade}”不在 grades 中")
+        for g in self.consequences:
+            if g not in self.grades:
+                raise ValueError(f"consequences 中的等次“{g}”不在 grades 中")
+        return self
+
+
+class Veto(Strict):
+    id: str
+    label: str
+    forces: dict[str, str] = {}  # grading id → grade
+    cancels: dict[str, list[str]] = {}  # grading id → grades the unit may not get
+
+
+# ---------------------------------------------------------------- scheme
+
+
+class Meta(Strict):
+    id: str
+    name: str
+    version: str = "1"
+    system: str = ""
+    source: str = ""
+    period_kind: Literal["half", "quarter", "year"] = "half"
+    places: int = 2
+    rounding: Literal["end", "each"] = "end"
+    unit_types: list[str] = ["村", "社区"]
+    township: str = ""
+
+
+class Annual(Strict):
+    weights: dict[str, Decimal] = {}
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _w(cls, v: Any) -> Any:
+        return {k: _d(x) for k, x in (v or {}).items()}
+
+
+class Criteria(Strict):
+    aspects: list[str] = []
+    per_aspect: int = 2
+    default_points: Decimal = Decimal(10)
+
+
+class Scheme(Strict):
+    scheme: Meta
+    annual: Annual = Annual()
+    criteria: Criteria | None = None
+    forms: list[Form]
+    nodes: dict[str, Node]
+    root: str
+    gradings: list[Grading]
+    vetoes: list[Veto] = []
+    display: list[str] = []  # node ids shown as columns in the summary, in order
+
+    @model_validator(mode="after")
+    def _refs(self) -> "Scheme":
+        problems: list[str] = []
+        form_ids = [f.id for f in self.forms]
+        if len(set(form_ids)) != len(form_ids):
+            problems.append("forms 中有重复的 id")
+        forms = {f.id: f for f in self.forms}
+        if self.root not in self.nodes:
+            problems.append(f"root：节点“{self.root}”不存在")
+        for nid, node in self.nodes.items():
+            if isinstance(node, Combine):
+                for part in node.weights:
+                    if part not in self.nodes:
+                        problems.append(f"nodes.{nid}.parts：节点“{part}”不存在")
+                if node.combine == "weighted":
+                    total = sum(node.weights.values(), Decimal(0))
+                    if total != 1:
+                        problems.append(f"nodes.{nid}.parts：权重合计为 {total}，应为 1")
+            else:
+                form = forms.get(node.form)
+                if form is None:
+                    problems.append(f"nodes.{nid}.form：表格“{node.form}”不存在")
+                    continue
+                for fld in _fields_used(node):
+                    if form.kind in ("register", "unit_scores", "callback") and form.column(fld) is None:
+                        problems.append(f"nodes.{nid}：表格“{node.form}”没有列“{fld}”")
+        if not problems and self.root in self.nodes:
+            problems.extend(_cycles(self.nodes))
+        for g in self.gradings:
+            for ref in [g.by, *g.tie_breakers]:
+                if ref not in self.nodes:
+                    problems.append(f"gradings.{g.id}：节点“{ref}”不存在")
+            for r in g.rules:
+                if r.only_if and r.only_if.grading not in {x.id for x in self.gradings}:
+                    problems.append(f"gradings.{g.id}.rules：only_if 引用的等次“{r.only_if.grading}”不存在")
+        grading_ids = {g.id: g for g in self.gradings}
+        for v in self.vetoes:
+            for gid, grade in v.forces.items():
+                if gid not in grading_ids or grade not in grading_ids[gid].grades:
+                    problems.append(f"vetoes.{v.id}.forces：等次“{gid}={grade}”不存在")
+        if self.annual.weights and sum(self.annual.weights.values(), Decimal(0)) != 1:
+            problems.append("annual.weights：权重合计应为 1")
+        for d in self.display:
+            if d not in self.nodes:
+                problems.append(f"display：节点“{d}”不存在")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    # -------- helpers
+    def form(self, form_id: str) -> Form:
+        for f in self.forms:
+            if f.id == form_id:
+                return f
+        raise KeyError(form_id)
+
+    def leaves(self) -> dict[str, Leaf]:
+        return {k: v for k, v in self.nodes.items() if not isinstance(v, Combine)}
+
+    def veto(self, label_or_id: str) -> Veto | None:
+        return next((v for v in self.vetoes if label_or_id in (v.id, v.label)), None)
+
+    @property
+    def display_nodes(self) -> list[str]:
+        return self.display or [self.root]
+
+    def order(self) -> list[str]:
+        """Node ids, children before parents (depth-first from the root)."""
+        seen: list[str] = []
+
+        def visit(nid: str) -> None:
+            node = self.nodes[nid]
+            if isinstance(node, Combine):
+                for part in node.weights:
+                    visit(part)
+            if nid not in seen:
+                seen.append(nid)
+
+        visit(self.root)
+        for nid in self.nodes:
+            if nid not in seen:
+                visit(nid)
+        return seen
+
+
+def _fields_used(node: Any) -> list[str]:
+    out = []
+    for name in ("field", "distinct", "points_by"):
+        v = getattr(node, name, None)
+        if v:
+            out.append(v)
+    out.extend(getattr(node, "where", {}) or {})
+    return out
+
+
+def _cycles(nodes: dict[str, Any]) -> list[str]:
+    state: dict[str, int] = {}
+    problems: list[str] = []
+
+    def visit(nid: str, path: list[str]) -> None:
+        if state.get(nid) == 2:
+            return
+        if state.get(nid) == 1:
+            problems.append("nodes：节点循环引用 " + " → ".join([*path, nid]))
+            return
+        state[nid] = 1
+        node = nodes[nid]
+        if isinstance(node, Combine):
+            for p in node.weights:
+                if p in nodes:
+                    visit(p, [*path, nid])
+        state[nid] = 2
+
+    for nid in nodes:
+        visit(nid, [])
+    return problems
+
+
+_MESSAGES = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不认识的键（拼写错误？）",
+    "literal_error": "取值不在允许范围内",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "string_type": "应为文字",
+    "list_type": "应为列表",
+    "dict_type": "应为表",
+    "bool_type": "应为 true 或 false",
+    "union_tag_invalid": "agg 取值不认识",
+    "union_tag_not_found": "缺少 agg 或 combine",
+    "model_type": "应为表",
+}
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        elif part in ("Combine", "function-after[_check(), Combine]") or str(part).startswith(("function-", "tagged-union")):
+            continue
+        elif part in ("ballot_mean", "count_points", "share_points", "deduction", "register_sum", "direct"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "（顶层）"
+
+
+def load_scheme(data: dict[str, Any], source: str = "scheme") -> Scheme:
+    """Build and check a Scheme from parsed TOML; raise SchemeError with Chinese key-path lines."""
+    try:
+        return Scheme.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        seen = set()
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            # A node that is neither a Combine nor a Leaf yields errors for both; keep the leaf one
+            if loc and loc[0] == "nodes" and len(loc) > 2 and loc[2] == "Combine" and _has_agg(data, loc):
+                continue
+            msg = _MESSAGES.get(err["type"])
+            if msg is None:
+                msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            lines = [f"{_path(loc)}：{m}" if loc else m for m in msg.split("\n")]
+            for line in lines:
+                if line not in seen:
+                    seen.add(line)
+                    problems.append(line)
+        raise SchemeError(source, problems) from None
+
+
+def _has_agg(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    node = (data.get("nodes") or {}).get(loc[1])
+    return isinstance(node, dict) and "agg" in node
