@@ -60,7 +60,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("blank-ballot", "warning", "票号 {serial} 未填写任何分数，视为未收回", "如该票已收回但空白，请在“是否作废”中选“是”。"),
     _c("void-ballot", "warning", "票号 {serial} 已标记作废，不计入", ""),
     # --- units and coverage ---
-    _c("unit-unknown", "error", "单位代码 {unit} 不在名册中", "请核对单位代码，或先更新名册。"),
+    _c("unit-unknown", "error", "单位代码 {code} 不在名册中", "请核对单位代码，或先更新名册。"),
     _c("form-missing", "error", "{unit} 缺少“{form}”", "请收齐该表后重新计算。"),
     _c("unit-row-missing", "error", "“{form}”中没有 {unit} 的行", "请在该表中补上此单位的数据。"),
     _c("unit-row-duplicate", "error", "“{form}”中 {unit} 出现了两次（另见第 {other_row} 行）", "每个单位只填一行。"),
@@ -72,6 +72,11 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("criteria-aspect", "error", "{unit} 的“{aspect}”方面有 {count} 项细则，方案要求 {want} 项", "请按方案每个方面选取规定项数。"),
     _c("veto-unknown", "error", "“{value}”不是方案中的一票否决事项", "请从下拉列表中选择。"),
     _c("grade-withheld", "warning", "有单位未算出得分，{grading}暂不评定", "请先改正上面的错误。"),
+    # --- reading (appended) ---
+    _c("password-protected", "error", "文件设置了打开密码，无法读取", "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后另存为 .xlsx 再提交。"),
+    _c("sheet-trimmed", "warning", "工作表“{sheet}”在 {cell} 等处有超出读取范围（前 {rows} 行、{cols} 列）的内容，已忽略", "请删除表格下方或右侧多余的单元格；如确有数据，请移到表内。"),
+    _c("setup-wrong-form", "error", "该文件是“{found}”，这里需要的是“{expected}”", "请检查命令中名册、考核细则、台账的文件是否放反了。"),
+    _c("ledger-duplicate", "error", "{unit} 的诉求编号 {request_id} 重复（另见第 {other_row} 行）", "每件诉求只登记一行，编号不得重复。"),
 ]}
 # fmt: on
 
@@ -96,7 +101,7 @@ class Issue:
     @property
     def message(self) -> str:
         try:
-            return self.spec.template.format(**self.params)
+            return self.spec.template.format(**{"unit": self.unit or "全部单位", **self.params})
         except (KeyError, IndexError):
             return self.spec.template
 

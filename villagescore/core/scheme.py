@@ -94,6 +94,7 @@ class Form(Strict):
     columns: list[Column] = []
     max_rows: int = 50
     aliases: list[str] = []
+    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
 
     @model_validator(mode="after")
     def _check(self) -> "Form":
@@ -106,6 +107,8 @@ class Form(Strict):
         keys = [c.key for c in self.columns]
         if len(set(keys)) != len(keys):
             raise ValueError("columns 中有重复的 key")
+        if self.veto_field and self.column(self.veto_field) is None:
+            raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if self.evaluators < 1 or self.draw < 1:
             raise ValueError("evaluators 和 draw 必须大于 0")
         return self
@@ -262,7 +265,7 @@ class Rule(Strict):
         return self
 
     def describe(self) -> str:
-        pct = f"{(self.share or 0) * 100:g}%" if self.share is not None else ""
+        pct = f"{(self.share * 100).normalize():f}%" if self.share is not None else ""
         cond = f"且得分不低于{self.min_score}" if self.min_score is not None else ""
         return {
             "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}（向下取整）{cond}",
