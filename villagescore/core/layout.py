@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from villagescore.core.records import Criterion
-from villagescore.core.scheme import Column, Form, Scheme
+from villagescore.core.scheme import RESERVED_KEYS, Column, Form, Scheme
 
 IDENTITY_SHEET = "_villagescore"
 IDENTITY_KEYS = (
@@ -95,7 +95,7 @@ def setup_columns(form_id: str, scheme: Scheme) -> list[Column]:
 
 # ------------------------------------------------------------ scheme forms (per period)
 
-CALLBACK_PREFILLED = ("seq", "request_id", "date", "content", "requester", "phone")
+CALLBACK_PREFILLED = RESERVED_KEYS["callback"]
 
 
 def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None = None) -> list[Column]:

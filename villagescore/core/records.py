@@ -82,7 +82,7 @@ class InputFile:
     form_id: str = ""
     unit: str = ""
     period: str = ""
-    status: str = "已读取"  # 已读取 / 已跳过 / 有错误 / 重复
+    status: str = "已读取"  # 已读取, or why the file was not counted (已跳过, 无法读取, 重复，未计入, …)
 
 
 @dataclass
@@ -179,7 +179,7 @@ class RunResult:
     report: Report
     files: list[InputFile]
     ballots: list[BallotLine]
-    computed_at: str
+    computed_at: str  # ISO 8601 local time, "YYYY-MM-DD HH:MM:SS"
     tool_version: str
     node_labels: dict[str, str] = field(default_factory=dict)
     display: list[str] = field(default_factory=list)  # node ids shown in 汇总
@@ -187,3 +187,5 @@ class RunResult:
     gradings: list[tuple[str, str]] = field(default_factory=list)  # (id, label)
     places: int = 2
     notes: list[str] = field(default_factory=list)  # lines for 说明 (e.g. why a tie is pending)
+    grade_orders: dict[str, list[str]] = field(default_factory=dict)  # grading id → grades, best first
+    form_titles: dict[str, str] = field(default_factory=dict)  # form id → Chinese title

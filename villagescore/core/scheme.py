@@ -70,6 +70,13 @@ class Column(Strict):
         return self
 
 
+# Columns the tool itself lays out in front of a form's own columns; a scheme may not reuse their keys.
+RESERVED_KEYS = {
+    "callback": ("seq", "request_id", "date", "content", "requester", "phone"),
+    "register": ("seq",),
+    "unit_scores": ("unit", "unit_name"),
+}
+
 FormKind = Literal["score_ballot", "vote_ballot", "callback", "tally", "register", "unit_scores"]
 
 
@@ -107,6 +114,9 @@ class Form(Strict):
         keys = [c.key for c in self.columns]
         if len(set(keys)) != len(keys):
             raise ValueError("columns 中有重复的 key")
+        clash = [k for k in keys if k in RESERVED_KEYS.get(self.kind, ())]
+        if clash:
+            raise ValueError(f"columns 的 key “{'、'.join(clash)}”已被本类表格的固定列占用，请换一个名字")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if self.evaluators < 1 or self.draw < 1:

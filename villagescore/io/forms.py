@@ -1,0 +1,534 @@
+"""Blank forms: entry workbooks (typed by the clerk and read back), printable ballots, setup forms.
+
+Every workbook has the same shape, which ``docs/forms.md`` describes and the reader relies on:
+the visible table sheet first (row 1 title, row 2 info line, row 3 instruction, row 4 the header
+row of ``layout.entry_columns`` / ``layout.setup_columns`` labels, records from row 5), and a very
+hidden identity sheet (``layout.IDENTITY_SHEET``) of key/value strings. Workbooks are built in
+memory and returned as bytes; ``write_period_forms`` writes a period's whole set atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from villagescore import TEMPLATE_VERSION
+from villagescore.core import layout
+from villagescore.core.draw import Draw
+from villagescore.core.periods import Period
+from villagescore.core.records import Criterion, Setup, Unit
+from villagescore.core.scheme import Column, Form, Scheme
+from villagescore.io.atomic import write_bytes_atomic
+
+FONT = "宋体"
+HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
+SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300}
+TEXT_LIMIT = 255  # length check on text cells whose column sets no max_length
+LINE = 15  # points per line of 11-point CJK text
+MIN_TABLE_WIDTH = 80  # column-width units: about the printable width of portrait A4
+BALLOT_KINDS = ("score_ballot", "vote_ballot")
+IDENTITY_WORDS = ("姓名", "电话", "身份证", "联系方式", "住址")
+
+_BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+# cell styles (merged into every format with the CJK font)
+_TITLE = {"bold": True, "font_size": 16, "align": "center"}
+_INFO = {"font_size": 10, "text_wrap": True}
+_NOTE = {"font_size": 10, "text_wrap": True, "font_color": "#404040"}
+_HEAD = {"bold": True, "border": 1, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"}
+_FIXED = {"border": 1, "bg_color": "#F2F2F2"}  # prefilled, locked
+_INPUT = {"border": 1, "locked": False}
+
+_NOTES = {
+    "score_ballot": "每张收回的测评票录入一行，票号与纸质票上的票号一致；各项得分填 0 至该项分值之间的数字，"
+    "不用计算合计；作废票在“是否作废”栏选“是”，未收回的票整行留空。",
+    "vote_ballot": "每张收回的测评票录入一行，票号与纸质票上的票号一致；作废票在“是否作废”栏选“是”。",
+    "callback": "对抽取的每件诉求电话回访或入户走访后填写白色单元格（灰底为台账内容，不能修改），"
+    "选择类栏目从下拉列表中选择。",
+    "tally": "按回收的问卷逐项统计，在各选项下填写选择该项的人数（0 或正整数）。",
+    "register": "每条反映登记一行，从第 1 行起连续填写；选择类栏目从下拉列表中选择。",
+    "unit_scores": "每个单位一行，填写白色单元格（灰底为名册内容，不能修改）。",
+}
+_SETUP_NOTES = {
+    "roster": "每个村（社区）填写一行：单位代码须唯一（如 C01），类型从下拉列表中选择；工作经费基数可不填。",
+    "criteria": "每行一项考核细则：单位代码与名册一致，方面从下拉列表中选择，序号在本单位内从 1 起连续编号。",
+    "ledger": "每件民生诉求填写一行：单位代码与名册一致，诉求编号在本单位内唯一；回访核查从本台账中随机抽取。",
+}
+_BALLOT_NOTE = "请在“得分”栏填写 0 至该项分值之间的分数；本票不记名，请勿在票上署名或作任何记号。"
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def _tw(text: str) -> int:
+    """Display width: 2 per CJK (wide) character, 1 otherwise."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _lines(text: str, width: float) -> int:
+    return max(1, math.ceil(_tw(text) / max(width - 1.5, 1)))
+
+
+def _num(d: Decimal) -> int | float:
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _fmt(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_name(text: str) -> str:
+    """A Windows-safe file or folder name."""
+    return _BAD_FILE_CHARS.sub("_", text).strip().rstrip(". ") or "_"
+
+
+def _sheet_name(text: str) -> str:
+    return _BAD_SHEET_CHARS.sub("_", text).strip("'")[:31] or "Sheet1"
+
+
+def _period(text: str) -> str:
+    return str(Period.parse(text))
+
+
+def _township(scheme: Scheme, units: list[Unit]) -> str:
+    names = {u.township for u in units if u.township}
+    return scheme.scheme.township or (names.pop() if len(names) == 1 else "")
+
+
+def _info(scheme: Scheme, period: str, unit: Unit | None, township: str = "", extra: tuple[str, ...] = ()) -> str:
+    parts = [f"单位：{unit.name}（{unit.code}）"] if unit else [f"乡镇：{township}"] if township else []
+    if period:
+        parts.append(f"期间：{Period.parse(period).label}")
+    return "    ".join([*parts, f"方案：{scheme.scheme.name}", *extra])
+
+
+def _positions(cols: list[Column]) -> dict[str, int]:
+    """Key → column position (keys are unique: the scheme model rejects clashes with fixed columns)."""
+    return {c.key: i for i, c in enumerate(cols)}
+
+
+def _check_anonymous(form: Form, cols: list[Column]) -> None:
+    for c in cols:
+        if form.anonymous and any(w in c.label for w in IDENTITY_WORDS):
+            raise ValueError(f"匿名表“{form.title}”不能有“{c.label}”栏（不得询问身份信息）")
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _validation(c: Column) -> dict[str, Any]:
+    """Data validation of an input column: dropdown, number range or text length, with Chinese messages."""
+    need = "（必填）" if c.required else ""
+    common = {"input_title": _clip(c.label, 32), "error_title": "输入有误", "error_type": "stop", "show_error": True}
+    if c.type == "option":
+        opts = "、".join(c.options)
+        if len(",".join(c.options)) > 255:
+            raise ValueError(f"“{c.label}”的选项太长，下拉列表最多 255 个字符")
+        rule = {"validate": "list", "source": list(c.options)}
+        ask, err = f"请从下拉列表中选择：{opts}{need}", f"“{c.label}”只能选择：{opts}。"
+    elif c.type in ("number", "integer"):
+        kind = "整数" if c.type == "integer" else "数字"
+        lo, hi = c.min, c.max
+        if lo is not None and hi is not None:
+            rule = {"criteria": "between", "minimum": _num(lo), "maximum": _num(hi)}
+            rng = f"{_fmt(lo)} 至 {_fmt(hi)} 之间的{kind}"
+        elif lo is not None:
+            rule, rng = {"criteria": ">=", "value": _num(lo)}, f"不小于 {_fmt(lo)} 的{kind}"
+        elif hi is not None:
+            rule, rng = {"criteria": "<=", "value": _num(hi)}, f"不大于 {_fmt(hi)} 的{kind}"
+        else:
+            rule, rng = {"criteria": "between", "minimum": -1e15, "maximum": 1e15}, kind
+        rule["validate"] = "integer" if c.type == "integer" else "decimal"
+        places = "" if c.type == "integer" else f"（最多 {c.places} 位小数）"
+        ask, err = f"请填写{rng}{places}{need}", f"“{c.label}”应为{rng}。"
+    else:
+        limit = c.max_length or TEXT_LIMIT
+        rule = {"validate": "length", "criteria": "<=", "value": limit}
+        ask, err = f"请填写文字，不超过 {limit} 个字{need}", f"“{c.label}”不能超过 {limit} 个字。"
+    return {**rule, **common, "input_message": _clip(ask, 255), "error_message": _clip(err, 255)}
+
+
+# ------------------------------------------------------------------ workbook
+
+
+class _Book:
+    """One in-memory workbook: deterministic properties, cached CJK formats, identity sheet."""
+
+    def __init__(self, title: str):
+        self._buf = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self._buf, {
+            "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        })
+        self.wb.set_properties({"title": title, "author": "", "company": "", "manager": "",
+                                "created": datetime(2000, 1, 1)})
+        self._formats: dict[tuple, Format] = {}
+
+    def fmt(self, *styles: dict[str, Any], **props: Any) -> Format:
+        merged = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+        for s in (*styles, props):
+            merged.update(s)
+        key = tuple(sorted(merged.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(merged)
+        return self._formats[key]
+
+    def banner(self, ws: Worksheet, row: int, first: int, last: int, text: str, fmt: Format, height: float) -> None:
+        if last > first:
+            ws.merge_range(row, first, row, last, text, fmt)
+        else:
+            ws.write_string(row, first, text, fmt)
+        ws.set_row(row, height)
+
+    def identity(self, values: dict[str, str]) -> None:
+        ws = self.wb.add_worksheet(layout.IDENTITY_SHEET)
+        for r, key in enumerate(layout.IDENTITY_KEYS):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, values.get(key, ""))
+        ws.very_hidden()
+        ws.protect()
+
+    def close(self) -> bytes:
+        self.wb.close()
+        return self._buf.getvalue()
+
+
+def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit | None = None,
+              period: str = "", form: Form | None = None, draw: Draw | None = None) -> dict[str, str]:
+    return {
+        "tool": "villagescore", "role": role,
+        "scheme_id": scheme.scheme.id, "scheme_version": scheme.scheme.version,
+        "form_id": form_id, "unit_code": unit.code if unit else "", "unit_name": unit.name if unit else "",
+        "period": period, "template_version": TEMPLATE_VERSION, "sheet": sheet,
+        "seed": str(draw.seed) if draw else "", "drawn": ",".join(draw.ids) if draw else "",
+        "issued": str(form.evaluators) if form and form.kind in BALLOT_KINDS else "",
+    }
+
+
+def _page(ws: Worksheet, landscape: bool) -> None:
+    ws.set_paper(9)
+    ws.set_landscape() if landscape else ws.set_portrait()
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.center_horizontally()
+
+
+# ------------------------------------------------------------------ the table sheet
+
+
+@dataclass
+class _Table:
+    sheet: str
+    title: str
+    info: str
+    note: str
+    columns: list[Column]
+    rows: list[list[Any]]  # values by column position; None = blank
+    fixed: set[int]  # positions of prefilled, locked columns
+
+
+def _width(c: Column, values: list[Any]) -> float:
+    if c.width:
+        return c.width
+    seen = [_tw(str(v)) for v in values if v is not None]
+    if c.type == "option":
+        seen += [_tw(o) + 3 for o in c.options]  # room for the dropdown arrow
+    label_cap = 10 if c.type in ("number", "integer") else 16  # longer labels wrap in the header
+    floor = 10 if c.type == "text" else 6
+    return min(max(max(seen, default=0), min(_tw(c.label), label_cap), floor) + 2, 40)
+
+
+def _cell_style(c: Column, fixed: bool) -> dict[str, Any]:
+    style = dict(_FIXED if fixed else _INPUT)
+    if c.type == "text":
+        style.update(text_wrap=True, num_format="@")
+    else:
+        style.update(align="center", num_format="0" if c.type == "integer" else "General")
+    return style
+
+
+def _write_table(book: _Book, t: _Table) -> None:
+    ws = book.wb.add_worksheet(t.sheet)
+    n, cols = len(t.columns), t.columns
+    widths = [_width(c, [r[i] for r in t.rows]) for i, c in enumerate(cols)]
+    if sum(widths) < MIN_TABLE_WIDTH:  # narrow tables fill the page width (and keep the info line whole)
+        widths = [w * MIN_TABLE_WIDTH / sum(widths) for w in widths]
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    total = sum(widths)
+    book.banner(ws, 0, 0, n - 1, t.title, book.fmt(_TITLE), 30)
+    for r, text, style in ((1, t.info, _INFO), (2, t.note, _NOTE)):  # 10-point text: ~10% more per line
+        book.banner(ws, r, 0, n - 1, text, book.fmt(style), LINE * _lines(text, total / 0.9) + 5)
+    head = book.fmt(_HEAD)
+    for i, c in enumerate(cols):
+        ws.write_string(HEADER_ROW, i, c.label, head)
+    ws.set_row(HEADER_ROW, min(LINE * max(_lines(c.label, w) for c, w in zip(cols, widths)) + 6, 200))
+
+    formats = [book.fmt(_cell_style(c, i in t.fixed)) for i, c in enumerate(cols)]
+    first = HEADER_ROW + 1
+    min_h = 30 if len(t.rows) <= 10 else 20  # short tables get room to write by hand
+    for r, values in enumerate(t.rows, start=first):
+        wrapped = [_lines(str(v), widths[i]) for i, v in enumerate(values) if isinstance(v, str)]
+        ws.set_row(r, max(min_h, LINE * max(wrapped, default=1) + 5))
+        for i, v in enumerate(values):
+            if v is None:
+                ws.write_blank(r, i, None, formats[i])
+            elif isinstance(v, str):
+                ws.write_string(r, i, v, formats[i])
+            else:
+                ws.write_number(r, i, _num(Decimal(v)), formats[i])
+    if t.rows:
+        last = first + len(t.rows) - 1
+        for i, c in enumerate(cols):
+            if i not in t.fixed:
+                ws.data_validation(first, i, last, i, _validation(c))
+
+    ws.freeze_panes(first, 0)
+    ws.protect("", {"format_columns": True, "format_rows": True,
+                    "select_locked_cells": True, "select_unlocked_cells": True})
+    _page(ws, landscape=n > 7 or total > 100)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, HEADER_ROW)
+    ws.print_area(0, 0, HEADER_ROW + len(t.rows), n - 1)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.activate()
+
+
+def _rows(cols: list[Column], records: list[dict[str, Any]]) -> list[list[Any]]:
+    pos = _positions(cols)
+    out = []
+    for rec in records:
+        row: list[Any] = [None] * len(cols)
+        for key, value in rec.items():
+            if value not in (None, ""):
+                row[pos[key]] = value
+        out.append(row)
+    return out
+
+
+# ------------------------------------------------------------------ setup forms
+
+
+def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None = None) -> bytes:
+    """Blank roster / criteria / ledger workbook; criteria come prefilled per unit × aspect when units are given."""
+    cols = layout.setup_columns(form_id, scheme)
+    title = layout.SETUP_TITLES[form_id]
+    note, fixed = _SETUP_NOTES[form_id], set()
+    records: list[dict[str, Any]] = [{} for _ in range(SETUP_ROWS[form_id])]
+    spec = scheme.criteria
+    if form_id == "criteria" and units and spec and spec.aspects:
+        records = [
+            {"unit": u.code, "unit_name": u.name, "aspect": aspect, "index": a * spec.per_aspect + j + 1,
+             "points": spec.default_points}
+            for u in units for a, aspect in enumerate(spec.aspects) for j in range(spec.per_aspect)
+        ]
+        pos = _positions(cols)
+        fixed = {pos[k] for k in ("unit", "unit_name", "aspect", "index")}
+        note = (f"每个单位 {len(spec.aspects) * spec.per_aspect} 项：{'、'.join(spec.aspects)}各 {spec.per_aspect} 项，"
+                f"每项默认 {_fmt(spec.default_points)} 分（可改）；灰底已预填，只需填写“考核细则”。")
+    township = _township(scheme, units or [])
+    info = _info(scheme, "", None, township)
+    book = _Book(title)
+    _write_table(book, _Table(title, title, info, note, cols, _rows(cols, records), fixed))
+    book.identity(_identity(scheme, "setup", form_id, title))
+    return book.close()
+
+
+# ------------------------------------------------------------------ entry forms
+
+
+def _items(form: Form, criteria: list[Criterion] | None, unit: Unit | None) -> list[Criterion]:
+    crit = sorted(criteria or [], key=lambda c: c.index)
+    if form.kind == "score_ballot" and form.items == "criteria" and not crit:
+        who = f"{unit.name}（{unit.code}）" if unit else ""
+        raise ValueError(f"{who}没有考核细则，无法生成“{form.title}”，请先填写考核评定细则")
+    return crit
+
+
+def _records(form: Form, unit: Unit | None, units: list[Unit], draw: Draw | None) -> list[dict[str, Any]]:
+    if form.kind in BALLOT_KINDS:
+        return [{"serial": i} for i in range(1, form.evaluators + 1)]
+    if form.kind == "callback":
+        if draw is None:
+            raise ValueError(f"{unit.name if unit else ''}“{form.title}”缺少回访抽取结果")
+        return [{"seq": i, "request_id": e.request_id, "date": e.date, "content": e.content,
+                 "requester": e.requester, "phone": e.phone} for i, e in enumerate(draw.entries, start=1)]
+    if form.kind == "tally":
+        return [{"row": label} for label in form.rows]
+    if form.kind == "register":
+        return [{"seq": i} for i in range(1, form.max_rows + 1)]
+    if form.kind == "unit_scores":
+        return [{"unit": u.code, "unit_name": u.name} for u in units]
+    raise ValueError(f"unknown form kind {form.kind}")
+
+
+def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | None) -> str:
+    parts = [_NOTES[form.kind]]
+    if form.kind in ("callback", "register", "unit_scores"):
+        ranges = [f"“{c.label}”填 {_fmt(c.min)} 至 {_fmt(c.max)}" for i, c in enumerate(cols)
+                  if i not in fixed and c.type in ("number", "integer") and c.min is not None and c.max is not None]
+        if ranges:
+            parts.append("、".join(ranges) + "。")
+    if draw is not None and draw.short:
+        parts.append(f"本单位台账只有 {draw.available} 件诉求，已全部抽取。" if draw.available
+                     else "本单位台账没有诉求记录，本期无可回访的诉求。")
+    note = form.note or ("本表不记录反映人任何身份信息。" if form.anonymous else "")
+    return "".join([*parts, note])
+
+
+def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit | None = None,
+                         units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
+                         draw: Draw | None = None) -> bytes:
+    """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope)."""
+    period = _period(period)
+    if form.scope == "unit" and unit is None:
+        raise ValueError(f"“{form.title}”按单位填写，需要给出单位")
+    if form.scope == "township":
+        unit = None
+    units = list(units or [])
+    cols = layout.entry_columns(scheme, form, _items(form, criteria, unit))
+    _check_anonymous(form, cols)
+    pos = _positions(cols)
+    fixed = {pos[k] for k in layout.prefilled_keys(form) if k in pos}
+    draw = draw if form.kind == "callback" else None
+    extra = (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ()
+    sheet = _sheet_name(form.short)
+    table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
+                   _entry_note(form, cols, fixed, draw), cols, _rows(cols, _records(form, unit, units, draw)), fixed)
+    book = _Book(form.title)
+    _write_table(book, table)
+    book.identity(_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw))
+    return book.close()
+
+
+# ------------------------------------------------------------------ printable ballots
+
+
+def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, criteria: list[Criterion]) -> bytes:
+    """``form.evaluators`` numbered ballots (票号 01..N), one A4 page each, with no name field.
+
+    The items are the entry sheet's item columns (same labels, same maxima, same order).
+    """
+    if form.kind != "score_ballot":
+        raise ValueError(f"“{form.title}”不是测评票，没有打印版")
+    period = _period(period)
+    crit = _items(form, criteria, unit)
+    items = [c for c in layout.entry_columns(scheme, form, crit) if c.key not in ("serial", "void")]
+    aspect_of = {c.key: c.aspect for c in crit}
+    aspects = [aspect_of.get(c.key, "") for c in items]
+    has_aspect = any(aspects)
+    heads = (["方面"] if has_aspect else []) + ["考核细则", "分值", "得分"]
+    widths = ([10] if has_aspect else []) + [46 if has_aspect else 56, 7, 10]  # fits portrait A4 at 100%
+    last, text_col = len(heads) - 1, len(heads) - 3
+    sheet = _sheet_name(f"{form.short}（打印）")
+
+    book = _Book(form.title)
+    ws = book.wb.add_worksheet(sheet)
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    f = {
+        "title": book.fmt(_TITLE, font_size=18), "info": book.fmt(font_size=12),
+        "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
+        "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
+        "center": book.fmt(border=1, align="center", text_wrap=True), "box": book.fmt(border=1),
+        "total": book.fmt(border=1, align="center", bold=True),
+    }
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    total = _fmt(sum((c.max or Decimal(0) for c in items), Decimal(0)))
+    base = max(30, min(48, 520 / max(len(items), 1)))  # spread the items over the page, room to write
+    heights = [max(base, LINE * _lines(c.label, widths[text_col]) + 10) for c in items]
+
+    row, breaks = 0, []
+    for copy in range(1, form.evaluators + 1):
+        if copy > 1:
+            breaks.append(row)  # each ballot starts a new page
+        book.banner(ws, row, 0, last, form.title, f["title"], 40)
+        book.banner(ws, row + 1, 0, last - 2, label, f["info"], 26)
+        book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
+        book.banner(ws, row + 2, 0, last, _BALLOT_NOTE, f["note"], 36)
+        for i, h in enumerate(heads):
+            ws.write_string(row + 3, i, h, f["head"])
+        ws.set_row(row + 3, 24)
+        row += 4
+        if has_aspect:  # one merged 方面 cell per run of items of the same aspect
+            k = 0
+            for name, run in itertools.groupby(aspects):
+                n = len(list(run))
+                if n > 1:
+                    ws.merge_range(row + k, 0, row + k + n - 1, 0, name, f["center"])
+                else:
+                    ws.write_string(row + k, 0, name, f["center"])
+                k += n
+        for k, c in enumerate(items):
+            ws.write_string(row + k, text_col, c.label, f["text"])
+            ws.write_string(row + k, text_col + 1, _fmt(c.max or Decimal(0)), f["center"])
+            ws.write_blank(row + k, last, None, f["box"])
+            ws.set_row(row + k, heights[k])
+        row += len(items)
+        book.banner(ws, row, 0, text_col, "合计", f["total"], 32)
+        ws.write_string(row, text_col + 1, total, f["center"])
+        ws.write_blank(row, last, None, f["box"])
+        row += 1
+    ws.set_h_pagebreaks(breaks)
+    ws.print_area(0, 0, row - 1, last)
+    _page(ws, landscape=False)
+    ws.activate()
+    book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
+    return book.close()
+
+
+# ------------------------------------------------------------------ a period's files
+
+
+def period_file_name(scheme: Scheme, form: Form, period: str, unit: Unit | None, *, printable: bool = False) -> str:
+    """E.g. ``C01_青山村_测评票录入_2025H1.xlsx``, ``C01_青山村_测评票（打印）_2025H1.xlsx``, ``乡党委县委评分表_2025H1.xlsx``."""
+    label = form.short + ("（打印）" if printable else "录入" if form.kind in BALLOT_KINDS else "")
+    who = [unit.code, unit.name] if unit is not None and form.scope == "unit" else []
+    return safe_name("_".join([*who, label, _period(period)])) + ".xlsx"
+
+
+def unit_folder(unit: Unit) -> str:
+    return safe_name(f"{unit.code}_{unit.name}")
+
+
+def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
+                       progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every blank form of ``period``: per unit in ``<code>_<name>/``, township forms at the top.
+
+    All workbooks are built first, so a problem (e.g. a unit without criteria) writes nothing.
+    """
+    out_dir = Path(out_dir)
+    files: list[tuple[Path, bytes]] = []
+    for unit in setup.units:
+        folder = out_dir / unit_folder(unit)
+        crit = setup.criteria.get(unit.code, [])
+        for form in (f for f in scheme.forms if f.scope == "unit"):
+            draw = draws.get(unit.code) if form.kind == "callback" else None
+            files.append((folder / period_file_name(scheme, form, period, unit),
+                          build_entry_workbook(scheme, form, period, unit=unit, criteria=crit, draw=draw)))
+            if form.kind == "score_ballot" and form.printable:
+                files.append((folder / period_file_name(scheme, form, period, unit, printable=True),
+                              build_print_ballots(scheme, form, period, unit, crit)))
+    for form in (f for f in scheme.forms if f.scope == "township"):
+        files.append((out_dir / period_file_name(scheme, form, period, None),
+                      build_entry_workbook(scheme, form, period, units=setup.units)))
+    for path, data in files:
+        write_bytes_atomic(path, data)
+        if progress:
+            progress(path.name)
+    return [p for p, _ in files]
