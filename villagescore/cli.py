@@ -1,0 +1,466 @@
+"""The command line: the only module that imports typer and rich.
+
+Every command prints Chinese for the clerk, shows a progress bar for long work, and exits 0 when
+clean, 1 when data errors were found, 2 for usage or configuration errors. Tracebacks appear only
+with --debug.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from villagescore import __version__
+from villagescore.core.issues import Report, Severity
+from villagescore.core.numbers import fmt
+from villagescore.core.periods import Period
+from villagescore.core.scheme import Combine, Scheme, SchemeError
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    help="村党组织书记考评工具：生成空白表格、读取填报表格、计算得分与等次、输出汇总表。\n\n"
+    "示例：villagescore demo",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+scheme_app = typer.Typer(help="查看和检查考评方案。\n\n示例：villagescore scheme show pingbian", no_args_is_help=True,
+                         rich_markup_mode=None, pretty_exceptions_enable=False)
+app.add_typer(scheme_app, name="scheme")
+
+STATE = {"debug": False}
+
+
+class Exit(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+def guarded(func):
+    """Turn every failure into a Chinese message and an exit code; a traceback only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from villagescore.io.atomic import OutputError
+        from villagescore.pipeline import FatalInput
+
+        try:
+            return func(*args, **kwargs)
+        except Exit as exc:
+            raise typer.Exit(exc.code) from None
+        except typer.Exit:
+            raise
+        except SchemeError as exc:
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]考评方案有错误：{exc.source}[/]")
+            for p in exc.problems:
+                err.print(f"  · {p}")
+            raise typer.Exit(2) from None
+        except FatalInput as exc:
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(2) from None
+        except OutputError as exc:
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]无法写入 {exc.path}：{exc.reason}[/]")
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("已中断，未写入任何结果。")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for a clerk
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]程序内部错误：{type(exc).__name__}: {exc}[/]\n请加 --debug 重新运行，并把输出发给维护人员。")
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"villagescore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="出错时显示完整的程序调用栈（供开发人员排查）。"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本号。"),
+) -> None:
+    STATE["debug"] = debug
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _load_scheme(name: str) -> Scheme:
+    from villagescore.io import schemes
+
+    return schemes.load(name)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _issues_table(report: Report, limit: int = 200) -> Table:
+    table = Table(title="问题清单", show_lines=False, title_justify="left")
+    for col in ("级别", "文件", "工作表", "单元格", "问题", "改正方法"):
+        table.add_column(col, overflow="fold")
+    ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet, i.cell))
+    for i in ordered[:limit]:
+        style = "red" if i.severity is Severity.ERROR else "yellow"
+        table.add_row(f"[{style}]{i.severity.label}[/]", i.file or (i.unit and f"单位 {i.unit}") or "", i.sheet,
+                      i.cell, i.message, i.hint)
+    if len(ordered) > limit:
+        table.caption = f"另有 {len(ordered) - limit} 条未显示，详见汇总表“问题清单”工作表"
+    return table
+
+
+def _print_report(report: Report) -> None:
+    if report.issues:
+        console.print(_issues_table(report))
+    console.print(f"错误 {len(report.errors)} 条，提示 {len(report.warnings)} 条。")
+
+
+def _check_output(output: Path, inputs: list[Path], force: bool) -> None:
+    from villagescore.pipeline import is_inside
+
+    if is_inside(output, inputs):
+        err.print(f"[red]输出文件 {output} 位于输入文件夹内，请换一个位置（例如 -o 上一级文件夹/汇总.xlsx）。[/]")
+        raise Exit(2)
+    if output.exists() and not force:
+        err.print(f"[red]{output} 已存在。如需覆盖，请加 --force。[/]")
+        raise Exit(2)
+
+
+def _write(path: Path, data: bytes) -> None:
+    from villagescore.io.atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, data)
+
+
+# ------------------------------------------------------------------ template
+
+
+SETUP_KINDS = {"roster": "名册", "criteria": "考核细则", "ledger": "民生诉求台账"}
+
+
+@app.command()
+@guarded
+def template(
+    kind: Optional[str] = typer.Argument(
+        None, help="只生成一种基础表：roster（名册）、criteria（考核细则）或 ledger（民生诉求台账）。不写则生成本期全部表格。"
+    ),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", help="考评方案：内置方案名或 .toml 文件路径。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", help="已填好的名册（.xlsx）。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", help="已填好的考核细则（.xlsx）。"),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="已填好的民生诉求台账（.xlsx）。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", help="考评期间，如 2025H1、2025H2。"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件（基础表）或文件夹（本期表格）。"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="回访抽取的随机种子；不写则随机生成并记录在表中。"),
+    force: bool = typer.Option(False, "--force", help="覆盖已存在的文件或文件夹中的表格。"),
+) -> None:
+    """生成空白表格。
+
+    示例：
+      villagescore template roster -o 名册.xlsx
+      villagescore template criteria --roster 名册.xlsx -o 考核细则.xlsx
+      villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格
+    """
+    sch = _load_scheme(scheme)
+    if kind is not None:
+        if kind not in SETUP_KINDS:
+            err.print(f"[red]不认识的表格种类“{kind}”，可选：roster、criteria、ledger。[/]")
+            raise Exit(2)
+        from villagescore.io.forms import build_setup_workbook
+
+        units = None
+        if kind == "criteria" and roster is not None:
+            from villagescore.pipeline import load_setup
+
+            setup, rep = load_setup(sch, roster, None, None)
+            if rep.errors:
+                _print_report(rep)
+                raise Exit(1)
+            units = setup.units
+        target = out or Path(f"{SETUP_KINDS[kind]}.xlsx")
+        if target.exists() and not force:
+            err.print(f"[red]{target} 已存在。如需覆盖，请加 --force。[/]")
+            raise Exit(2)
+        _write(target, build_setup_workbook(kind, sch, units))
+        console.print(f"已生成{SETUP_KINDS[kind]}空白表：{target}")
+        return
+    missing = [n for n, v in (("--roster", roster), ("--criteria", criteria), ("--ledger", ledger), ("--period", period))
+               if v is None]
+    if missing:
+        err.print(f"[red]生成本期表格需要：{'、'.join(missing)}。[/]\n示例：villagescore template --roster 名册.xlsx "
+                  "--criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格")
+        raise Exit(2)
+    try:
+        per = Period.parse(period or "")
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise Exit(2)
+    target = out or Path(f"{per}表格")
+    if target.exists() and any(target.iterdir()) and not force:
+        err.print(f"[red]文件夹 {target} 已有文件。如需覆盖其中的表格，请加 --force。[/]")
+        raise Exit(2)
+    from villagescore.pipeline import make_forms
+
+    with _progress() as bar:
+        task = bar.add_task("生成表格", total=None, current="")
+        run = make_forms(sch, roster, criteria, ledger, str(per), target, seed,  # type: ignore[arg-type]
+                         lambda name: bar.update(task, advance=1, current=name))
+    if run.report.errors:
+        _print_report(run.report)
+        err.print("[red]基础表有错误，未生成表格。请改正后重试。[/]")
+        raise Exit(1)
+    if run.report.issues:
+        _print_report(run.report)
+    console.print(f"已为 {per.label} 生成 {len(run.paths)} 个文件，保存在：{target}")
+    console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
+
+
+# ------------------------------------------------------------------ compute
+
+
+def _ranking_table(result) -> Table:
+    table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
+    table.add_column("排名", justify="right")
+    table.add_column("单位")
+    table.add_column("书记")
+    for nid in result.display:
+        table.add_column(result.node_labels[nid], justify="right")
+    for _, label in result.gradings:
+        table.add_column(label)
+    for r in result.units:
+        cells = []
+        for gid, _ in result.gradings:
+            g = r.grades.get(gid)
+            if g is None:
+                cells.append("")
+            elif g.pending:
+                cells.append(f"[yellow]待党委研究（{'/'.join(g.pending)}）[/]")
+            elif g.grade is None:
+                cells.append("[dim]未评定[/]")
+            else:
+                cells.append(g.grade)
+        first = r.grades.get(result.gradings[0][0]) if result.gradings else None
+        rank = str(first.rank) if first and first.rank else "—"
+        vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
+        table.add_row(rank, f"{r.unit.name}（{r.code}）", r.unit.secretary, *vals, *cells)
+    return table
+
+
+@app.command()
+@guarded
+def compute(
+    folders: list[Path] = typer.Argument(..., help="存放填报表格的文件夹（可以写多个）。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", help="考评方案：内置方案名或 .toml 文件路径。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p",
+                                         help="要计算的期间，如 2025H1；写 2025 则合并上下半年。不写则按表格自动判断。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", help="名册；不写则使用文件夹中的“00_基础信息/名册.xlsx”。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", help="考核细则；不写则使用文件夹中的。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="汇总表保存位置（.xlsx）。"),
+    force: bool = typer.Option(False, "--force", help="覆盖已存在的汇总表。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出各单位结果和问题清单（供其他系统读取）。"),
+) -> None:
+    """读取填报表格，计算得分、排名和等次，输出汇总表。
+
+    示例：
+      villagescore compute 2025H1表格 -o 2025H1汇总.xlsx
+      villagescore compute 2025H1表格 2025H2表格 --period 2025 -o 2025年度汇总.xlsx
+    """
+    sch = _load_scheme(scheme)
+    for f in folders:
+        if not f.is_dir():
+            err.print(f"[red]找不到文件夹：{f}[/]")
+            raise Exit(2)
+    from villagescore.pipeline import compute as run_compute
+
+    tentative = output or Path(f"{sch.scheme.name}_汇总.xlsx")
+    _check_output(tentative, folders, force) if output else None
+    from villagescore.io.reader import iter_workbook_files
+
+    total = len(iter_workbook_files(folders))
+    with _progress() as bar:
+        task = bar.add_task("读取表格", total=total, current="")
+        result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
+                             progress=lambda name: bar.update(task, advance=1, current=name),
+                             exclude={output} if output else None)
+    if output is None:
+        output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
+        _check_output(output, folders, force)
+    from villagescore.io.summary import build_summary
+
+    _write(output, build_summary(result))
+    if as_json:
+        console.print_json(json.dumps(result_json(result), ensure_ascii=False))
+    else:
+        console.print(_ranking_table(result))
+        for note in result.notes:
+            console.print(f"[yellow]{note}[/]")
+        _print_report(result.report)
+        console.print(f"汇总表已保存：{output}")
+    if result.report.errors:
+        raise Exit(1)
+
+
+def result_json(result) -> dict:
+    units = []
+    for r in result.units:
+        units.append({
+            "unit_code": r.code, "unit_name": r.unit.name, "secretary": r.unit.secretary, "ok": r.ok,
+            "scores": {k: str(v) for k, v in r.rounded.items()},
+            "grades": {k: {"grade": g.grade, "pending": list(g.pending), "rank": g.rank, "reason": g.reason}
+                       for k, g in r.grades.items()},
+        })
+    return {"scheme": result.scheme_id, "period": result.period, "periods": result.periods, "units": units,
+            "issues": result.report.as_dicts()}
+
+
+# ------------------------------------------------------------------ scheme
+
+
+@scheme_app.command("list")
+@guarded
+def scheme_list() -> None:
+    """列出内置考评方案。
+
+    示例：villagescore scheme list
+    """
+    from villagescore.io import schemes
+
+    table = Table(title="内置考评方案", title_justify="left")
+    for col in ("名称", "方案", "版本", "期间", "依据"):
+        table.add_column(col, overflow="fold")
+    for name in schemes.builtin_names():
+        try:
+            s = schemes.load(name).scheme
+            table.add_row(name, s.name, s.version, {"half": "半年", "quarter": "季度", "year": "年度"}[s.period_kind],
+                          s.source)
+        except SchemeError as exc:
+            table.add_row(name, "[red]方案文件有错误[/]", "", "", "；".join(exc.problems[:2]))
+    console.print(table)
+
+
+def _scheme_tree(sch: Scheme) -> Tree:
+    def weight_text(w):
+        return f"{(w * 100).normalize():f}%"
+
+    def add(branch: Tree, nid: str, weight: str = "") -> None:
+        node = sch.nodes[nid]
+        maxi = f"，满分 {node.max.normalize():f}" if node.max is not None else ""
+        head = f"{weight}[bold]{node.label}[/]（{nid}{maxi}）"
+        if isinstance(node, Combine):
+            how = "加权" if node.combine == "weighted" else "相加"
+            sub = branch.add(f"{head} = 下列各项{how}")
+            for part, w in node.weights.items():
+                add(sub, part, f"{weight_text(w)} × " if node.combine == "weighted" else "+ ")
+        else:
+            from villagescore.core.scoring import describe_leaf
+
+            branch.add(f"{head}：{describe_leaf(sch, node)}")
+
+    s = sch.scheme
+    tree = Tree(f"[bold]{s.name}[/]（{s.id}，版本 {s.version}）")
+    tree.add(f"依据：{s.source or '—'}")
+    tree.add(f"舍入：四舍五入，保留 {s.places} 位小数，" + ("最后一次舍入" if s.rounding == "end" else "每一级舍入"))
+    if sch.annual.weights:
+        tree.add("全年得分：" + "，".join(f"{k} {weight_text(v)}" for k, v in sch.annual.weights.items()))
+    forms = tree.add("表格")
+    for f in sch.forms:
+        forms.add(f"{f.title}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}）")
+    add(tree.add("计分"), sch.root)
+    grades = tree.add("等次")
+    for g in sch.gradings:
+        gb = grades.add(f"{g.label}：{'/'.join(g.grades)}，依据 {sch.nodes[g.by].label}")
+        for r in g.rules:
+            gb.add(r.describe())
+        gb.add(f"其余为“{g.default}”")
+        if g.tie_breakers:
+            gb.add("同分时依次比较：" + "、".join(sch.nodes[t].label for t in g.tie_breakers) +
+                   "；仍相同且跨越名额线的，标为“待党委研究”")
+        for grade, c in g.consequences.items():
+            gb.add(f"“{grade}”：{c.text}")
+    for v in sch.vetoes:
+        tree.add(f"一票否决：{v.label} → " + "，".join(f"{k}={x}" for k, x in v.forces.items()))
+    return tree
+
+
+@scheme_app.command("show")
+@guarded
+def scheme_show(name: str = typer.Argument(..., help="内置方案名或 .toml 文件路径。")) -> None:
+    """显示考评方案的结构：表格、计分树、权重、等次规则。
+
+    示例：villagescore scheme show pingbian
+    """
+    console.print(_scheme_tree(_load_scheme(name)))
+
+
+@scheme_app.command("check")
+@guarded
+def scheme_check(file: Path = typer.Argument(..., help="要检查的方案文件（.toml）。")) -> None:
+    """检查方案文件是否正确；有错误时列出键的位置和原因。
+
+    示例：villagescore scheme check 我乡方案.toml
+    """
+    sch = _load_scheme(str(file))
+    console.print(f"[green]方案文件正确：[/]{sch.scheme.name}（{sch.scheme.id}，版本 {sch.scheme.version}）")
+
+
+# ------------------------------------------------------------------ demo
+
+
+@app.command()
+@guarded
+def demo(
+    out: Path = typer.Option(Path("villagescore-demo"), "--out", "-o", help="演示文件夹。"),
+) -> None:
+    """用虚构的乡镇数据演示完整流程：生成表格、模拟填报、计算、输出汇总表。
+
+    示例：villagescore demo
+    """
+    from villagescore.demo import run_demo
+
+    with _progress() as bar:
+        task = bar.add_task("演示", total=None, current="")
+        result, summary = run_demo(out, lambda name: bar.update(task, advance=1, current=name))
+    console.print(_ranking_table(result))
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/]")
+    _print_report(result.report)
+    console.print(f"演示数据在：{out}")
+    console.print(f"[bold]汇总表已保存：{summary}[/]")
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def main() -> None:
+    app()

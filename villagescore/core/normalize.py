@@ -1,0 +1,156 @@
+"""One normaliser for every cell read from a workbook.
+
+Raw values are what python-calamine returns: str, int, float, bool, date/datetime/time, timedelta,
+or None/"" for an empty cell. ``normalize`` turns one raw value into the typed value a column
+expects (Decimal for number and integer columns, the canonical option text, or stripped text), or
+reports why it cannot, as an issue code and message parameters (see ``issues.CODES``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from villagescore.core.scheme import Column
+
+# Spaces Excel/WPS users leave around values: ideographic space, no-break space, zero-width marks.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACE = re.compile(r"\s+")
+PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "无", "空"})
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_UNIT_SUFFIX = re.compile(r"\s*分$")
+
+_YES = frozenset("√✓✔☑Yy1")
+_NO = frozenset("×✗✘☒XxNn0")
+
+Result = tuple[Any, "str | None", dict[str, Any]]
+
+
+def clean_text(raw: Any) -> str:
+    """Any raw cell value as tidy text: NFKC, no invisible marks, no surrounding spaces.
+
+    Numbers that are whole become digits without ".0" (phone and ID numbers stay intact), dates
+    become ISO dates; None becomes "".
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, (int, float, Decimal)):
+        d = _from_number(raw)
+        return str(raw) if d is None else plain(d)
+    if isinstance(raw, dt.datetime):
+        return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(sep=" ", timespec="minutes")
+    if isinstance(raw, (dt.date, dt.time)):
+        return raw.isoformat()
+    text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE)
+    return text.strip()
+
+
+def squash(text: str) -> str:
+    """Comparison key: no spaces at all, case-folded (for headers and options)."""
+    return _SPACE.sub("", text).casefold()
+
+
+def is_blank(raw: Any) -> bool:
+    return clean_text(raw) in ("", *PLACEHOLDERS)
+
+
+def plain(d: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros after the point."""
+    if d == d.to_integral_value():
+        return f"{d.quantize(Decimal(1)):f}"
+    return f"{d.normalize():f}"
+
+
+def _from_number(x: int | float | Decimal) -> Decimal | None:
+    if isinstance(x, Decimal):
+        return x if x.is_finite() else None
+    if isinstance(x, int):
+        return Decimal(x)
+    if not math.isfinite(x):
+        return None
+    # Excel keeps 15 significant digits: 0.1+0.2 shows as 0.3, and 8.3 must stay 8.3.
+    d = Decimal(repr(x))
+    if len(d.as_tuple().digits) > 15:
+        d = Decimal(format(x, ".15g"))
+    return Decimal(plain(d))
+
+
+def _parse_number(text: str) -> Decimal | None:
+    text = _UNIT_SUFFIX.sub("", text).replace("。", ".")
+    if _GROUPED.fullmatch(text):
+        text = text.replace(",", "")
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+        return None
+
+
+def _bound(b: Decimal | None) -> str:
+    return "不限" if b is None else plain(b)
+
+
+def _places(d: Decimal) -> int:
+    exp = d.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def normalize(raw: Any, column: Column) -> Result:
+    """(value, issue code or None, message params) for one raw cell under ``column``.
+
+    Blank cells (empty, spaces only, or a placeholder such as "-", "/", "无") give (None, None, {});
+    whether a blank is allowed is the table parser's business, not this function's.
+    """
+    text = clean_text(raw)
+    if column.type == "option":
+        return _option(raw, text, column)
+    if text in ("", *PLACEHOLDERS):
+        return None, None, {}
+    if column.type == "text":
+        return text, None, {}
+    return _numeric(raw, text, column)
+
+
+def _numeric(raw: Any, text: str, column: Column) -> Result:
+    if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        value = _from_number(raw)
+    elif isinstance(raw, str):
+        value = _parse_number(text)
+    else:  # dates, times, booleans are not scores
+        value = None
+    if value is None or (column.type == "integer" and value != value.to_integral_value()):
+        return None, "not-a-number", {"value": text, "label": column.label}
+    shown = plain(value)
+    if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
+        return None, "out-of-range", {"label": column.label, "min": _bound(column.min),
+                                      "max": _bound(column.max), "value": shown}
+    if column.type == "number" and _places(value) > column.places:
+        return None, "too-many-decimals", {"label": column.label, "places": column.places, "value": shown}
+    return Decimal(shown), None, {}
+
+
+def _option(raw: Any, text: str, column: Column) -> Result:
+    keys = {squash(unicodedata.normalize("NFKC", o)): o for o in column.options}
+    found = keys.get(squash(text))
+    if found is not None:  # an option that looks like a placeholder ("无") is still an option
+        return found, None, {}
+    if text in ("", *PLACEHOLDERS):
+        return None, None, {}
+    if set(column.options) == {"是", "否"}:
+        if raw is True or text in _YES:
+            return "是", None, {}
+        if raw is False or text in _NO:
+            return "否", None, {}
+    return None, "not-an-option", {"value": text, "label": column.label, "options": "、".join(column.options)}
+
+
+__all__ = ["normalize", "clean_text", "squash", "is_blank", "plain", "PLACEHOLDERS"]

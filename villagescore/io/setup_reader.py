@@ -1,0 +1,154 @@
+"""Reading what the office fills once: the roster (名册), criteria (考核细则) and appeals ledger.
+
+Each file is read with ``read_workbook`` and parsed with ``parse_table`` against
+``layout.setup_columns``; problems become issues in the Report, never exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from villagescore.core.issues import Issue, Report, issue
+from villagescore.core.layout import SETUP_TITLES, setup_columns
+from villagescore.core.records import Criterion, LedgerEntry, Row, Setup, Unit
+from villagescore.core.scheme import Scheme
+from villagescore.core.tables import find_header, parse_table
+from villagescore.io.reader import MAX_COLS, MAX_ROWS, FileRefused, read_workbook
+
+
+def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tuple[list[Row], str, str] | None:
+    """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable."""
+    file = str(path)
+    try:
+        wb = read_workbook(Path(path))
+    except FileRefused as exc:
+        report.add(issue(exc.code, file=file, **exc.params))
+        return None
+    ident = wb.identity or {}
+    found = ident.get("form_id", "")
+    if found and found != form_id:
+        titles = {**{f.id: f.title for f in scheme.forms}, **SETUP_TITLES}
+        report.add(issue("setup-wrong-form", file=file, found=titles.get(found, found),
+                         expected=SETUP_TITLES[form_id]))
+        return None
+    columns = setup_columns(form_id, scheme)
+    # our template names its sheet; a clerk's own file: the first visible sheet with the header
+    visible = wb.visible()
+    sheet = ident.get("sheet") or next((s for s in visible if find_header(wb.sheets[s], columns)), "") or next(
+        iter(visible), "")
+    if sheet not in wb.sheets:
+        report.add(issue("sheet-missing", file=file, sheet=sheet or SETUP_TITLES[form_id]))
+        return None
+    if sheet in wb.trimmed:
+        report.add(issue("sheet-trimmed", file=file, sheet=sheet, cell=wb.trimmed[sheet], rows=MAX_ROWS, cols=MAX_COLS))
+    rows, issues, _ = parse_table(wb.sheets[sheet], columns, file=file, sheet=sheet)
+    report.extend(_with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
+    return rows, file, sheet
+
+
+def _with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
+    """Tag each cell issue with the unit code of its row, so only that unit is held back."""
+    unit_of = {r.row: r.get(key) or "" for r in rows}
+    out = []
+    for i in issues:
+        m = re.fullmatch(r"[A-Z]+(\d+)", i.cell)
+        out.append(replace(i, unit=unit_of.get(int(m.group(1)), "")) if m else i)
+    return out
+
+
+def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
+    report = Report()
+    read = _read_rows(roster, "roster", scheme, report)
+    if read is None:
+        return Setup(units=[]), report
+    rows, file, sheet = read
+    units: list[Unit] = []
+    first: dict[str, int] = {}
+    for r in rows:
+        code, name = r.get("code"), r.get("name")
+        if not code or not name:
+            continue
+        if code in first:
+            report.add(issue("unit-row-duplicate", file=file, sheet=sheet, cell=r.cell("code"), unit=code,
+                             form=SETUP_TITLES["roster"], other_row=first[code]))
+            continue
+        first[code] = r.row
+        units.append(Unit(code=code, name=name, type=r.get("type") or scheme.scheme.unit_types[0],
+                          secretary=r.get("secretary") or "", township=r.get("township") or "",
+                          funds_base=r.get("funds_base")))
+    setup = Setup(units=units)
+    if criteria is not None:
+        setup.criteria = _criteria(scheme, criteria, set(first), report)
+    if ledger is not None:
+        setup.ledger = _ledger(scheme, ledger, set(first), report)
+    return setup, report
+
+
+def _known(rows: list[Row], codes: set[str], file: str, sheet: str, report: Report) -> list[Row]:
+    """Rows whose unit code is in the roster; an issue for each other row with a code."""
+    out = []
+    for r in rows:
+        code = r.get("unit")
+        if code and code not in codes:
+            report.add(issue("unit-unknown", file=file, sheet=sheet, cell=r.cell("unit"), unit=code))
+        elif code:
+            out.append(r)
+    return out
+
+
+def _criteria(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict[str, list[Criterion]]:
+    read = _read_rows(path, "criteria", scheme, report)
+    if read is None:
+        return {}
+    rows, file, sheet = read
+    grouped: dict[str, list[Row]] = {}
+    for r in _known(rows, codes, file, sheet, report):
+        if all(r.get(k) is not None for k in ("aspect", "index", "text", "points")):
+            grouped.setdefault(r.get("unit"), []).append(r)
+    out = {
+        code: [Criterion(unit=code, aspect=r.get("aspect"), index=i, text=r.get("text"), points=r.get("points"))
+               for i, r in enumerate(sorted(items, key=lambda r: (r.get("index"), r.row)), start=1)]
+        for code, items in grouped.items()
+    }
+    spec = scheme.criteria
+    if spec is not None:
+        want = len(spec.aspects) * spec.per_aspect
+        for code in sorted(codes):
+            items = out.get(code, [])
+            if len(items) != want:
+                report.add(issue("criteria-count", file=file, sheet=sheet, unit=code, count=len(items), want=want))
+            if not items:
+                continue
+            per = Counter(c.aspect for c in items)
+            for aspect in spec.aspects:
+                if per[aspect] != spec.per_aspect:
+                    report.add(issue("criteria-aspect", file=file, sheet=sheet, unit=code, aspect=aspect,
+                                     count=per[aspect], want=spec.per_aspect))
+    return out
+
+
+def _ledger(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict[str, list[LedgerEntry]]:
+    read = _read_rows(path, "ledger", scheme, report)
+    if read is None:
+        return {}
+    rows, file, sheet = read
+    out: dict[str, list[LedgerEntry]] = {}
+    first: dict[tuple[str, str], int] = {}
+    for r in _known(rows, codes, file, sheet, report):
+        code, rid = r.get("unit"), r.get("request_id")
+        if not rid:
+            continue
+        if (code, rid) in first:
+            report.add(issue("ledger-duplicate", file=file, sheet=sheet, cell=r.cell("request_id"), unit=code,
+                             request_id=rid, other_row=first[code, rid]))
+            continue
+        first[code, rid] = r.row
+        text = {k: r.get(k) or "" for k in ("date", "requester", "phone", "content", "status")}
+        out.setdefault(code, []).append(LedgerEntry(unit=code, request_id=rid, **text))
+    return out
+
+
+__all__ = ["read_setup"]
