@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -24,8 +25,9 @@ from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
 from villagescore.core.scheme import Combine, Scheme, SchemeError
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Piped output (a log file, CI) gets a fixed comfortable width instead of rich's 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 150)
 
 app = typer.Typer(
     help="村党组织书记考评工具：生成空白表格、读取填报表格、计算得分与等次、输出汇总表。\n\n"
@@ -251,13 +253,14 @@ def template(
 
 def _ranking_table(result) -> Table:
     table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
-    table.add_column("排名", justify="right")
-    table.add_column("单位")
-    table.add_column("书记")
+    table.add_column("排名", justify="right", no_wrap=True)
+    table.add_column("代码", no_wrap=True)
+    table.add_column("单位", overflow="fold", min_width=6)
+    table.add_column("书记", overflow="fold", min_width=4)
     for nid in result.display:
-        table.add_column(result.node_labels[nid], justify="right")
+        table.add_column(result.node_labels[nid], justify="right", overflow="fold", min_width=6)
     for _, label in result.gradings:
-        table.add_column(label)
+        table.add_column(label, overflow="fold", min_width=4)
     for r in result.units:
         cells = []
         for gid, _ in result.gradings:
@@ -273,7 +276,7 @@ def _ranking_table(result) -> Table:
         first = r.grades.get(result.gradings[0][0]) if result.gradings else None
         rank = str(first.rank) if first and first.rank else "—"
         vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
-        table.add_row(rank, f"{r.unit.name}（{r.code}）", r.unit.secretary, *vals, *cells)
+        table.add_row(rank, r.code, r.unit.name, r.unit.secretary, *vals, *cells)
     return table
 
 
@@ -313,6 +316,9 @@ def compute(
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
                              progress=lambda name: bar.update(task, advance=1, current=name),
                              exclude={output} if output else None)
+    if period is None and len(result.periods) > 1:
+        console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
+                      f"（只算一期请加 --period {result.periods[0]}）。")
     if output is None:
         output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
         _check_output(output, folders, force)

@@ -33,7 +33,7 @@ from villagescore.core.records import (
 from villagescore.core.scheme import Combine, Scheme
 from villagescore.core.scoring import Source, UnitInputs, combine_periods, rounded, score_unit
 from villagescore.core.tables import parse_table
-from villagescore.io.reader import FileRefused, Workbook, iter_workbook_files, read_workbook
+from villagescore.io.reader import MAX_COLS, MAX_ROWS, FileRefused, Workbook, iter_workbook_files, read_workbook
 from villagescore.io.setup_reader import read_setup
 
 Progress = Callable[[str], None]
@@ -214,6 +214,9 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             report.add(issue("sheet-missing", file=fd.file, unit=fd.unit or "", sheet=fd.sheet))
             fd.rows = []
             continue
+        if fd.sheet in wb.trimmed:
+            report.add(issue("sheet-trimmed", file=fd.file, sheet=fd.sheet, cell=wb.trimmed[fd.sheet],
+                             rows=MAX_ROWS, cols=MAX_COLS))
         cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []))
         keep_if_only = {"score_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
         rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
@@ -222,6 +225,8 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         report.extend(problems)
         if form.kind == "callback":
             drawn = [x for x in fd.meta.get("drawn", "").split(",") if x]
+            if len(drawn) < form.draw:
+                report.add(issue("draw-short", file=fd.file, unit=fd.unit or "", count=len(drawn), want=form.draw))
             got = [str(r.get("request_id") or "") for r in rows]
             if sorted(got) != sorted(drawn):
                 missing = sorted(set(drawn) - set(got))

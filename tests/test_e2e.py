@@ -1,0 +1,101 @@
+"""Generate forms, fill them as a clerk would (openpyxl), compute, and check against hand arithmetic."""
+
+from decimal import Decimal as D
+
+import pytest
+from openpyxl import load_workbook
+
+from villagescore.io.summary import build_summary
+from villagescore.pipeline import FatalInput, compute
+
+from township import filled, find
+
+
+@pytest.fixture(scope="module")
+def township(tmp_path_factory, scheme):
+    root = tmp_path_factory.mktemp("township")
+    folder = filled(scheme, root)
+    # The clerk renamed one file by hand; it is still recognised by its identity sheet.
+    ballot = find(folder, "ballot", "V1")
+    ballot.rename(ballot.with_name("青山村 打分 最终版.xlsx"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def result(township, scheme):
+    return compute(scheme, [township])
+
+
+def unit(result, code):
+    return next(u for u in result.units if u.code == code)
+
+
+def test_composite_by_hand(result):
+    v1 = unit(result, "V1").rounded
+    assert (v1["meeting"], v1["instant"], v1["reverse"]) == (D("85.50"), D("92.00"), D("86.80"))
+    assert (v1["township"], v1["county"], v1["composite"]) == (D("90.00"), D("88.00"), D("88.52"))
+    v2 = unit(result, "V2").rounded
+    assert (v2["meeting"], v2["instant"], v2["reverse"], v2["composite"]) == (D("80.00"), D("80.00"), D("80.00"),
+                                                                               D("82.75"))
+    # V4: meeting 90, instant 50 + 27 + 20 = 97 → reverse 91.4; 0.4×91.4 + 0.5×92 + 0.1×90 = 91.56
+    assert unit(result, "V4").rounded["composite"] == D("91.56")
+
+
+def test_grades_under_quota(result):
+    grades = {u.code: u.grades["grade"].grade for u in result.units}
+    # five villages: 好 at most floor(1.0) = 1, 差 at least ceil(0.5) = 1
+    assert grades == {"V4": "好", "V1": "中", "V2": "中", "V3": "中", "V5": "差"}
+    assert [u.code for u in result.units] == ["V4", "V1", "V2", "V3", "V5"]
+    assert unit(result, "V4").grades["grade"].funds_change == D("3000.00")
+    assert unit(result, "V5").grades["grade"].funds_change == D("-3000.00")
+
+
+def test_renamed_file_counted_and_clean_report(result):
+    assert any("打分 最终版" in f.path and f.status == "已读取" for f in result.files)
+    assert result.report.errors == []
+
+
+def test_summary_workbook(result, tmp_path):
+    path = tmp_path / "汇总.xlsx"
+    path.write_bytes(build_summary(result))
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["汇总", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
+    ws = wb["汇总"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    header = next(r for r in rows if r and r[0] == "排名")
+    v1 = next(r for r in rows if "V1" in r)
+    assert v1[header.index("综合考评得分")] == pytest.approx(88.52)
+    assert v1[header.index("考评等次")] == "中"
+    details = [[c.value for c in r] for r in wb["测评明细"].iter_rows()]
+    assert sum(1 for r in details if "V1" in r) == 10
+
+
+def test_other_period_refused(tmp_path, scheme, township):
+    import shutil
+
+    other = filled(scheme, tmp_path / "h2", "2025H2")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(township, mixed / "h1")
+    shutil.copy(find(other, "ballot", "V2"), mixed / "h1" / "混进来的下半年表.xlsx")
+    res = compute(scheme, [mixed], period="2025H1")
+    codes = [(i.code, i.file) for i in res.report.errors]
+    assert ("file-other-period", "mixed/h1/混进来的下半年表.xlsx") in codes
+    # Without --period a stray half makes the run annual, and the missing half is reported, never ignored.
+    res = compute(scheme, [mixed])
+    assert res.period == "2025"
+    assert any(i.code == "form-missing" and "2025H2" in i.message for i in res.report.errors)
+    assert not any(u.ok for u in res.units)
+
+
+def test_no_forms_is_fatal(tmp_path, scheme):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FatalInput):
+        compute(scheme, [tmp_path / "empty"], roster=tmp_path / "none.xlsx")
+
+def test_annual_combines_halves(tmp_path, scheme, township):
+    h2 = filled(scheme, tmp_path / "h2", "2025H2")
+    res = compute(scheme, [township, h2])
+    assert res.period == "2025" and res.periods == ["2025H1", "2025H2"]
+    v1 = unit(res, "V1")
+    assert v1.rounded["composite"] == D("88.52")  # same values both halves → same year score
+    assert set(v1.by_period) == {"2025H1", "2025H2"}
