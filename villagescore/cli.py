@@ -136,7 +136,7 @@ def _issues_table(report: Report, limit: int = 200) -> Table:
     ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet, i.cell))
     for i in ordered[:limit]:
         style = "red" if i.severity is Severity.ERROR else "yellow"
-        table.add_row(f"[{style}]{i.severity.label}[/]", i.file or (i.unit and f"单位 {i.unit}") or "", i.sheet,
+        table.add_row(f"[{style}]{i.severity.label}[/]", i.file or "—", i.sheet,
                       i.cell, i.message, i.hint)
     if len(ordered) > limit:
         table.caption = f"另有 {len(ordered) - limit} 条未显示，详见汇总表“问题清单”工作表"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -87,6 +87,7 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
                 report.add(issue("draw-short", unit=u.code, count=d.available, want=d.wanted))
     from villagescore.io.forms import write_period_forms
 
+    report.issues = name_units(report.issues, setup)
     paths = write_period_forms(scheme, setup, period, out_dir, draws, progress)
     for key, src in (("roster", roster), ("criteria", criteria), ("ledger", ledger)):
         if src is not None:
@@ -352,7 +353,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
             details[code].extend(sc.details)
             report.extend(sc.issues)
             ballots.extend(sc.ballots)
-    report.issues = _dedupe(report.issues)
+    report.issues = name_units(_dedupe(report.issues), setup)
     bad_units = report.units_with_errors()
 
     places = scheme.scheme.places
@@ -417,6 +418,12 @@ def _grade_all(scheme: Scheme, results: list[UnitResult], places: int):
         quota.extend(outcome.quota)
         notes.extend(outcome.notes)
     return quota, notes
+
+
+def name_units(issues: list[Issue], setup: Setup) -> list[Issue]:
+    """Messages name a unit as 青山村（QS01）, not by its code alone; the unit field keeps the code."""
+    names = {u.code: f"{u.name}（{u.code}）" for u in setup.units}
+    return [replace(i, params={"unit": names[i.unit], **i.params}) if i.unit in names else i for i in issues]
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:

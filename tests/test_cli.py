@@ -1,0 +1,131 @@
+"""The command line through typer's CliRunner: messages in Chinese, exit codes, safe outputs."""
+
+import json
+import shutil
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from villagescore.cli import app
+
+from township import filled, find, write_setup
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def township(tmp_path_factory, scheme):
+    return filled(scheme, tmp_path_factory.mktemp("cli"))
+
+
+def test_help_has_examples():
+    for args in ([], ["template"], ["compute"], ["scheme"], ["scheme", "show"], ["scheme", "check"], ["demo"]):
+        res = run(*args, "--help")
+        assert res.exit_code == 0, res.output
+        assert "示例" in res.output
+
+
+def test_template_setup_files(tmp_path):
+    res = run("template", "roster", "-o", tmp_path / "名册.xlsx")
+    assert res.exit_code == 0 and "已生成名册空白表" in res.output
+    ws = load_workbook(tmp_path / "名册.xlsx").worksheets[0]
+    assert [c.value for c in ws[4]][:3] == ["单位代码", "单位名称", "类型"]
+    again = run("template", "roster", "-o", tmp_path / "名册.xlsx")
+    assert again.exit_code == 2 and "--force" in again.output
+    assert run("template", "bogus").exit_code == 2
+
+
+def test_template_period_forms(tmp_path, scheme):
+    roster, criteria, ledger = write_setup(scheme, tmp_path / "setup")
+    out = tmp_path / "forms"
+    res = run("template", "--roster", roster, "--criteria", criteria, "--ledger", ledger, "--period", "2025H1",
+              "-o", out, "--seed", 7)
+    assert res.exit_code == 0, res.output
+    assert "随机种子：7" in res.output
+    assert len(list(out.glob("V1_*/*.xlsx"))) == 5  # print ballots, entry, callback, questionnaire, anonymous
+    assert (out / "00_基础信息" / "名册.xlsx").exists()
+    missing = run("template", "--roster", roster)
+    assert missing.exit_code == 2 and "--period" in missing.output
+
+
+def test_compute_writes_summary_and_exits_clean(township, tmp_path):
+    out = tmp_path / "汇总.xlsx"
+    res = run("compute", township, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "汇总表已保存" in res.output and out.exists()
+    assert "88.52" in res.output
+    wb = load_workbook(out)
+    assert "汇总" in wb.sheetnames
+    again = run("compute", township, "-o", out)
+    assert again.exit_code == 2 and "已存在" in again.output
+    assert run("compute", township, "-o", out, "--force").exit_code == 0
+
+
+def test_compute_json(township, tmp_path):
+    res = runner.invoke(app, ["compute", str(township), "-o", str(tmp_path / "s.xlsx"), "--json"])
+    data = json.loads(res.stdout)
+    v1 = next(u for u in data["units"] if u["unit_code"] == "V1")
+    assert v1["scores"]["composite"] == "88.52" and v1["grades"]["grade"]["grade"] == "中"
+
+
+def test_output_inside_input_refused(township):
+    res = run("compute", township, "-o", township / "汇总.xlsx")
+    assert res.exit_code == 2 and "输入文件夹内" in res.output
+    assert not (township / "汇总.xlsx").exists()
+
+
+def test_data_error_exit_one_and_inputs_unchanged(township, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(township, broken)
+    path = find(broken, "committee")
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    ws["C5"] = "九十"  # 乡党委评价 of V1 typed in words
+    wb.save(path)
+    before = path.read_bytes()
+    res = run("compute", broken, "-o", tmp_path / "汇总.xlsx")
+    assert res.exit_code == 1
+    assert "C5" in res.output and "不是数字" in res.output
+    assert path.read_bytes() == before
+    assert (tmp_path / "汇总.xlsx").exists()  # the summary lists the problem; V1 has no result
+    assert "Traceback" not in res.output
+
+
+def test_missing_folder_and_bad_scheme(tmp_path):
+    res = run("compute", tmp_path / "nope")
+    assert res.exit_code == 2 and "找不到文件夹" in res.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('root = "x"\n[scheme]\nid = "t"\nname = "t"\n', encoding="utf-8")
+    res = run("scheme", "check", bad)
+    assert res.exit_code == 2
+    assert "forms：缺少此项" in res.output and "Traceback" not in res.output
+
+
+def test_scheme_list_show_check():
+    res = run("scheme", "list")
+    assert res.exit_code == 0 and "pingbian" in res.output
+    res = run("scheme", "show", "pingbian")
+    assert res.exit_code == 0
+    for text in ("40% × 逆向考评得分", "80% × 发展质量集中考评", "“好”不超过20%（向下取整）", "不少于10%"):
+        assert text in res.output
+    from villagescore.io.schemes import builtin_dir
+
+    assert run("scheme", "check", builtin_dir() / "pingbian.toml").exit_code == 0
+
+
+def test_demo(tmp_path):
+    res = run("demo", "--out", tmp_path / "demo")
+    assert res.exit_code == 0, res.output
+    assert "汇总表已保存" in res.output
+    assert (tmp_path / "demo" / "2025年度汇总.xlsx").exists()
+    # a second run replaces its own folder; a foreign folder is refused
+    assert run("demo", "--out", tmp_path / "demo").exit_code == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mine.txt").write_text("x")
+    res = run("demo", "--out", tmp_path / "other")
+    assert res.exit_code == 2 and (tmp_path / "other" / "mine.txt").exists()
