@@ -99,3 +99,66 @@ def test_annual_combines_halves(tmp_path, scheme, township):
     v1 = unit(res, "V1")
     assert v1.rounded["composite"] == D("88.52")  # same values both halves → same year score
     assert set(v1.by_period) == {"2025H1", "2025H2"}
+
+
+def _copy(township, tmp_path):
+    import shutil
+
+    target = tmp_path / "copy"
+    shutil.copytree(township, target)
+    return target
+
+
+def _edit(path, cells):
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    for ref, value in cells.items():
+        ws[ref] = value
+    wb.save(path)
+
+
+def test_unknown_unit_row_in_committee_sheet(tmp_path, scheme, township):
+    folder = _copy(township, tmp_path)
+    _edit(find(folder, "committee"), {"A10": "V9", "C10": 80, "D10": 80})
+    res = compute(scheme, [folder])
+    err = next(i for i in res.report.errors if i.code == "unit-unknown")
+    assert (err.cell, err.message) == ("A10", "单位代码 V9 不在名册中")
+    assert all(u.ok for u in res.units)  # a stray row blocks nobody
+
+
+def test_two_different_files_for_one_form(tmp_path, scheme, township):
+    import shutil
+
+    folder = _copy(township, tmp_path)
+    src = find(folder, "questionnaire", "V2")
+    other = folder / "另一份问卷.xlsx"
+    shutil.copy(src, other)
+    _edit(other, {"B5": 1})
+    res = compute(scheme, [folder])
+    err = next(i for i in res.report.errors if i.code == "conflicting-files")
+    assert "河口村（V2）" in err.message and err.unit == "V2"
+    assert not next(u for u in res.units if u.code == "V2").ok
+    assert {u.code for u in res.units if u.ok} == {"V1", "V3", "V4", "V5"}
+    assert all(u.grades["grade"].grade is None for u in res.units)  # quotas need every unit's score
+
+
+def test_identical_copy_is_a_warning(tmp_path, scheme, township):
+    import shutil
+
+    folder = _copy(township, tmp_path)
+    shutil.copy(find(folder, "anonymous", "V1"), folder / "副本.xlsx")
+    res = compute(scheme, [folder])
+    assert any(i.code == "duplicate-file" for i in res.report.warnings)
+    assert res.report.errors == []
+
+
+def test_changed_callback_rows_and_identity_in_anonymous(tmp_path, scheme, township):
+    folder = _copy(township, tmp_path)
+    _edit(find(folder, "callback", "V3"), {"B5": "V3-99"})
+    _edit(find(folder, "anonymous", "V3"), {"B5": "匿名评价箱", "C5": "吃拿卡要", "D5": "联系电话：13912345678",
+                                           "E5": "不属实"})
+    res = compute(scheme, [folder])
+    codes = {i.code: i for i in res.report.errors}
+    assert "V3-99" in codes["draw-mismatch"].message
+    assert codes["identity-in-anonymous"].cell == "D5"
+    assert not next(u for u in res.units if u.code == "V3").ok

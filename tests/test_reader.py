@@ -270,7 +270,7 @@ def test_read_setup(tmp_path):
     assert [e.request_id for e in setup.ledger["V001"]] == ["Q001", "Q002"]
     assert setup.ledger["V001"][0].phone == "13800001111"
 
-    got = {(i.code, i.unit, i.cell) for i in report.issues}
+    got = {(i.code, i.params.get("code") if i.code == "unit-unknown" else i.unit, i.cell) for i in report.issues}
     assert ("unit-row-duplicate", "V002", "A5") in got
     assert ("unit-unknown", "V999", "A13") in got
     assert ("unit-unknown", "V003", "A5") in got
@@ -281,6 +281,7 @@ def test_read_setup(tmp_path):
     assert all(i.file for i in report.issues)
     assert [i.code for i in report.issues if i.unit == "V001"] == ["ledger-duplicate"]
     assert str(criteria) in {i.file for i in report.issues if i.code == "unit-unknown"}
+    assert "单位代码 V999 不在名册中" in {i.message for i in report.issues}
 
 
 def test_read_setup_finds_sheet_after_cover(tmp_path):

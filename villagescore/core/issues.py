@@ -133,7 +133,7 @@ class Issue:
         }
 
 
-def issue(code: str, *, file: str = "", sheet: str = "", cell: str = "", unit: str = "", **params: Any) -> Issue:
+def issue(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", unit: str = "", **params: Any) -> Issue:
     if code not in CODES:
         raise KeyError(f"unknown issue code {code}")
     return Issue(code, file, sheet, cell, unit, params)

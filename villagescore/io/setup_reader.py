@@ -93,7 +93,7 @@ def _known(rows: list[Row], codes: set[str], file: str, sheet: str, report: Repo
     for r in rows:
         code = r.get("unit")
         if code and code not in codes:
-            report.add(issue("unit-unknown", file=file, sheet=sheet, cell=r.cell("unit"), unit=code))
+            report.add(issue("unit-unknown", file=file, sheet=sheet, cell=r.cell("unit"), code=code))
         elif code:
             out.append(r)
     return out
