@@ -129,3 +129,23 @@ def test_demo(tmp_path):
     (tmp_path / "other" / "mine.txt").write_text("x")
     res = run("demo", "--out", tmp_path / "other")
     assert res.exit_code == 2 and (tmp_path / "other" / "mine.txt").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compute"], ["用法：", "错误：缺少参数"]),
+    (["compute", "x", "--perod", "2025"], ["没有这个选项：--perod", "--period"]),
+    (["template", "--period"], ["选项 --period 后面需要写一个值"]),
+    (["template", "--seed", "abc"], ["应填写整数"]),
+    (["nope"], ["没有这个命令"]),
+])
+def test_usage_errors_in_chinese(args, words):
+    res = run(*args)
+    assert res.exit_code == 2
+    for w in words:
+        assert w in res.output
+    assert "Error:" not in res.output and "Usage:" not in res.output
+
+
+def test_help_in_chinese():
+    res = run("compute", "--help")
+    assert "用法：" in res.output and "显示本帮助并退出。" in res.output

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import gettext
+import re
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +26,135 @@ from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
 from villagescore.core.scheme import Combine, Scheme, SchemeError
+
+# click's own words (usage, errors) go through gettext; give them in Chinese.
+_CLICK_ZH = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Arguments": "参数",
+    "Commands": "命令",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本号并退出。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "请运行 '{command} {option}' 查看帮助。",
+    "Missing {param_type}": "缺少参数",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有这个命令：{name!r}。",
+    "No such option {name!r}.": "没有这个选项：{name!r}。",
+    "No such option: {name}": "没有这个选项：{name}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值不对：{message}",
+    "Invalid value: {message}": "值不对：{message}",
+    "Option {name!r} does not take a value.": "选项 {name!r} 后面不需要写值。",
+    "Option {name!r} requires an argument.": "选项 {name!r} 后面需要写一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 后面需要写 {nargs} 个值。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Did you mean {possibility}?": "是不是想写 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是不是想写其中之一：{possibilities}？）",
+    "Aborted!": "已取消。",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+    "{value!r} is not a valid integer.": "{value!r} 不是整数。",
+}
+
+
+def _zh(text: str) -> str:
+    return _CLICK_ZH.get(text, text)
+
+
+def _nzh(singular: str, plural: str, n: int) -> str:
+    return _zh(singular if n == 1 else plural)
+
+
+def _translate_click() -> None:
+    """Typer (and the click it carries) call gettext's ``_`` for usage and error text; answer in Chinese."""
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith(("click", "typer")) or mod is None:
+            continue
+        if getattr(mod, "_", None) is gettext.gettext:
+            mod._ = _zh  # type: ignore[attr-defined]
+        if getattr(mod, "ngettext", None) is gettext.ngettext:
+            mod.ngettext = _nzh  # type: ignore[attr-defined]
+
+
+_translate_click()
+
+
+_USAGE_ZH = [
+    (r"^Option '(.+)' requires an argument\.$", r"选项 \1 后面需要写一个值。"),
+    (r"^Option '(.+)' requires (\d+) arguments\.$", r"选项 \1 后面需要写 \2 个值。"),
+    (r"^Option '(.+)' does not take a value\.$", r"选项 \1 后面不需要写值。"),
+    (r"^Got unexpected extra arguments? \((.*)\)$", r"多余的参数：\1"),
+    (r"^Invalid value for (.+?): (.*)$", r"\1 的值不对：\2"),
+    (r"'(.+)' is not a valid integer\.", r"“\1”不是整数。"),
+    (r"^No such command '(.+)'\.$", r"没有这个命令：\1"),
+    (r"^Missing command\.$", "缺少命令。"),
+    (r"Input should be a valid integer.*$", "应填写整数"),
+    (r"Input should be a valid number.*$", "应填写数字"),
+]
+
+
+def _chinese_usage_errors() -> None:
+    """Typer ≥ 0.20 carries its own click without gettext: give its usage, help and errors in Chinese."""
+    try:
+        from typer._click import decorators, exceptions, formatting, utils
+    except ImportError:  # an older typer uses the real click, handled by _translate_click
+        return
+    plain_help = decorators.help_option
+
+    def help_option(param_decls):
+        add = plain_help(param_decls)
+
+        def apply(command):
+            command = add(command)
+            command.params[-1].help = "显示本帮助并退出。"
+            return command
+
+        return apply
+
+    decorators.help_option = help_option
+    plain_usage = formatting.HelpFormatter.write_usage
+
+    def write_usage(self, prog, args="", prefix=None):
+        return plain_usage(self, prog, args, "用法：" if prefix is None else prefix)
+
+    formatting.HelpFormatter.write_usage = write_usage
+
+    def message(exc) -> str:
+        if isinstance(exc, exceptions.MissingParameter):
+            try:
+                hint = exc.param_hint if isinstance(exc.param_hint, str) else exc.param.get_error_hint()
+            except Exception:  # noqa: BLE001
+                hint = ""
+            return f"缺少参数 {hint}".rstrip()
+        if isinstance(exc, exceptions.NoSuchOption):
+            near = f"（是不是想写 {'、'.join(exc.possibilities)}？）" if exc.possibilities else ""
+            return f"没有这个选项：{exc.option_name}{near}"
+        text = exc.format_message()
+        for pattern, zh in _USAGE_ZH:
+            text = re.sub(pattern, zh, text)
+        return text
+
+    def show(self, file=None) -> None:
+        file = file or sys.stderr
+        hint = ""
+        if self.ctx is not None:
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                hint = f"请运行 '{self.ctx.command_path} {self.ctx.help_option_names[0]}' 查看帮助。\n"
+            utils.echo(f"{self.ctx.get_usage()}\n{hint}", file=file)
+        utils.echo(f"错误：{message(self)}", file=file)
+
+    exceptions.UsageError.show = show
+
+
+try:
+    _chinese_usage_errors()
+except Exception:  # noqa: BLE001 - a newer typer may differ; English messages are better than none
+    pass
 
 # Piped output (a log file, CI) gets a fixed comfortable width instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -176,20 +307,22 @@ SETUP_KINDS = {"roster": "名册", "criteria": "考核细则", "ledger": "民生
 @guarded
 def template(
     kind: Optional[str] = typer.Argument(
-        None, help="只生成一种基础表：roster（名册）、criteria（考核细则）或 ledger（民生诉求台账）。不写则生成本期全部表格。"
+        None, metavar="[种类]", help="只生成一种基础表：roster（名册）、criteria（考核细则）或 ledger（民生诉求台账）。不写则生成本期全部表格。"
     ),
-    scheme: str = typer.Option("pingbian", "--scheme", "-s", help="考评方案：内置方案名或 .toml 文件路径。"),
-    roster: Optional[Path] = typer.Option(None, "--roster", help="已填好的名册（.xlsx）。"),
-    criteria: Optional[Path] = typer.Option(None, "--criteria", help="已填好的考核细则（.xlsx）。"),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help="已填好的民生诉求台账（.xlsx）。"),
-    period: Optional[str] = typer.Option(None, "--period", "-p", help="考评期间，如 2025H1、2025H2。"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件（基础表）或文件夹（本期表格）。"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="回访抽取的随机种子；不写则随机生成并记录在表中。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件", help="已填好的名册（.xlsx）。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件", help="已填好的考核细则（.xlsx）。"),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", metavar="文件", help="已填好的民生诉求台账（.xlsx）。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间", help="考评期间，如 2025H1、2025H2。"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="路径", help="输出文件（基础表）或文件夹（本期表格）。"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="数字", help="回访抽取的随机种子；不写则随机生成并记录在表中。"),
     force: bool = typer.Option(False, "--force", help="覆盖已存在的文件或文件夹中的表格。"),
 ) -> None:
     """生成空白表格。
 
     示例：
+
+    \b
       villagescore template roster -o 名册.xlsx
       villagescore template criteria --roster 名册.xlsx -o 考核细则.xlsx
       villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格
@@ -283,19 +416,21 @@ def _ranking_table(result) -> Table:
 @app.command()
 @guarded
 def compute(
-    folders: list[Path] = typer.Argument(..., help="存放填报表格的文件夹（可以写多个）。"),
-    scheme: str = typer.Option("pingbian", "--scheme", "-s", help="考评方案：内置方案名或 .toml 文件路径。"),
-    period: Optional[str] = typer.Option(None, "--period", "-p",
+    folders: list[Path] = typer.Argument(..., metavar="文件夹...", help="存放填报表格的文件夹（可以写多个）。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间",
                                          help="要计算的期间，如 2025H1；写 2025 则合并上下半年。不写则按表格自动判断。"),
-    roster: Optional[Path] = typer.Option(None, "--roster", help="名册；不写则使用文件夹中的“00_基础信息/名册.xlsx”。"),
-    criteria: Optional[Path] = typer.Option(None, "--criteria", help="考核细则；不写则使用文件夹中的。"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="汇总表保存位置（.xlsx）。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件", help="名册；不写则使用文件夹中的“00_基础信息/名册.xlsx”。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件", help="考核细则；不写则使用文件夹中的。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="文件", help="汇总表保存位置（.xlsx）。"),
     force: bool = typer.Option(False, "--force", help="覆盖已存在的汇总表。"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出各单位结果和问题清单（供其他系统读取）。"),
 ) -> None:
     """读取填报表格，计算得分、排名和等次，输出汇总表。
 
     示例：
+
+    \b
       villagescore compute 2025H1表格 -o 2025H1汇总.xlsx
       villagescore compute 2025H1表格 2025H2表格 --period 2025 -o 2025年度汇总.xlsx
     """
@@ -421,7 +556,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
 
 @scheme_app.command("show")
 @guarded
-def scheme_show(name: str = typer.Argument(..., help="内置方案名或 .toml 文件路径。")) -> None:
+def scheme_show(name: str = typer.Argument(..., metavar="方案", help="内置方案名或 .toml 文件路径。")) -> None:
     """显示考评方案的结构：表格、计分树、权重、等次规则。
 
     示例：villagescore scheme show pingbian
@@ -431,7 +566,7 @@ def scheme_show(name: str = typer.Argument(..., help="内置方案名或 .toml �
 
 @scheme_app.command("check")
 @guarded
-def scheme_check(file: Path = typer.Argument(..., help="要检查的方案文件（.toml）。")) -> None:
+def scheme_check(file: Path = typer.Argument(..., metavar="文件", help="要检查的方案文件（.toml）。")) -> None:
     """检查方案文件是否正确；有错误时列出键的位置和原因。
 
     示例：villagescore scheme check 我乡方案.toml
@@ -446,7 +581,7 @@ def scheme_check(file: Path = typer.Argument(..., help="要检查的方案文件
 @app.command()
 @guarded
 def demo(
-    out: Path = typer.Option(Path("villagescore-demo"), "--out", "-o", help="演示文件夹。"),
+    out: Path = typer.Option(Path("villagescore-demo"), "--out", "-o", metavar="文件夹", help="演示文件夹。"),
 ) -> None:
     """用虚构的乡镇数据演示完整流程：生成表格、模拟填报、计算、输出汇总表。
 
