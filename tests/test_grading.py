@@ -155,3 +155,18 @@ def test_ranks_competition(values):
     r = ranks(cs)
     for c in cs:
         assert r[c.code] == 1 + sum(1 for o in cs if o.key > c.key)
+
+
+def test_entered_grades_rank_by_score_and_respect_vetoes():
+    from villagescore.core.grading import grade_entered
+
+    g = Grading(id="xsxp", label="下述下评等次", by="total", grades=["好", "较好", "一般", "差"], default="较好",
+                entered={"form": "committee", "field": "xsxp"})
+    veto = Veto(id="v", label="严重违纪", forces={"xsxp": "差"})
+    cs = [Candidate("A", (D(90),)), Candidate("B", (D(95),)), Candidate("C", (D(80),), (veto,))]
+    out = grade_entered(g, cs, {"A": "好", "B": None, "C": "好"})
+    r = out.results
+    assert (r["A"].grade, r["A"].rank) == ("好", 2)
+    assert r["B"].grade is None and r["B"].reason == "未录入等次"
+    assert r["C"].grade == "差" and "严重违纪" in r["C"].reason
+    assert {q.grade: q.actual for q in out.quota} == {"好": 1, "较好": 0, "一般": 0, "差": 1}

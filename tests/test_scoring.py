@@ -171,3 +171,13 @@ def test_rounding_each_node(scheme):
     assert end_v["meeting"] == Fraction("85.56")
     assert end_v["daily"] == 30 and each_v["meeting"] == Fraction("85.56")
     assert all(Fraction(v).denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100) for v in each_v.values())
+
+
+def test_share_points_with_option_weights():
+    from villagescore.core.scheme import SharePoints
+
+    node = SharePoints(label="民主测评", form="votes", agg="share_points", points=D(100), field="vote",
+                       weights={"好": D(1), "较好": D("0.8"), "一般": D("0.6"), "差": D(0)})
+    rows = [row(5 + i, vote=v) for i, v in enumerate(["好", "好", "较好", "一般", "差", None])]
+    out = LEAVES[SharePoints](node, inputs(votes=rows), "v")
+    assert out.value == Fraction(100) * (2 + Fraction("0.8") + Fraction("0.6")) / 5  # the blank is no answer

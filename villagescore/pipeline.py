@@ -18,7 +18,7 @@ from typing import Callable
 import villagescore
 from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
-from villagescore.core.grading import Candidate, grade_units, key_of, withheld
+from villagescore.core.grading import Candidate, grade_entered, grade_units, key_of, withheld
 from villagescore.core.issues import Issue, Report, Severity, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
@@ -346,8 +346,12 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     details: dict[str, list[LeafDetail]] = defaultdict(list)
     ballots = []
     vetoes: dict[str, list[str]] = {}
+    entered: dict[str, dict[str, str | None]] = defaultdict(dict)  # grading → unit → grade (latest period)
     for p in periods:
         for code, ui in _unit_inputs(scheme, setup, col, p, report, vetoes).items():
+            for g in scheme.gradings:
+                if g.entered and ui.rows.get(g.entered.form):
+                    entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
             sc = score_unit(scheme, ui)
             per_period[code][p] = sc.values
             details[code].extend(sc.details)
@@ -369,7 +373,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {},
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
-    quota, notes = _grade_all(scheme, results, places)
+    quota, notes = _grade_all(scheme, results, places, entered)
     order = {g.id: g for g in scheme.gradings}
     first = scheme.gradings[0].id if scheme.gradings else ""
 
@@ -398,7 +402,8 @@ def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
     return not node.applies_to or unit_type in node.applies_to
 
 
-def _grade_all(scheme: Scheme, results: list[UnitResult], places: int):
+def _grade_all(scheme: Scheme, results: list[UnitResult], places: int,
+               entered: dict[str, dict[str, str | None]] | None = None):
     quota, notes = [], []
     for g in scheme.gradings:
         group = [r for r in results if not g.applies_to or r.unit.type in g.applies_to]
@@ -412,7 +417,10 @@ def _grade_all(scheme: Scheme, results: list[UnitResult], places: int):
                 assert key is not None
                 cands.append(Candidate(r.code, key, tuple(v for v in (scheme.veto(x) for x in r.vetoes) if v),
                                        {k: x.grade for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
-            outcome = grade_units(g, cands, places)
+            if g.entered:
+                outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
+            else:
+                outcome = grade_units(g, cands, places)
         for r in group:
             r.grades[g.id] = outcome.results[r.code]
         quota.extend(outcome.quota)

@@ -180,3 +180,29 @@ def key_of(values: dict[str, Fraction | None], grading: Grading, places: int) ->
             return None
         out.append(round_half_up(v, places))
     return tuple(out)
+
+
+def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, str | None],
+                  places: int = 2) -> GradingOutcome:
+    """Grades decided elsewhere (e.g. by the committee) and typed into a form; ranks still by score."""
+    rank = ranks(cands)
+    results: dict[str, GradeResult] = {}
+    for c in cands:
+        g = entered.get(c.code)
+        forced = next((v.forces[grading.id] for v in c.vetoes if grading.id in v.forces), None)
+        if forced:
+            g, why = forced, "一票否决：" + "、".join(v.label for v in c.vetoes)
+        elif g in grading.grades:
+            why = "按录入的等次"
+        else:
+            g, why = None, "未录入等次"
+        res = GradeResult(grading.id, g, (), why, rank[c.code])
+        cons = grading.consequences.get(g) if g else None
+        if cons:
+            res.consequence = cons.text
+            if cons.funds is not None and c.funds_base is not None:
+                res.funds_change = round_half_up(exact(c.funds_base) * exact(cons.funds), places)
+        results[c.code] = res
+    quota = [QuotaLine(grading.id, "按录入的等次", grade, len(cands), "—",
+                       sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
+    return GradingOutcome(results, quota, [])

@@ -165,10 +165,28 @@ class CountPoints(LeafBase):
 
 
 class SharePoints(LeafBase):
+    """points × (weighted answers) / all answers; ``positive`` options weigh 1, or give ``weights``."""
+
     agg: Literal["share_points"]
-    positive: list[str]
+    positive: list[str] = []
+    weights: dict[str, Decimal] = {}  # e.g. 好 = 1, 较好 = 0.8, 一般 = 0.6, 差 = 0
     points: Decimal
     field: str | None = None  # for ballot/register rows: the column holding the option
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _w(cls, v: Any) -> Any:
+        return {k: _d(x) for k, x in (v or {}).items()}
+
+    @model_validator(mode="after")
+    def _one(self) -> "SharePoints":
+        if bool(self.positive) == bool(self.weights):
+            raise ValueError("share_points 须且只能给出 positive 或 weights 之一")
+        return self
+
+    @property
+    def option_weights(self) -> dict[str, Decimal]:
+        return dict(self.weights) if self.weights else {o: Decimal(1) for o in self.positive}
 
 
 class Deduction(LeafBase):
@@ -292,12 +310,20 @@ class Consequence(Strict):
     funds: Decimal | None = None  # share of the roster's 工作经费基数, e.g. 0.10 or -0.10
 
 
+class Entered(Strict):
+    """A grade decided elsewhere and typed into a form column (e.g. the committee's 下述下评 grade)."""
+
+    form: str
+    field: str
+
+
 class Grading(Strict):
     id: str
     label: str
     by: str
     grades: list[str]
     default: str
+    entered: Entered | None = None  # grades read from a form instead of computed by rules
     rules: list[Rule] = []
     tie_breakers: list[str] = []
     applies_to: list[str] = []
@@ -394,6 +420,10 @@ class Scheme(Strict):
         if not problems and self.root in self.nodes:
             problems.extend(_cycles(self.nodes))
         for g in self.gradings:
+            if g.entered:
+                ef = forms.get(g.entered.form)
+                if ef is None or ef.column(g.entered.field) is None:
+                    problems.append(f"gradings.{g.id}.entered：表格“{g.entered.form}”没有列“{g.entered.field}”")
             for ref in [g.by, *g.tie_breakers]:
                 if ref not in self.nodes:
                     problems.append(f"gradings.{g.id}：节点“{ref}”不存在")

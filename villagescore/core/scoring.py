@@ -162,23 +162,34 @@ def _count_points(node: CountPoints, inp: UnitInputs, nid: str) -> LeafOutcome:
 def _share_points(node: SharePoints, inp: UnitInputs, nid: str) -> LeafOutcome:
     rows = inp.rows.get(node.form, [])
     src = inp.sources.get(node.form, Source())
+    weights = {k: exact(v) for k, v in node.option_weights.items()}
+    counts: dict[str, Fraction] = {}
     if node.field is None:  # a tally: option columns hold counts
-        positive = sum(exact(r.get(o) or 0) for r in rows for o in node.positive)
-        options = {k for r in rows for k in r.values if k != "row" and isinstance(r.get(k), Decimal)}
-        total = sum(exact(r.get(o) or 0) for r in rows for o in options)
-    else:
-        answered = [r for r in rows if r.get(node.field) is not None]
-        positive = Fraction(sum(1 for r in answered if r.get(node.field) in node.positive))
-        total = Fraction(len(answered))
+        for r in rows:
+            for k, v in r.values.items():
+                if k != "row" and isinstance(v, Decimal):
+                    counts[k] = counts.get(k, Fraction(0)) + exact(v)
+    else:  # one answer per row
+        for r in rows:
+            v = r.get(node.field)
+            if v is not None:
+                counts[str(v)] = counts.get(str(v), Fraction(0)) + 1
+    total = sum(counts.values(), Fraction(0))
+    weighted = sum((n * weights.get(o, Fraction(0)) for o, n in counts.items()), Fraction(0))
     issues = []
     value = None
     if total == 0:
         issues.append(issue("no-answers", file=src.file, sheet=src.sheet, unit=inp.unit.code, form=src.sheet or node.form))
     else:
-        value = exact(node.points) * positive / total
-    pos = "+".join(node.positive)
-    inputs = {f"{pos}": _fmt(positive), "合计": _fmt(total)}
-    rule = f"{_fmt(node.points)} ×（{pos}）/ 合计"
+        value = exact(node.points) * weighted / total
+    if node.weights:
+        pos = "、".join(f"{o}×{_fmt(w)}" for o, w in node.weights.items())
+        inputs = {o: _fmt(n) for o, n in counts.items()} | {"合计": _fmt(total)}
+        rule = f"{_fmt(node.points)} × Σ（票数×权重：{pos}）/ 合计"
+    else:
+        pos = "+".join(node.positive)
+        inputs = {pos: _fmt(weighted), "合计": _fmt(total)}
+        rule = f"{_fmt(node.points)} ×（{pos}）/ 合计"
     return LeafOutcome(value, inputs, rule, issues)
 
 
@@ -347,7 +358,9 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
         text = f"《{form}》每件“{'/'.join(node.match)}”得 {_fmt(node.points)} 分" + (
             f"，最高 {_fmt(node.cap)} 分" if node.cap is not None else "")
     elif isinstance(node, SharePoints):
-        text = f"{_fmt(node.points)} ×（{'+'.join(node.positive)}）/ 全部答卷，据《{form}》"
+        part = "+".join(node.positive) if node.positive else "按权重：" + "、".join(
+            f"{o}×{_fmt(w)}" for o, w in node.weights.items())
+        text = f"{_fmt(node.points)} ×（{part}）/ 全部答卷，据《{form}》"
     elif isinstance(node, Deduction):
         cond = "、".join("/".join(v) for v in node.where.values())
         text = (f"满分 {_fmt(node.start)}，据《{form}》" + ("每项" if node.distinct else "每件") +
