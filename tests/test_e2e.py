@@ -162,3 +162,18 @@ def test_changed_callback_rows_and_identity_in_anonymous(tmp_path, scheme, towns
     assert "V3-99" in codes["draw-mismatch"].message
     assert codes["identity-in-anonymous"].cell == "D5"
     assert not next(u for u in res.units if u.code == "V3").ok
+
+
+def test_file_of_another_scheme_refused(tmp_path, scheme, township):
+    folder = _copy(township, tmp_path)
+    path = find(folder, "questionnaire", "V4")
+    wb = load_workbook(path)
+    ident = wb["_villagescore"]
+    for row in ident.iter_rows():
+        if row[0].value == "scheme_id":
+            row[1].value = "dazehu"
+    wb.save(path)
+    res = compute(scheme, [folder])
+    err = next(i for i in res.report.errors if i.code == "file-other-scheme")
+    assert "dazehu" in err.message and err.file.endswith(path.name)
+    assert any(i.code == "form-missing" and i.unit == "V4" for i in res.report.errors)

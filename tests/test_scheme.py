@@ -85,3 +85,16 @@ def test_missing_file_lists_builtins(tmp_path):
     with pytest.raises(SchemeError) as exc:
         schemes.load(str(tmp_path / "none.toml"))
     assert "pingbian" in exc.value.problems[0]
+
+
+def test_sum_with_signed_factors():
+    data = raw()
+    data["nodes"]["instant"]["parts"] = {"appeals": 1, "daily": 1, "style": -1}
+    s = load_scheme(data, "x.toml")
+    assert s.nodes["instant"].weights["style"] == -1
+
+
+def test_entered_grading_must_name_a_real_column():
+    data = raw()
+    data["gradings"][0]["entered"] = {"form": "committee", "field": "nope"}
+    assert any("entered" in p and "nope" in p for p in problems(data))

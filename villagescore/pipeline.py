@@ -181,11 +181,17 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
 def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) -> tuple[str, list[str]]:
     found = sorted({f.period for f in forms if f.period})
     if wanted:
-        target = Period.parse(wanted)
+        try:
+            target = Period.parse(wanted)
+        except ValueError as exc:
+            raise FatalInput(str(exc)) from None
         if target.kind == "year" and scheme.scheme.period_kind != "year":
             parts = [p for p in found if Period.parse(p).year == target.year]
-            return str(target), parts
-        return str(target), [str(target)]
+        else:
+            parts = [str(target)] if str(target) in found else []
+        if not parts:
+            raise FatalInput(f"文件夹中没有 {target.label} 的表格（找到的期间：{'、'.join(found) or '无'}）")
+        return str(target), parts
     if not found:
         raise FatalInput("文件夹中没有找到本方案的填报表格（请确认文件夹路径，或先用 villagescore template 生成表格）")
     if len(found) == 1:
@@ -374,7 +380,6 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
     quota, notes = _grade_all(scheme, results, places, entered)
-    order = {g.id: g for g in scheme.gradings}
     first = scheme.gradings[0].id if scheme.gradings else ""
 
     def sort_key(r: UnitResult):
@@ -382,7 +387,6 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
         return (0 if r.ok else 1, g.rank if g and g.rank else 10**9, r.code)
 
     results.sort(key=sort_key)
-    del order
     files = sorted(col.files, key=lambda f: f.path)
     return RunResult(
         scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
