@@ -161,7 +161,7 @@ def fill_period(scheme: Scheme, folder: Path, period: str, rng: random.Random) -
             for serial in range(1, returned + 1):
                 row: dict[str, Any] = {"票号": serial}
                 for label in labels:
-                    score = min(10.0, max(4.0, round(rng.gauss(q * 10, 0.8) * 2) / 2))
+                    score = min(10.0, max(4.0, int(rng.gauss(q * 10, 0.8) * 2 + 0.5) / 2))  # nearest half point
                     row[label] = int(score) if score == int(score) else score
                 if serial == 3 and code == "QS02":
                     row = {"票号": serial, "是否作废": "是"}  # a spoiled ballot, marked void
