@@ -324,8 +324,22 @@ def _rows(cols: list[Column], records: list[dict[str, Any]]) -> list[list[Any]]:
 # ------------------------------------------------------------------ setup forms
 
 
-def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None = None) -> bytes:
-    """Blank roster / criteria / ledger workbook; criteria come prefilled per unit × aspect when units are given."""
+def _merge(records: list[dict[str, Any]], values: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Records with ``values`` typed over them (row by row; extra values add rows)."""
+    if not values:
+        return records
+    out = [dict(r) for r in records] + [{} for _ in range(len(values) - len(records))]
+    for rec, val in zip(out, values):
+        rec.update(val)
+    return out
+
+
+def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None = None,
+                         values: list[dict[str, Any]] | None = None) -> bytes:
+    """Blank roster / criteria / ledger workbook; criteria come prefilled per unit × aspect when units are given.
+
+    ``values`` (records by column key) are written in as if typed; used for demo and benchmark data.
+    """
     cols = layout.setup_columns(form_id, scheme)
     title = layout.SETUP_TITLES[form_id]
     note, fixed = _SETUP_NOTES[form_id], set()
@@ -344,7 +358,7 @@ def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None 
     township = _township(scheme, units or [])
     info = _info(scheme, "", None, township)
     book = _Book(title)
-    _write_table(book, _Table(title, title, info, note, cols, _rows(cols, records), fixed))
+    _write_table(book, _Table(title, title, info, note, cols, _rows(cols, _merge(records, values)), fixed))
     book.identity(_identity(scheme, "setup", form_id, title))
     return book.close()
 
@@ -393,8 +407,11 @@ def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | No
 
 def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit | None = None,
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
-                         draw: Draw | None = None) -> bytes:
-    """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope)."""
+                         draw: Draw | None = None, values: list[dict[str, Any]] | None = None) -> bytes:
+    """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
+
+    ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
+    """
     period = _period(period)
     if form.scope == "unit" and unit is None:
         raise ValueError(f"“{form.title}”按单位填写，需要给出单位")
@@ -409,7 +426,8 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     extra = (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ()
     sheet = _sheet_name(form.short)
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
-                   _entry_note(form, cols, fixed, draw), cols, _rows(cols, _records(form, unit, units, draw)), fixed)
+                   _entry_note(form, cols, fixed, draw), cols,
+                   _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed)
     book = _Book(form.title)
     _write_table(book, table)
     book.identity(_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw))
@@ -506,29 +524,79 @@ def unit_folder(unit: Unit) -> str:
     return safe_name(f"{unit.code}_{unit.name}")
 
 
+# Below this many units, starting worker processes costs more than it saves (benchmarks/county.py).
+PARALLEL_MIN_UNITS = 48
+
+
+def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
+                draw: Draw | None) -> list[tuple[str, bytes]]:
+    """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes)."""
+    folder = unit_folder(unit)
+    out = []
+    for form in (f for f in scheme.forms if f.scope == "unit"):
+        out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
+                    build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
+                                         draw=draw if form.kind == "callback" else None)))
+        if form.kind == "score_ballot" and form.printable:
+            out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
+                        build_print_ballots(scheme, form, period, unit, crit)))
+    return out
+
+
+def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
+    scheme, period, jobs = args
+    return [f for unit, crit, draw in jobs for f in _unit_files(scheme, period, unit, crit, draw)]
+
+
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
                        progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write every blank form of ``period``: per unit in ``<code>_<name>/``, township forms at the top.
 
-    All workbooks are built first, so a problem (e.g. a unit without criteria) writes nothing.
+    Workbooks are built into a staging folder inside ``out_dir`` (on both cores for a large roster)
+    and moved into place only when all were built, so a problem (e.g. a unit without criteria)
+    writes nothing and memory stays bounded however many units there are.
     """
+    import os
+    import shutil
+    import tempfile
+
     out_dir = Path(out_dir)
-    files: list[tuple[Path, bytes]] = []
-    for unit in setup.units:
-        folder = out_dir / unit_folder(unit)
-        crit = setup.criteria.get(unit.code, [])
-        for form in (f for f in scheme.forms if f.scope == "unit"):
-            draw = draws.get(unit.code) if form.kind == "callback" else None
-            files.append((folder / period_file_name(scheme, form, period, unit),
-                          build_entry_workbook(scheme, form, period, unit=unit, criteria=crit, draw=draw)))
-            if form.kind == "score_ballot" and form.printable:
-                files.append((folder / period_file_name(scheme, form, period, unit, printable=True),
-                              build_print_ballots(scheme, form, period, unit, crit)))
-    for form in (f for f in scheme.forms if f.scope == "township"):
-        files.append((out_dir / period_file_name(scheme, form, period, None),
-                      build_entry_workbook(scheme, form, period, units=setup.units)))
-    for path, data in files:
-        write_bytes_atomic(path, data)
-        if progress:
-            progress(path.name)
-    return [p for p, _ in files]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".villagescore-", dir=out_dir))
+    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code)) for u in setup.units]
+    written: list[str] = []
+
+    def keep(files: list[tuple[str, bytes]]) -> None:
+        for rel, data in files:
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(rel)
+            if progress:
+                progress(path.name)
+
+    try:
+        for form in (f for f in scheme.forms if f.scope == "township"):
+            keep([(period_file_name(scheme, form, period, None),
+                   build_entry_workbook(scheme, form, period, units=setup.units))])
+        workers = min(os.cpu_count() or 1, 8)
+        if len(jobs) >= PARALLEL_MIN_UNITS and workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            size = max(8, len(jobs) // (workers * 8))
+            chunks = [(scheme, period, jobs[i:i + size]) for i in range(0, len(jobs), size)]
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for files in pool.map(_chunk_files, chunks):
+                    keep(files)
+        else:
+            for job in jobs:
+                keep(_unit_files(scheme, period, *job))
+        paths = []
+        for rel in written:
+            target = out_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, target)
+            paths.append(target)
+        return paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
