@@ -1,0 +1,88 @@
+"""The SQLite archive: runs recorded whole, current run per period, exact values, schema versions."""
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from fractions import Fraction
+
+import pytest
+
+from villagescore.io.archive import SCHEMA_VERSION, Archive, ArchiveError
+from villagescore.pipeline import compute
+
+from township import filled
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, scheme):
+    return compute(scheme, [filled(scheme, tmp_path_factory.mktemp("arch"))])
+
+
+def test_record_and_read_back(tmp_path, result):
+    with Archive(tmp_path / "a.db") as arc:
+        run_id = arc.record(result, "hash1")
+        values = arc.exact_values(run_id)
+        assert values["V1"]["composite"] == Fraction("88.52")
+        assert values["V1"]["meeting"] == Fraction("85.5")
+        assert arc.grades(run_id)["V4"]["grade"] == ("好", 1)
+        (run,) = arc.runs()
+        assert run.current and run.period == "2025H1" and run.scheme_hash == "hash1"
+        files = arc.db.execute("SELECT count(*) FROM run_files WHERE run_id = ?", (run_id,)).fetchone()[0]
+        assert files == len(result.files)
+
+
+def test_recompute_adds_a_run_and_makes_it_current(tmp_path, result):
+    with Archive(tmp_path / "a.db") as arc:
+        first = arc.record(result, "h")
+        second = arc.record(result, "h")
+        runs = arc.runs()
+        assert [(r.id, r.current) for r in runs] == [(first, False), (second, True)]
+        assert arc.current(result.scheme_id, "2025H1").id == second
+        timeline = arc.timeline("V1", root="composite", grading="grade")
+        assert [(t.run_id, str(t.score), t.grade, t.current) for t in timeline] == [
+            (second, "88.52", "中", True), (first, "88.52", "中", False)]
+
+
+def test_newer_archive_refused(tmp_path):
+    path = tmp_path / "new.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(ArchiveError) as exc:
+        Archive(path)
+    assert "更新版本" in exc.value.reason
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ArchiveError):
+        Archive(path)
+
+
+def test_killed_writer_leaves_archive_consistent(tmp_path, result):
+    path = tmp_path / "a.db"
+    with Archive(path) as arc:
+        arc.record(result, "h")
+    script = textwrap.dedent(f"""
+        import sys, time
+        from villagescore.io.archive import Archive
+        arc = Archive({str(path)!r})
+        arc.db.execute("BEGIN IMMEDIATE")
+        arc.db.execute("UPDATE runs SET current = 0")
+        arc.db.execute("INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods,"
+                       " tool_version, computed_at, recorded_at, current, errors, warnings)"
+                       " VALUES ('x','x','1','h','2025H1','2025H1','0','t','t',1,0,0)")
+        print("ready", flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.kill()
+    proc.wait()
+    with Archive(path) as arc:
+        assert [(r.scheme_id, r.current) for r in arc.runs()] == [("pingbian", True)]
+        assert arc.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        arc.record(result, "h")  # and it still takes writes
+        assert len(arc.runs()) == 2

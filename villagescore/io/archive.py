@@ -1,0 +1,276 @@
+"""The results archive: an embedded SQLite database of every computed run.
+
+Every ``compute`` records a run (period, scheme id and hash, tool version, time, input files with
+SHA-256, and per unit every node's exact value, the rounded value, rank and grades). Recomputing a
+period adds a run and makes it current; older runs stay for audit. Exact values are stored as
+fractions ("num/den") so a year can be combined from its halves without re-reading workbooks.
+
+Writes are one transaction; the database runs in WAL mode so a reader never sees half a run and a
+writer killed halfway leaves the previous state. The schema is versioned with PRAGMA user_version
+and migrated forward; an archive written by a newer tool is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator
+
+from villagescore.core.records import RunResult
+
+SCHEMA_VERSION = 1
+DEFAULT_NAME = "villagescore.db"
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        scheme_id TEXT NOT NULL,
+        scheme_name TEXT NOT NULL,
+        scheme_version TEXT NOT NULL,
+        scheme_hash TEXT NOT NULL,
+        period TEXT NOT NULL,
+        periods TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        computed_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        current INTEGER NOT NULL DEFAULT 1,
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL
+    );
+    CREATE INDEX runs_current ON runs (scheme_id, period, current);
+    CREATE TABLE run_files (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        form_id TEXT NOT NULL,
+        unit_code TEXT NOT NULL,
+        period TEXT NOT NULL,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE unit_results (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        unit_code TEXT NOT NULL,
+        unit_name TEXT NOT NULL,
+        unit_type TEXT NOT NULL,
+        secretary TEXT NOT NULL,
+        township TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        PRIMARY KEY (run_id, unit_code)
+    );
+    CREATE TABLE unit_scores (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        unit_code TEXT NOT NULL,
+        period TEXT NOT NULL,
+        node TEXT NOT NULL,
+        exact TEXT,
+        rounded TEXT,
+        PRIMARY KEY (run_id, unit_code, period, node)
+    );
+    CREATE TABLE unit_grades (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        unit_code TEXT NOT NULL,
+        grading TEXT NOT NULL,
+        grade TEXT,
+        pending TEXT NOT NULL,
+        rank INTEGER,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (run_id, unit_code, grading)
+    );
+    CREATE TABLE rectifications (
+        id INTEGER PRIMARY KEY,
+        unit_code TEXT NOT NULL,
+        period TEXT NOT NULL,
+        problem TEXT NOT NULL,
+        measure TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        deadline TEXT NOT NULL,
+        status TEXT NOT NULL,
+        repeated_from INTEGER REFERENCES rectifications (id)
+    );
+    """,
+}
+
+
+class ArchiveError(Exception):
+    """An archive that cannot be used (newer schema, damaged file, locked too long)."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    scheme_id: str
+    scheme_name: str
+    period: str
+    periods: str
+    tool_version: str
+    computed_at: str
+    recorded_at: str
+    current: bool
+    errors: int
+    warnings: int
+    scheme_hash: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    run_id: int
+    period: str
+    scheme_id: str
+    score: Decimal | None
+    rank: int | None
+    grade: str | None
+    pending: str
+    current: bool
+
+
+def _frac(value: Any) -> str | None:
+    if value is None:
+        return None
+    f = Fraction(value)
+    return f"{f.numerator}/{f.denominator}"
+
+
+def _unfrac(text: str | None) -> Fraction | None:
+    return None if text is None else Fraction(text)
+
+
+class Archive:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(self.path, f"不是有效的结果档案库，或文件已损坏（{exc}）") from None
+
+    # ---------------------------------------------------------------- schema
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ArchiveError(self.path, f"档案库由更新版本的 villagescore 建立（结构版本 {version}），"
+                                          f"当前版本只认识到 {SCHEMA_VERSION}，请升级 villagescore")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():  # DDL is transactional in SQLite: a failed step leaves the old version
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    def _transaction(self):
+        db = self.db
+
+        class _Tx:
+            def __enter__(self_inner):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self_inner, exc_type, exc, tb):
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+                return False
+
+        return _Tx()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- writing
+    def record(self, result: RunResult, scheme_hash: str) -> int:
+        """Store a run in one transaction and make it the current run of its scheme and period."""
+        now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        with self._transaction():
+            self.db.execute("UPDATE runs SET current = 0 WHERE scheme_id = ? AND period = ?",
+                            (result.scheme_id, result.period))
+            cur = self.db.execute(
+                "INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods, tool_version,"
+                " computed_at, recorded_at, current, errors, warnings) VALUES (?,?,?,?,?,?,?,?,?,1,?,?)",
+                (result.scheme_id, result.scheme_name, result.scheme_version, scheme_hash, result.period,
+                 ",".join(result.periods), result.tool_version, result.computed_at, now,
+                 len(result.report.errors), len(result.report.warnings)))
+            run_id = int(cur.lastrowid)
+            self.db.executemany(
+                "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
+                [(run_id, f.path, f.sha256, f.form_id, f.unit, f.period, f.status) for f in result.files])
+            for u in result.units:
+                self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?)",
+                                (run_id, u.code, u.unit.name, u.unit.type, u.unit.secretary, u.unit.township,
+                                 int(u.ok)))
+                rows = [(run_id, u.code, result.period, node, _frac(v),
+                         str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
+                for period, values in u.by_period.items():
+                    if period != result.period:
+                        rows += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
+                self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", rows)
+                self.db.executemany(
+                    "INSERT INTO unit_grades VALUES (?,?,?,?,?,?,?)",
+                    [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason)
+                     for gid, g in u.grades.items()])
+        return run_id
+
+    # ---------------------------------------------------------------- reading
+    def runs(self, scheme_id: str | None = None) -> list[Run]:
+        sql = ("SELECT id, scheme_id, scheme_name, period, periods, tool_version, computed_at, recorded_at, current,"
+               " errors, warnings, scheme_hash FROM runs")
+        args: tuple = ()
+        if scheme_id:
+            sql += " WHERE scheme_id = ?"
+            args = (scheme_id,)
+        return [Run(*row[:8], bool(row[8]), *row[9:]) for row in self.db.execute(sql + " ORDER BY id", args)]
+
+    def current(self, scheme_id: str, period: str) -> Run | None:
+        return next((r for r in self.runs(scheme_id) if r.period == period and r.current), None)
+
+    def exact_values(self, run_id: int) -> dict[str, dict[str, Fraction | None]]:
+        """unit code → node → exact value, for the run's own period."""
+        out: dict[str, dict[str, Fraction | None]] = {}
+        for code, node, exact in self.db.execute(
+                "SELECT s.unit_code, s.node, s.exact FROM unit_scores s JOIN runs r ON r.id = s.run_id"
+                " WHERE s.run_id = ? AND s.period = r.period", (run_id,)):
+            out.setdefault(code, {})[node] = _unfrac(exact)
+        return out
+
+    def grades(self, run_id: int) -> dict[str, dict[str, tuple[str | None, int | None]]]:
+        out: dict[str, dict[str, tuple[str | None, int | None]]] = {}
+        for code, grading, grade, rank in self.db.execute(
+                "SELECT unit_code, grading, grade, rank FROM unit_grades WHERE run_id = ?", (run_id,)):
+            out.setdefault(code, {})[grading] = (grade, rank)
+        return out
+
+    def timeline(self, unit_code: str, root: str | None = None, grading: str | None = None) -> list[TimelineEntry]:
+        """A unit's results run by run (current runs first in period order, then superseded ones)."""
+        rows = self.db.execute(
+            "SELECT r.id, r.period, r.scheme_id, r.current,"
+            " (SELECT s.rounded FROM unit_scores s WHERE s.run_id = r.id AND s.unit_code = u.unit_code"
+            "    AND s.period = r.period AND (s.node = ? OR ? IS NULL) ORDER BY s.node LIMIT 1),"
+            " g.rank, g.grade, g.pending"
+            " FROM runs r JOIN unit_results u ON u.run_id = r.id"
+            " LEFT JOIN unit_grades g ON g.run_id = r.id AND g.unit_code = u.unit_code AND (g.grading = ? OR ? IS NULL)"
+            " WHERE u.unit_code = ? ORDER BY r.current DESC, r.period, r.id",
+            (root, root, grading, grading, unit_code))
+        return [TimelineEntry(rid, period, scheme, Decimal(score) if score else None, rank, grade, pending or "",
+                              bool(current))
+                for rid, period, scheme, current, score, rank, grade, pending in rows]
+
+    def tables(self) -> Iterator[tuple[str, list[str], list[tuple]]]:
+        """Every table with its column names and rows, for ``history export``."""
+        names = [r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            cur = self.db.execute(f'SELECT * FROM "{name}"')
+            yield name, [d[0] for d in cur.description], cur.fetchall()
