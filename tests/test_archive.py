@@ -39,7 +39,7 @@ def test_recompute_adds_a_run_and_makes_it_current(tmp_path, result):
         runs = arc.runs()
         assert [(r.id, r.current) for r in runs] == [(first, False), (second, True)]
         assert arc.current(result.scheme_id, "2025H1").id == second
-        timeline = arc.timeline("V1", root="composite", grading="grade")
+        timeline = arc.timeline("V1")
         assert [(t.run_id, str(t.score), t.grade, t.current) for t in timeline] == [
             (second, "88.52", "中", True), (first, "88.52", "中", False)]
 
@@ -72,8 +72,8 @@ def test_killed_writer_leaves_archive_consistent(tmp_path, result):
         arc.db.execute("BEGIN IMMEDIATE")
         arc.db.execute("UPDATE runs SET current = 0")
         arc.db.execute("INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods,"
-                       " tool_version, computed_at, recorded_at, current, errors, warnings)"
-                       " VALUES ('x','x','1','h','2025H1','2025H1','0','t','t',1,0,0)")
+                       " tool_version, computed_at, recorded_at, current, errors, warnings, root_node, main_grading)"
+                       " VALUES ('x','x','1','h','2025H1','2025H1','0','t','t',1,0,0,'c','g')")
         print("ready", flush=True)
         time.sleep(60)
     """)
@@ -86,3 +86,31 @@ def test_killed_writer_leaves_archive_consistent(tmp_path, result):
         assert arc.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         arc.record(result, "h")  # and it still takes writes
         assert len(arc.runs()) == 2
+
+
+def test_cli_compute_records_and_history(tmp_path, scheme):
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from villagescore.cli import app
+
+    runner = CliRunner()
+    folder = filled(scheme, tmp_path / "t")
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(2):
+        res = runner.invoke(app, ["compute", str(folder), "-o", str(out / "汇总.xlsx"), "--force"])
+        assert res.exit_code == 0, res.output
+    assert "第 2 次计算" in res.output
+    db = out / "villagescore.db"
+    res = runner.invoke(app, ["history", "V1", "--archive", str(db)])
+    assert res.exit_code == 0 and "88.52" in res.output and "已被重算" in res.output
+    res = runner.invoke(app, ["history", "runs", "--archive", str(db)])
+    assert res.exit_code == 0 and "2025H1" in res.output
+    res = runner.invoke(app, ["history", "export", str(tmp_path / "档案.xlsx"), "--archive", str(db)])
+    assert res.exit_code == 0
+    assert "历次计算" in load_workbook(tmp_path / "档案.xlsx").sheetnames
+    res = runner.invoke(app, ["compute", str(folder), "-o", str(out / "b.xlsx"), "--no-archive"])
+    assert "档案库" not in res.output
+    assert runner.invoke(app, ["history", "NOPE", "--archive", str(db)]).exit_code == 1
+    assert runner.invoke(app, ["history", "runs", "--archive", str(tmp_path / "none.db")]).exit_code == 2

@@ -425,8 +425,11 @@ def compute(
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="文件", help="汇总表保存位置（.xlsx）。"),
     force: bool = typer.Option(False, "--force", help="覆盖已存在的汇总表。"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出各单位结果和问题清单（供其他系统读取）。"),
+    archive: Optional[Path] = typer.Option(None, "--archive", metavar="文件",
+                                           help="结果档案库；默认为汇总表所在文件夹的 villagescore.db。"),
+    no_archive: bool = typer.Option(False, "--no-archive", help="不记入结果档案库。"),
 ) -> None:
-    """读取填报表格，计算得分、排名和等次，输出汇总表。
+    """读取填报表格，计算得分、排名和等次，输出汇总表，并记入结果档案库。
 
     示例：
 
@@ -460,6 +463,7 @@ def compute(
     from villagescore.io.summary import build_summary
 
     _write(output, build_summary(result))
+    recorded = None if no_archive else _record(result, scheme, archive or output.parent / ARCHIVE_NAME)
     if as_json:
         console.print_json(json.dumps(result_json(result), ensure_ascii=False))
     else:
@@ -468,8 +472,34 @@ def compute(
             console.print(f"[yellow]{note}[/]")
         _print_report(result.report)
         console.print(f"汇总表已保存：{output}")
+        if recorded:
+            console.print(f"已记入结果档案库：{recorded[0]}（第 {recorded[1]} 次计算）")
     if result.report.errors:
         raise Exit(1)
+
+
+ARCHIVE_NAME = "villagescore.db"
+
+
+def _open_archive(path: Path):
+    from villagescore.io.archive import Archive, ArchiveError
+
+    try:
+        return Archive(path)
+    except ArchiveError as exc:
+        err.print(f"[red]无法使用结果档案库 {exc.path}：{exc.reason}[/]")
+        raise Exit(2) from None
+
+
+def _record(result, scheme_name: str, path: Path) -> tuple[Path, int]:
+    import hashlib
+
+    from villagescore.io import schemes
+
+    digest = hashlib.sha256(schemes.resolve(scheme_name).read_bytes()).hexdigest()
+    with _open_archive(path) as arc:
+        run_id = arc.record(result, digest)
+    return path, run_id
 
 
 def result_json(result) -> dict:
@@ -483,6 +513,66 @@ def result_json(result) -> dict:
         })
     return {"scheme": result.scheme_id, "period": result.period, "periods": result.periods, "units": units,
             "issues": result.report.as_dicts()}
+
+
+# ------------------------------------------------------------------ history
+
+
+@app.command()
+@guarded
+def history(
+    what: str = typer.Argument(..., metavar="单位代码|runs|export", help="单位代码：该单位历次结果；runs：历次计算；"
+                               "export：把整个档案库导出为工作簿。"),
+    target: Optional[Path] = typer.Argument(None, metavar="[文件]", help="export 时导出的工作簿（.xlsx）。"),
+    archive: Path = typer.Option(Path(ARCHIVE_NAME), "--archive", metavar="文件", help="结果档案库。"),
+    force: bool = typer.Option(False, "--force", help="覆盖已存在的导出文件。"),
+) -> None:
+    """查看结果档案库：某单位的历次得分、排名和等次，历次计算记录，或导出整个档案库。
+
+    示例：
+
+    \b
+      villagescore history QS01
+      villagescore history runs --archive 汇总/villagescore.db
+      villagescore history export 档案.xlsx
+    """
+    if not archive.exists():
+        err.print(f"[red]找不到结果档案库：{archive}（compute 会在汇总表所在文件夹建立 {ARCHIVE_NAME}）[/]")
+        raise Exit(2)
+    with _open_archive(archive) as arc:
+        if what == "runs":
+            table = Table(title=f"历次计算（{archive}）", title_justify="left")
+            for col in ("编号", "方案", "期间", "计算时间", "当前", "错误", "提示", "工具版本"):
+                table.add_column(col)
+            for r in arc.runs():
+                table.add_row(str(r.id), r.scheme_name, r.period, r.computed_at, "是" if r.current else "",
+                              str(r.errors), str(r.warnings), r.tool_version)
+            console.print(table)
+            return
+        if what == "export":
+            if target is None:
+                err.print("[red]请写出导出的文件名，例如：villagescore history export 档案.xlsx[/]")
+                raise Exit(2)
+            if target.exists() and not force:
+                err.print(f"[red]{target} 已存在。如需覆盖，请加 --force。[/]")
+                raise Exit(2)
+            from villagescore.io.archive import export_workbook
+
+            _write(target, export_workbook(arc))
+            console.print(f"档案库已导出：{target}")
+            return
+        entries = arc.timeline(what)
+        if not entries:
+            err.print(f"[red]档案库中没有单位 {what} 的记录。[/]")
+            raise Exit(1)
+        table = Table(title=f"{what} 历次结果", title_justify="left")
+        for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号"):
+            table.add_column(col)
+        for t in entries:
+            grade = t.grade or (f"待党委研究（{t.pending}）" if t.pending else "—")
+            table.add_row(t.period, t.scheme_id, str(t.score) if t.score is not None else "—",
+                          str(t.rank) if t.rank else "—", grade, "是" if t.current else "（已被重算）", str(t.run_id))
+        console.print(table)
 
 
 # ------------------------------------------------------------------ scheme

@@ -40,7 +40,9 @@ MIGRATIONS: dict[int, str] = {
         recorded_at TEXT NOT NULL,
         current INTEGER NOT NULL DEFAULT 1,
         errors INTEGER NOT NULL,
-        warnings INTEGER NOT NULL
+        warnings INTEGER NOT NULL,
+        root_node TEXT NOT NULL,
+        main_grading TEXT NOT NULL
     );
     CREATE INDEX runs_current ON runs (scheme_id, period, current);
     CREATE TABLE run_files (
@@ -199,10 +201,12 @@ class Archive:
                             (result.scheme_id, result.period))
             cur = self.db.execute(
                 "INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods, tool_version,"
-                " computed_at, recorded_at, current, errors, warnings) VALUES (?,?,?,?,?,?,?,?,?,1,?,?)",
+                " computed_at, recorded_at, current, errors, warnings, root_node, main_grading)"
+                " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
                 (result.scheme_id, result.scheme_name, result.scheme_version, scheme_hash, result.period,
                  ",".join(result.periods), result.tool_version, result.computed_at, now,
-                 len(result.report.errors), len(result.report.warnings)))
+                 len(result.report.errors), len(result.report.warnings),
+                 result.display[-1] if result.display else "", result.gradings[0][0] if result.gradings else ""))
             run_id = int(cur.lastrowid)
             self.db.executemany(
                 "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
@@ -252,17 +256,15 @@ class Archive:
             out.setdefault(code, {})[grading] = (grade, rank)
         return out
 
-    def timeline(self, unit_code: str, root: str | None = None, grading: str | None = None) -> list[TimelineEntry]:
-        """A unit's results run by run (current runs first in period order, then superseded ones)."""
+    def timeline(self, unit_code: str) -> list[TimelineEntry]:
+        """A unit's results run by run: its final score, rank and main grade (current runs first)."""
         rows = self.db.execute(
-            "SELECT r.id, r.period, r.scheme_id, r.current,"
-            " (SELECT s.rounded FROM unit_scores s WHERE s.run_id = r.id AND s.unit_code = u.unit_code"
-            "    AND s.period = r.period AND (s.node = ? OR ? IS NULL) ORDER BY s.node LIMIT 1),"
-            " g.rank, g.grade, g.pending"
+            "SELECT r.id, r.period, r.scheme_id, r.current, s.rounded, g.rank, g.grade, g.pending"
             " FROM runs r JOIN unit_results u ON u.run_id = r.id"
-            " LEFT JOIN unit_grades g ON g.run_id = r.id AND g.unit_code = u.unit_code AND (g.grading = ? OR ? IS NULL)"
-            " WHERE u.unit_code = ? ORDER BY r.current DESC, r.period, r.id",
-            (root, root, grading, grading, unit_code))
+            " LEFT JOIN unit_scores s ON s.run_id = r.id AND s.unit_code = u.unit_code AND s.period = r.period"
+            "   AND s.node = r.root_node"
+            " LEFT JOIN unit_grades g ON g.run_id = r.id AND g.unit_code = u.unit_code AND g.grading = r.main_grading"
+            " WHERE u.unit_code = ? ORDER BY r.current DESC, r.period, r.id", (unit_code,))
         return [TimelineEntry(rid, period, scheme, Decimal(score) if score else None, rank, grade, pending or "",
                               bool(current))
                 for rid, period, scheme, current, score, rank, grade, pending in rows]
@@ -274,3 +276,40 @@ class Archive:
         for name in names:
             cur = self.db.execute(f'SELECT * FROM "{name}"')
             yield name, [d[0] for d in cur.description], cur.fetchall()
+
+
+TABLE_TITLES = {
+    "runs": "历次计算", "run_files": "输入文件", "unit_results": "参评单位", "unit_scores": "得分",
+    "unit_grades": "等次", "rectifications": "整改清单",
+}
+
+
+def export_workbook(archive: Archive) -> bytes:
+    """The whole archive as a workbook (a sheet per table), for another office."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    wb.set_properties({"title": "villagescore 结果档案", "author": "", "company": ""})
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "font_name": "宋体"})
+    cell = wb.add_format({"border": 1, "font_name": "宋体"})
+    for name, columns, rows in archive.tables():
+        ws = wb.add_worksheet(TABLE_TITLES.get(name, name)[:31])
+        for c, label in enumerate(columns):
+            ws.write_string(0, c, label, head)
+            ws.set_column(c, c, max(10, min(40, len(label) + 4)))
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                if value is None:
+                    ws.write_blank(r, c, None, cell)
+                elif isinstance(value, (int, float)):
+                    ws.write_number(r, c, value, cell)
+                else:
+                    ws.write_string(r, c, str(value), cell)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(rows), 1), max(len(columns) - 1, 0))
+    wb.close()
+    return buf.getvalue()
