@@ -114,3 +114,52 @@ def test_cli_compute_records_and_history(tmp_path, scheme):
     assert "档案库" not in res.output
     assert runner.invoke(app, ["history", "NOPE", "--archive", str(db)]).exit_code == 1
     assert runner.invoke(app, ["history", "runs", "--archive", str(tmp_path / "none.db")]).exit_code == 2
+
+
+def test_previous_period_and_year_from_archive(tmp_path, scheme, result):
+    from decimal import Decimal
+
+    from villagescore.history import HistoryMissing, annual_from_archive, attach_previous
+
+    h2 = compute(scheme, [filled(scheme, tmp_path / "h2", "2025H2")])
+    with Archive(tmp_path / "a.db") as arc:
+        with pytest.raises(HistoryMissing):
+            annual_from_archive(scheme, arc, "2025")
+        arc.record(result, "h")
+        attach_previous(h2, arc)
+        assert h2.previous_period == "2025H1"
+        prev = h2.previous["V1"]
+        assert (prev.score, prev.rank, prev.grade, prev.change, prev.rank_change) == (
+            Decimal("88.52"), 2, "中", Decimal("0.00"), 0)
+        arc.record(h2, "h")
+        year = annual_from_archive(scheme, arc, "2025")
+    assert year.source == "archive" and year.periods == ["2025H1", "2025H2"]
+    v1 = next(u for u in year.units if u.code == "V1")
+    assert v1.rounded["composite"] == Decimal("88.52") and v1.grades["grade"].grade == "中"
+    v4 = next(u for u in year.units if u.code == "V4")
+    assert v4.grades["grade"].grade == "好" and v4.grades["grade"].funds_change == Decimal("3000.00")
+    assert "未重新读取表格" in year.notes[0]
+
+
+def test_cli_year_from_archive(tmp_path, scheme):
+    from typer.testing import CliRunner
+
+    from villagescore.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "out"
+    out.mkdir()
+    db = out / "villagescore.db"
+    res = runner.invoke(app, ["compute", "--period", "2025", "-o", str(out / "年度.xlsx")])
+    assert res.exit_code == 2 and "找不到结果档案库" in res.output
+    for period in ("2025H1", "2025H2"):
+        folder = filled(scheme, tmp_path / period, period)
+        res = runner.invoke(app, ["compute", str(folder), "-o", str(out / f"{period}.xlsx")])
+        if period == "2025H1":
+            res2 = runner.invoke(app, ["compute", "--period", "2025", "-o", str(out / "年度.xlsx")])
+            assert res2.exit_code == 2 and "2025H2" in res2.output
+    res = runner.invoke(app, ["compute", "--period", "2025", "-o", str(out / "年度.xlsx")])
+    assert res.exit_code == 0, res.output
+    assert "未重新读取表格" in res.output and "88.52" in res.output
+    assert "第 3 次计算" in res.output
+    assert runner.invoke(app, ["compute", "-o", str(out / "x.xlsx")]).exit_code == 2

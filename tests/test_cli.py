@@ -132,7 +132,8 @@ def test_demo(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["compute"], ["用法：", "错误：缺少参数"]),
+    (["history"], ["用法：", "错误：缺少参数"]),
+    (["compute"], ["请给出表格文件夹"]),
     (["compute", "x", "--perod", "2025"], ["没有这个选项：--perod", "--period"]),
     (["template", "--period"], ["选项 --period 后面需要写一个值"]),
     (["template", "--seed", "abc"], ["应填写整数"]),

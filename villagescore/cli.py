@@ -416,7 +416,9 @@ def _ranking_table(result) -> Table:
 @app.command()
 @guarded
 def compute(
-    folders: list[Path] = typer.Argument(..., metavar="文件夹...", help="存放填报表格的文件夹（可以写多个）。"),
+    folders: Optional[list[Path]] = typer.Argument(
+        None, metavar="文件夹...", help="存放填报表格的文件夹（可以写多个）。不写文件夹而用 --period 2025 时，"
+        "从结果档案库合并上下半年的计算结果。"),
     scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
     period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间",
                                          help="要计算的期间，如 2025H1；写 2025 则合并上下半年。不写则按表格自动判断。"),
@@ -436,34 +438,33 @@ def compute(
     \b
       villagescore compute 2025H1表格 -o 2025H1汇总.xlsx
       villagescore compute 2025H1表格 2025H2表格 --period 2025 -o 2025年度汇总.xlsx
+      villagescore compute --period 2025 -o 2025年度汇总.xlsx      （从结果档案库合并）
     """
     sch = _load_scheme(scheme)
+    folders = folders or []
     for f in folders:
         if not f.is_dir():
             err.print(f"[red]找不到文件夹：{f}[/]")
             raise Exit(2)
-    from villagescore.pipeline import compute as run_compute
-
-    tentative = output or Path(f"{sch.scheme.name}_汇总.xlsx")
-    _check_output(tentative, folders, force) if output else None
-    from villagescore.io.reader import iter_workbook_files
-
-    total = len(iter_workbook_files(folders))
-    with _progress() as bar:
-        task = bar.add_task("读取表格", total=total, current="")
-        result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
-                             progress=lambda name: bar.update(task, advance=1, current=name),
-                             exclude={output} if output else None)
-    if period is None and len(result.periods) > 1:
-        console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
-                      f"（只算一期请加 --period {result.periods[0]}）。")
+    if output:
+        _check_output(output, folders, force)
+    if folders:
+        result = _compute_folders(sch, folders, period, roster, criteria, output)
+    else:
+        result = _compute_from_archive(sch, period, archive or (output or Path("x")).parent / ARCHIVE_NAME)
     if output is None:
         output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
         _check_output(output, folders, force)
+    arc_path = None if no_archive else archive or output.parent / ARCHIVE_NAME
+    if arc_path is not None:
+        from villagescore.history import attach_previous
+
+        with _open_archive(arc_path) as arc:
+            attach_previous(result, arc)
     from villagescore.io.summary import build_summary
 
     _write(output, build_summary(result))
-    recorded = None if no_archive else _record(result, scheme, archive or output.parent / ARCHIVE_NAME)
+    recorded = None if arc_path is None else _record(result, scheme, arc_path)
     if as_json:
         console.print_json(json.dumps(result_json(result), ensure_ascii=False))
     else:
@@ -479,6 +480,39 @@ def compute(
 
 
 ARCHIVE_NAME = "villagescore.db"
+
+
+def _compute_folders(sch, folders: list[Path], period, roster, criteria, output):
+    from villagescore.io.reader import iter_workbook_files
+    from villagescore.pipeline import compute as run_compute
+
+    total = len(iter_workbook_files(folders))
+    with _progress() as bar:
+        task = bar.add_task("读取表格", total=total, current="")
+        result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
+                             progress=lambda name: bar.update(task, advance=1, current=name),
+                             exclude={output} if output else None)
+    if period is None and len(result.periods) > 1:
+        console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
+                      f"（只算一期请加 --period {result.periods[0]}）。")
+    return result
+
+
+def _compute_from_archive(sch, period, path: Path):
+    from villagescore.history import HistoryMissing, annual_from_archive
+
+    if period is None:
+        err.print("[red]请给出表格文件夹；或用 --period 2025 从结果档案库合并全年结果。[/]")
+        raise Exit(2)
+    if not path.exists():
+        err.print(f"[red]找不到结果档案库：{path}（请用 --archive 指定，或给出表格文件夹）[/]")
+        raise Exit(2)
+    with _open_archive(path) as arc:
+        try:
+            return annual_from_archive(sch, arc, period)
+        except HistoryMissing as exc:
+            err.print(f"[red]{exc.message}[/]")
+            raise Exit(2) from None
 
 
 def _open_archive(path: Path):

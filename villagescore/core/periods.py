@@ -41,6 +41,15 @@ class Period:
             return f"{self.year}年第{'一二三四'[self.index - 1]}季度"
         return f"{self.year}年度"
 
+    def previous(self) -> "Period":
+        """The period before: 2025H1 → 2024H2, 2025Q1 → 2024Q4, 2025 → 2024."""
+        if self.kind == "year":
+            return Period(self.year - 1, "year", 0)
+        last = 2 if self.kind == "half" else 4
+        if self.index == 1:
+            return Period(self.year - 1, self.kind, last)
+        return Period(self.year, self.kind, self.index - 1)
+
     @property
     def part(self) -> str:
         """'H1', 'Q3' or '' for a year: the key used in a scheme's annual weights."""

@@ -189,3 +189,17 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # lines for 说明 (e.g. why a tie is pending)
     grade_orders: dict[str, list[str]] = field(default_factory=dict)  # grading id → grades, best first
     form_titles: dict[str, str] = field(default_factory=dict)  # form id → Chinese title
+    previous_period: str = ""  # the period compared with (from the archive), e.g. "2024H2"
+    previous: dict[str, "Previous"] = field(default_factory=dict)  # unit code → its result then
+    source: str = "workbooks"  # "workbooks", or "archive" when combined from archived runs
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A unit's result in the previous period, and how it moved since."""
+
+    score: Decimal | None
+    rank: int | None
+    grade: str | None
+    change: Decimal | None  # this period's score minus the previous one
+    rank_change: int | None  # positive: moved up that many places

@@ -61,6 +61,7 @@ MIGRATIONS: dict[int, str] = {
         unit_type TEXT NOT NULL,
         secretary TEXT NOT NULL,
         township TEXT NOT NULL,
+        funds_base TEXT,
         ok INTEGER NOT NULL,
         PRIMARY KEY (run_id, unit_code)
     );
@@ -212,9 +213,10 @@ class Archive:
                 "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
                 [(run_id, f.path, f.sha256, f.form_id, f.unit, f.period, f.status) for f in result.files])
             for u in result.units:
-                self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?)",
+                base = u.unit.funds_base
+                self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?,?)",
                                 (run_id, u.code, u.unit.name, u.unit.type, u.unit.secretary, u.unit.township,
-                                 int(u.ok)))
+                                 None if base is None else str(base), int(u.ok)))
                 rows = [(run_id, u.code, result.period, node, _frac(v),
                          str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
                 for period, values in u.by_period.items():

@@ -1,0 +1,98 @@
+"""Rules that need earlier periods, read from the archive: comparison with the previous period and
+a year combined from its archived halves (or quarters) without re-reading their workbooks.
+
+Like ``pipeline``, this module does I/O through ``villagescore.io`` and never imports typer or rich.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import villagescore
+from villagescore.core.issues import Report
+from villagescore.core.periods import Period
+from villagescore.core.records import Previous, RunResult, Unit, UnitResult
+from villagescore.core.scheme import Scheme
+from villagescore.core.scoring import combine_periods, rounded
+from villagescore.io.archive import Archive
+
+
+class HistoryMissing(Exception):
+    """The archive lacks a run the rule needs; ``message`` says which, in Chinese."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def attach_previous(result: RunResult, archive: Archive) -> None:
+    """Fill ``result.previous`` from the current archived run of the period before, if there is one."""
+    prev = str(Period.parse(result.period).previous())
+    run = archive.current(result.scheme_id, prev)
+    if run is None:
+        return
+    values = archive.exact_values(run.id)
+    grades = archive.grades(run.id)
+    root = result.display[-1] if result.display else ""
+    main = result.gradings[0][0] if result.gradings else ""
+    result.previous_period = prev
+    for u in result.units:
+        before = values.get(u.code, {}).get(root)
+        score = rounded({root: before}, result.places).get(root) if before is not None else None
+        grade, rank = grades.get(u.code, {}).get(main, (None, None))
+        now = u.rounded.get(root)
+        now_rank = u.grades[main].rank if main in u.grades else None
+        result.previous[u.code] = Previous(
+            score, rank, grade,
+            now - score if now is not None and score is not None else None,
+            rank - now_rank if rank is not None and now_rank is not None else None)
+
+
+def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResult:
+    """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them)."""
+    from villagescore.pipeline import _grade_all as grade_results  # the same grading as compute
+
+    target = Period.parse(year)
+    if target.kind != "year" or not scheme.annual.weights:
+        raise HistoryMissing(f"{year} 不是年度期间，或方案没有规定全年如何合并（[annual] weights）")
+    parts = [f"{target.year}{part}" for part in scheme.annual.weights]
+    runs = {p: archive.current(scheme.scheme.id, p) for p in parts}
+    missing = [p for p, r in runs.items() if r is None]
+    if missing:
+        raise HistoryMissing(f"结果档案库中没有 {'、'.join(missing)} 的计算结果，无法合并 {target.label}"
+                             "（请先分别计算各期，或同时给出各期的表格文件夹）")
+    values = {p: archive.exact_values(r.id) for p, r in runs.items()}  # type: ignore[union-attr]
+    units = _units(archive, [r.id for r in runs.values()])  # type: ignore[union-attr]
+    places = scheme.scheme.places
+    results = []
+    for unit in units:
+        pp = {p: values[p].get(unit.code, {}) for p in parts}
+        ok = all(pp[p] and all(v is not None for v in pp[p].values()) for p in parts)
+        exact = combine_periods(scheme, pp) if ok else {}
+        results.append(UnitResult(unit, exact=exact, rounded=rounded(exact, places),
+                                  by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {}, ok=ok))
+    quota, notes = grade_results(scheme, results, places)
+    first = scheme.gradings[0].id if scheme.gradings else ""
+    results.sort(key=lambda r: (not r.ok, (r.grades.get(first).rank or 10**9) if r.grades.get(first) else 10**9,
+                                r.code))
+    run_ids = "、".join(f"{p} 第 {r.id} 次计算" for p, r in runs.items())  # type: ignore[union-attr]
+    return RunResult(
+        scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
+        scheme_source=scheme.scheme.source, period=str(target), periods=parts, units=results, quota=quota,
+        report=Report(), files=[], ballots=[], computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        tool_version=villagescore.__version__, node_labels={k: v.label for k, v in scheme.nodes.items()},
+        display=list(scheme.display_nodes), leaves=[n for n in scheme.order() if n in scheme.leaves()],
+        gradings=[(g.id, g.label) for g in scheme.gradings], places=places,
+        notes=[f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
+        grade_orders={g.id: list(g.grades) for g in scheme.gradings}, source="archive")
+
+
+def _units(archive: Archive, run_ids: list[int]) -> list[Unit]:
+    seen: dict[str, Unit] = {}
+    marks = ",".join("?" * len(run_ids))
+    for code, name, type_, secretary, township, base in archive.db.execute(
+            f"SELECT unit_code, unit_name, unit_type, secretary, township, funds_base FROM unit_results"
+            f" WHERE run_id IN ({marks}) ORDER BY run_id DESC", run_ids):
+        seen.setdefault(code, Unit(code, name, type_, secretary, township, Decimal(base) if base else None))
+    return sorted(seen.values(), key=lambda u: u.code)
