@@ -240,6 +240,12 @@ def run_demo(out: Path, progress: Callable[[str], None] | None = None) -> tuple[
     (out / MARKER).write_text("villagescore demo\n", encoding="utf-8")
     scheme = schemes.load("pingbian")
     paths = build(out, scheme, progress=progress)
-    result = compute(scheme, list(paths.forms.values()), period="2025", progress=progress)
+    from villagescore.io.archive import DEFAULT_NAME, Archive
+
+    with Archive(out / DEFAULT_NAME) as arc:
+        for period, folder in paths.forms.items():  # each half, as the office computes it at the time
+            arc.record(compute(scheme, [folder], period=period), "demo")
+        result = compute(scheme, list(paths.forms.values()), period="2025", progress=progress)
+        arc.record(result, "demo")
     write_bytes_atomic(paths.summary, build_summary(result))
     return result, paths.summary
