@@ -70,7 +70,7 @@ def test_compute_json(township, tmp_path):
     res = runner.invoke(app, ["compute", str(township), "-o", str(tmp_path / "s.xlsx"), "--json"])
     data = json.loads(res.stdout)
     v1 = next(u for u in data["units"] if u["unit_code"] == "V1")
-    assert v1["scores"]["composite"] == "88.52" and v1["grades"]["grade"]["grade"] == "中"
+    assert v1["score_composite"] == "88.52" and v1["grade_grade"] == "中"
 
 
 def test_output_inside_input_refused(township):
@@ -150,3 +150,16 @@ def test_usage_errors_in_chinese(args, words):
 def test_help_in_chinese():
     res = run("compute", "--help")
     assert "用法：" in res.output and "显示本帮助并退出。" in res.output
+
+
+def test_public_csv_and_explain(township, tmp_path):
+    res = run("compute", township, "-o", tmp_path / "s.xlsx", "--public", tmp_path / "公示.xlsx",
+              "--csv", tmp_path / "csv", "--no-archive")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "公示.xlsx").exists() and (tmp_path / "csv" / "units.csv").exists()
+    assert "公示版已保存" in res.output
+    res = run("explain", "V1", township)
+    assert res.exit_code == 0, res.output
+    assert "88.52" in res.output and "85.5" in res.output
+    res = run("explain", "NOPE", township)
+    assert res.exit_code == 2 and "V1" in res.output

@@ -58,13 +58,16 @@ def test_renamed_file_counted_and_clean_report(result):
 def test_summary_workbook(result, tmp_path):
     path = tmp_path / "汇总.xlsx"
     path.write_bytes(build_summary(result))
-    wb = load_workbook(path)
-    assert wb.sheetnames == ["汇总", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
+    wb = load_workbook(path, data_only=True)  # cached values, as Excel shows them before recalculating
+    assert wb.sheetnames == ["汇总", "图表", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
     ws = wb["汇总"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
     header = next(r for r in rows if r and r[0] == "排名")
     v1 = next(r for r in rows if "V1" in r)
     assert v1[header.index("综合考评得分")] == pytest.approx(88.52)
+    formulas = [[c.value for c in r] for r in load_workbook(path)["汇总"].iter_rows()]
+    v1_formula = next(r for r in formulas if "V1" in r)[header.index("综合考评得分")]
+    assert v1_formula.startswith("=ROUND(") and "分项得分" in v1_formula
     assert v1[header.index("考评等次")] == "中"
     details = [[c.value for c in r] for r in wb["测评明细"].iter_rows()]
     assert sum(1 for r in details if "V1" in r) == 10

@@ -21,9 +21,9 @@ from villagescore.core.records import (
     Unit,
     UnitResult,
 )
-from villagescore.io.summary import build_issue_list, build_summary
+from villagescore.io.summary import build_issue_list, build_public, build_summary
 
-SHEETS = ["汇总", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
+SHEETS = ["汇总", "图表", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
 SHA = "ab" * 32
 LABELS = {"meeting": "发展质量集中考评", "instant": "服务效果即时评价", "reverse": "逆向考评得分",
           "township": "乡党委评价", "composite": "综合考评得分"}
@@ -116,6 +116,8 @@ def test_summary_header_values_and_formats(book):
     broken = [c.value for c in ws[6]]
     assert broken[0] is None and broken[5] is None
     assert broken[10] == "未评定" and broken[12] == "数据有错误，未计算"
+    assert all(ws.cell(6, c).font.color.rgb.endswith("C00000") for c in (2, 3, 13))  # red text: no result
+    assert not str(getattr(ws["C3"].font.color, "rgb", "")).endswith("C00000")
     texts = [r[0] for r in _rows(ws)[6:] if r[0]]
     assert any("乡党委研究确定" in t for t in texts)
     assert texts[-1].startswith("审核人：") and "审定人：" in texts[-1]
@@ -132,9 +134,12 @@ def test_formula_like_text_stays_text(book):
 
 def test_scores_sheet_shows_leaves_inputs_and_rules(book):
     rows = _rows(book["分项得分"])
-    assert rows[1] == ["单位代码", "单位名称", "发展质量集中考评", "乡党委评价", "发展质量集中考评依据", "乡党委评价依据"]
-    assert rows[2][:4] == ["001", "青山村", pytest.approx(90.03), pytest.approx(92.5)]
-    assert rows[2][4] == "有效票=18；总分合计=1620.5\n来源：001_测评票.xlsx"
+    assert rows[1] == ["单位代码", "单位名称", "发展质量集中考评", "乡党委评价", "服务效果即时评价", "逆向考评得分",
+                       "综合考评得分", "发展质量集中考评依据", "乡党委评价依据"]
+    assert rows[2][:7] == ["001", "青山村", pytest.approx(90.03), pytest.approx(92.5), 85, pytest.approx(89.02),
+                           pytest.approx(90.86)]
+    assert rows[2][7] == "有效票=18；总分合计=1620.5\n来源：001_测评票.xlsx"
+    assert rows[5][:3] == ["004", "石桥村", None]  # no result: no numbers
     assert any(r[0] == "发展质量集中考评：有效票总分平均" for r in rows)
 
 
@@ -197,11 +202,12 @@ def test_annual_shows_each_period():
     assert ws["A1"].value == "村党组织书记逆向述职考评 2025年度 考评结果汇总"
     assert header[5:8] == ["2025年上半年得分", "2025年下半年得分", "发展质量集中考评"]
     assert ws["F3"].value == pytest.approx(90.86) and ws["F3"].number_format == "0.00"
-    scores = [c.value for c in wb["分项得分"][2]]
-    assert scores[2:6] == ["发展质量集中考评（上半年）", "发展质量集中考评（下半年）",
-                           "乡党委评价（上半年）", "乡党委评价（下半年）"]
-    basis = wb["分项得分"]["G3"].value
-    assert basis.startswith("2025年上半年：有效票=18") and "\n2025年下半年：" in basis
+    rows = _rows(wb["分项得分"])
+    assert rows[1][:5] == ["单位代码", "单位名称", "期间", "发展质量集中考评", "乡党委评价"]
+    assert [r[:3] for r in rows[2:5]] == [["001", "青山村", "2025年上半年"], ["001", "青山村", "2025年下半年"],
+                                          ["001", "青山村", "2025年度"]]
+    assert rows[2][8] == "有效票=18；总分合计=1620.5\n来源：001_测评票.xlsx"
+    assert rows[4][8] == "各项按方案合并各期得分" and wb["分项得分"]["D5"].font.b  # the year's row, in bold
 
 
 def test_calamine_reads_values():
@@ -234,3 +240,40 @@ def test_minimal_result_and_places():
     assert [c.value for c in ws[2]] == ["排名", "单位代码", "单位名称", "类型", "党组织书记", "total", "备注"]
     assert ws["A3"].value == 1 and ws["F3"].value == 88 and ws["F3"].number_format == "0"
     assert wb["问题清单"]["A3"].value == "未发现问题"
+
+
+def test_charts_sheet_has_sorted_scores_and_grade_counts(book):
+    rows = _rows(book["图表"])
+    assert rows[0][0] == "村党组织书记逆向述职考评 2025年上半年 图表"
+    assert rows[1] == ["排名", "单位名称", "综合考评得分", "考评等次"]
+    assert [r[:3] for r in rows[2:5]] == [[1, "青山村", pytest.approx(90.86)], [2, "河口社区", 80], [2, "=1+1", 80]]
+    counts = rows[rows.index(["考评等次", "单位数", None, None]) + 1:]
+    assert [r[:2] for r in counts] == [["好", 1], ["中", 0], ["差", 1], ["待党委研究", 1]]
+    with zipfile.ZipFile(io.BytesIO(build_summary(_result()))) as z:
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        kinds = [z.read(n).decode() for n in charts]
+    assert len(charts) == 2
+    assert '<c:barDir val="bar"/>' in kinds[0] and "图表" in kinds[0]
+    assert '<c:barDir val="col"/>' in kinds[1]
+
+
+def test_public_version_has_only_ranks_names_scores_grades():
+    data = build_public(_result(("2025H1", "2025H2"), "2025"))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["公示"]
+    ws = wb["公示"]
+    rows = _rows(ws)
+    assert rows[0][0] == "村党组织书记逆向述职考评 2025年度 考评结果公示"
+    assert rows[1][0] == "2025年7月5日"
+    assert rows[2] == ["排名", "单位名称", "党组织书记", "2025年上半年得分", "2025年下半年得分", "综合考评得分", "考评等次"]
+    assert rows[3] == [1, "青山村", "王小明", pytest.approx(90.86), pytest.approx(90.86), pytest.approx(90.86), "好"]
+    assert rows[5][1] == "=1+1" and ws["B6"].data_type == "s"
+    assert rows[6] == [None, "石桥村", "赵小刚", None, None, None, "未评定"]
+    text = "".join(str(v) for r in rows for v in r if v is not None)
+    for secret in ("001", "xlsx", "八十", "一票否决", "工作经费", "测评", "数据有错误"):
+        assert secret not in text
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$3"
+    assert "第 &P 页" in ws.oddFooter.center.text
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))

@@ -430,6 +430,10 @@ def compute(
     archive: Optional[Path] = typer.Option(None, "--archive", metavar="文件",
                                            help="结果档案库；默认为汇总表所在文件夹的 villagescore.db。"),
     no_archive: bool = typer.Option(False, "--no-archive", help="不记入结果档案库。"),
+    public: Optional[Path] = typer.Option(None, "--public", metavar="文件",
+                                          help="另存一份公示版（只有排名、单位、书记、得分和等次）。"),
+    csv_dir: Optional[Path] = typer.Option(None, "--csv", metavar="文件夹",
+                                           help="另存 units.csv 和 issues.csv（供其他系统读取，列名见 docs/exports.md）。"),
 ) -> None:
     """读取填报表格，计算得分、排名和等次，输出汇总表，并记入结果档案库。
 
@@ -448,8 +452,12 @@ def compute(
             raise Exit(2)
     if output:
         _check_output(output, folders, force)
+    if public:
+        _check_output(public, folders, force)
+    if csv_dir:
+        _check_output(csv_dir / "units.csv", folders, force)
     if folders:
-        result = _compute_folders(sch, folders, period, roster, criteria, output)
+        result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p})
     else:
         result = _compute_from_archive(sch, period, archive or (output or Path("x")).parent / ARCHIVE_NAME)
     if output is None:
@@ -464,15 +472,29 @@ def compute(
     from villagescore.io.summary import build_summary
 
     _write(output, build_summary(result))
+    extra = []
+    if public:
+        from villagescore.io.summary import build_public
+
+        _write(public, build_public(result))
+        extra.append(f"公示版已保存：{public}")
+    if csv_dir:
+        from villagescore.io.exports import write_csv
+
+        extra.append("CSV 已保存：" + "、".join(str(p) for p in write_csv(result, csv_dir)))
     recorded = None if arc_path is None else _record(result, scheme, arc_path)
     if as_json:
-        console.print_json(json.dumps(result_json(result), ensure_ascii=False))
+        from villagescore.io.exports import to_json
+
+        console.print_json(json.dumps(to_json(result), ensure_ascii=False))
     else:
         console.print(_ranking_table(result))
         for note in result.notes:
             console.print(f"[yellow]{note}[/]")
         _print_report(result.report)
         console.print(f"汇总表已保存：{output}")
+        for line in extra:
+            console.print(line)
         if recorded:
             console.print(f"已记入结果档案库：{recorded[0]}（第 {recorded[1]} 次计算）")
     if result.report.errors:
@@ -482,7 +504,7 @@ def compute(
 ARCHIVE_NAME = "villagescore.db"
 
 
-def _compute_folders(sch, folders: list[Path], period, roster, criteria, output):
+def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs: set[Path]):
     from villagescore.io.reader import iter_workbook_files
     from villagescore.pipeline import compute as run_compute
 
@@ -491,7 +513,7 @@ def _compute_folders(sch, folders: list[Path], period, roster, criteria, output)
         task = bar.add_task("读取表格", total=total, current="")
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
                              progress=lambda name: bar.update(task, advance=1, current=name),
-                             exclude={output} if output else None)
+                             exclude=outputs or None)
     if period is None and len(result.periods) > 1:
         console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
                       f"（只算一期请加 --period {result.periods[0]}）。")
@@ -536,17 +558,42 @@ def _record(result, scheme_name: str, path: Path) -> tuple[Path, int]:
     return path, run_id
 
 
-def result_json(result) -> dict:
-    units = []
-    for r in result.units:
-        units.append({
-            "unit_code": r.code, "unit_name": r.unit.name, "secretary": r.unit.secretary, "ok": r.ok,
-            "scores": {k: str(v) for k, v in r.rounded.items()},
-            "grades": {k: {"grade": g.grade, "pending": list(g.pending), "rank": g.rank, "reason": g.reason}
-                       for k, g in r.grades.items()},
-        })
-    return {"scheme": result.scheme_id, "period": result.period, "periods": result.periods, "units": units,
-            "issues": result.report.as_dicts()}
+@app.command()
+@guarded
+def explain(
+    unit: str = typer.Argument(..., metavar="单位代码", help="要说明的单位，如 QS01。"),
+    folders: list[Path] = typer.Argument(..., metavar="文件夹...", help="存放填报表格的文件夹。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间", help="期间，如 2025H1 或 2025。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件", help="名册（不写则用文件夹中的）。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件", help="考核细则（不写则用文件夹中的）。"),
+) -> None:
+    """逐项说明一个单位的得分来源：每项的依据数字、权重、舍入、配额线和等次。
+
+    示例：
+
+    \b
+      villagescore explain QS01 2025H1表格
+      villagescore explain QS01 2025H1表格 2025H2表格 --period 2025
+    """
+    sch = _load_scheme(scheme)
+    for f in folders:
+        if not f.is_dir():
+            err.print(f"[red]找不到文件夹：{f}[/]")
+            raise Exit(2)
+    from villagescore.core.explain import explain_unit
+
+    result = _compute_folders(sch, folders, period, roster, criteria, set())
+    try:
+        lines = explain_unit(result, unit)
+    except KeyError:
+        codes = "、".join(u.code for u in result.units)
+        err.print(f"[red]名册中没有单位代码“{unit}”（有：{codes}）[/]")
+        raise Exit(2) from None
+    for line in lines:
+        console.print(line, markup=False)
+    if result.report.errors:
+        raise Exit(1)
 
 
 # ------------------------------------------------------------------ history

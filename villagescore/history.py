@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import villagescore
+from villagescore.core.explain import formula_fields
 from villagescore.core.issues import Report
 from villagescore.core.periods import Period
 from villagescore.core.records import Previous, RunResult, Unit, UnitResult
@@ -85,7 +86,8 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResul
         display=list(scheme.display_nodes), leaves=[n for n in scheme.order() if n in scheme.leaves()],
         gradings=[(g.id, g.label) for g in scheme.gradings], places=places,
         notes=[f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
-        grade_orders={g.id: list(g.grades) for g in scheme.gradings}, source="archive")
+        grade_orders={g.id: list(g.grades) for g in scheme.gradings}, source="archive",
+        **formula_fields(scheme, str(target), parts))
 
 
 def _units(archive: Archive, run_ids: list[int]) -> list[Unit]:

@@ -192,6 +192,9 @@ class RunResult:
     previous_period: str = ""  # the period compared with (from the archive), e.g. "2024H2"
     previous: dict[str, "Previous"] = field(default_factory=dict)  # unit code → its result then
     source: str = "workbooks"  # "workbooks", or "archive" when combined from archived runs
+    node_formulas: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)  # inner node → [(child, weight)]
+    period_weights: dict[str, Decimal] = field(default_factory=dict)  # a year's result: period → weight
+    rounding: str = "end"  # the scheme's rounding: "end" (exact inside, round once) or "each"
 
 
 @dataclass(frozen=True)

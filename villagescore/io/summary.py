@@ -1,8 +1,11 @@
 """The summary workbook the committee signs and the county audits, built in memory with xlsxwriter.
 
-Sheets: 汇总, 分项得分, 等次配额, 测评明细, 问题清单, 说明. Every text that came from an input is
-written with ``write_string`` (never a formula), every score as a number rounded half up to
-``result.places`` decimals, and every sheet is set up to print on A4 landscape, one page wide.
+Sheets: 汇总, 图表, 分项得分, 等次配额, 测评明细, 问题清单, 说明; ``build_public`` writes the 公示
+version. Every text that came from an input is written with ``write_string`` (never a formula).
+When the RunResult carries the scheme's weights (``node_formulas``, see ``core/explain.py``), the
+weighted scores in 汇总 and 分项得分 are live formulas over the leaf values kept in 分项得分, with
+their computed values cached (see ``_Trace``); otherwise numbers rounded half up to
+``result.places`` decimals. Every sheet is set up to print on A4, one page wide.
 """
 
 from __future__ import annotations
@@ -11,17 +14,20 @@ import io
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
+from villagescore.core.explain import node_tree, period_weights, rounding, period_label as _period_label
 from villagescore.core.issues import Report, Severity
-from villagescore.core.numbers import round_half_up
+from villagescore.core.numbers import exact, round_half_up
 from villagescore.core.periods import Period
-from villagescore.core.records import GradeResult, RunResult, UnitResult
+from villagescore.core.records import GradeResult, LeafDetail, RunResult, UnitResult
 
 FONT = "宋体"
 CAP = 40  # widest column, in Excel width units (≈ 20 CJK characters); longer text wraps
@@ -35,6 +41,12 @@ BAD = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 PENDING = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
 MUTED = {"font_color": "#808080"}
 BALLOT_TONE = {"有错误": BAD, "作废": MUTED, "空白": MUTED}
+ERROR_ROW = {"font_color": "#C00000"}  # a unit whose data has errors: red text across its row
+SCORES, BALLOTS, CHARTS = "分项得分", "测评明细", "图表"
+LEAF_PLACES = 10  # 分项得分 keeps leaf values to 10 decimals: formulas over them round like the exact arithmetic
+MARGIN = Fraction(1, 10**9)  # closer than this to a rounding boundary, binary arithmetic may round the other way
+CHART_COLOURS = {"good": "#70AD47", "bad": "#E06666", "pending": "#FFC000", "none": "#A6A6A6", "": "#5B9BD5"}
+PUBLIC_NOTE = "公示期：____年__月__日至____年__月__日。如有异议，请在公示期内向乡（镇）党委反映。"
 
 
 def _text_width(text: str) -> int:
@@ -68,25 +80,34 @@ def _plain(value: Any, places: int) -> str:
     return str(value)
 
 
-def _period_label(text: str) -> str:
-    try:
-        return Period.parse(text).label
-    except ValueError:
-        return text
+@dataclass
+class _Entry:
+    """A score cell: the number shown (a formula's cached value) and, when traceable, its formula."""
+
+    value: Decimal | Fraction
+    formula: str = ""  # without the leading "="; only cell references, numbers and our own words
+    model: Fraction | None = None  # the exact value the cell holds, for formulas over it
+    note: str = ""  # why a value stands where a formula was expected (a cell comment)
+    places: int | None = None  # round the shown value to this many decimals; None keeps it whole
+
+
+def _stored(value: Decimal) -> Fraction:
+    """The number a workbook holds for ``value``: xlsxwriter writes 16 significant digits."""
+    return Fraction(Decimal(f"{float(value):.16G}"))
 
 
 class _Styles:
     """Formats cached by their properties; every one uses the CJK font."""
 
-    def __init__(self, book: xlsxwriter.Workbook, places: int):
-        self.book, self.places = book, places
+    def __init__(self, book: xlsxwriter.Workbook, places: int, size: int = 10):
+        self.book, self.places, self.size = book, places, size
         self.num = "0" if places <= 0 else "0." + "0" * places
         self._cache: dict[tuple, Any] = {}
 
     def __call__(self, **props: Any):
         key = tuple(sorted(props.items()))
         if key not in self._cache:
-            base = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
+            base = {"font_name": FONT, "font_size": self.size, "valign": "vcenter"}
             self._cache[key] = self.book.add_format({**base, **props})
         return self._cache[key]
 
@@ -94,31 +115,39 @@ class _Styles:
 class _Grid:
     """One worksheet: a title row, a bordered table, free text blocks below, print setup."""
 
-    def __init__(self, book: xlsxwriter.Workbook, st: _Styles, name: str):
-        self.ws, self.st = book.add_worksheet(name), st
+    def __init__(self, book: xlsxwriter.Workbook, st: _Styles, name: str, log: list[str] | None = None):
+        self.ws, self.st, self.name = book.add_worksheet(name), st, name
+        self.scale = st.size / 10
+        self.log = log if log is not None else []  # cells where a value stands for a formula, and why
         self.widths: dict[int, int] = {}
-        self.texts: list[tuple[int, int, str]] = []  # wrapped cells, for row heights
+        # wrapped text: row, first and last column, text, line height, padding
+        self.texts: list[tuple[int, int, int, str, float, int]] = []
         self.caps: dict[int, int] = {}
         self.row = 0  # next free row
         self.ncols = 1
         self.head: int | None = None  # the header row that repeats and freezes
         self.titles: tuple[int, int] | None = None  # rows printed atop every page, when not title..header
         self.table: tuple[int, int] | None = None  # (header row, last row) of the filtered table
+        self.heading = 0  # width the merged title needs (merged cells clip their text in Excel)
 
     # -- cells
     def _note(self, col: int, width: int) -> None:
-        self.widths[col] = max(self.widths.get(col, 0), width)
+        self.widths[col] = max(self.widths.get(col, 0), math.ceil(width * self.scale))
+
+    def _wrap(self, r: int, c1: int, c2: int, text: str, *, block: bool = False, size: int | None = None) -> None:
+        line = LINE_HEIGHT * (size or self.st.size) / 10
+        self.texts.append((r, c1, c2, text, line, 6 if block else 3))
 
     def put(self, r: int, c: int, value: Any, **fmt: Any) -> None:
         ws, st = self.ws, self.st
         if isinstance(value, bool):
             value = "是" if value else "否"
+        if isinstance(value, Decimal):
+            value = _Entry(value, places=st.places)
         if value is None or value == "":
             ws.write_blank(r, c, None, st(border=1, **fmt))
-        elif isinstance(value, Decimal):
-            v = round_half_up(value, st.places)
-            ws.write_number(r, c, float(v), st(border=1, num_format=st.num, **fmt))
-            self._note(c, len(f"{v:.{max(st.places, 0)}f}"))
+        elif isinstance(value, _Entry):
+            self.number(r, c, value, **fmt)
         elif isinstance(value, int):
             ws.write_number(r, c, value, st(border=1, num_format="0", **fmt))
             self._note(c, len(str(value)))
@@ -126,7 +155,20 @@ class _Grid:
             text = str(value)
             ws.write_string(r, c, text, st(border=1, text_wrap=True, **fmt))
             self._note(c, _text_width(text))
-            self.texts.append((r, c, text))
+            self._wrap(r, c, c, text)
+
+    def number(self, r: int, c: int, e: _Entry, **fmt: Any) -> None:
+        value = e.value if e.places is None else round_half_up(e.value, e.places)
+        shown = float(value)
+        style = self.st(border=1, num_format=self.st.num, **fmt)
+        if e.formula:
+            self.ws.write_formula(r, c, "=" + e.formula, style, shown)
+        else:
+            self.ws.write_number(r, c, shown, style)
+        if e.note:
+            self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
+            self.log.append(f"{self.name}!{xl_rowcol_to_cell(r, c)}：{e.note}")
+        self._note(c, len(f"{round_half_up(value, max(self.st.places, 0)):f}"))
 
     def merged(self, r: int, c1: int, c2: int, text: str, fmt) -> None:
         if c2 > c1:
@@ -136,8 +178,9 @@ class _Grid:
     # -- rows
     def title(self, text: str, ncols: int) -> None:
         self.ncols = max(ncols, 1)
-        self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=14, align="center"))
-        self.ws.set_row(self.row, 30)
+        self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=self.st.size + 4, align="center"))
+        self.heading = math.ceil(_text_width(text) * (self.st.size + 4) / 11) + 2
+        self.ws.set_row(self.row, 30 * self.scale)
         self.row += 1
 
     def header(self, labels: list[str]) -> int:
@@ -146,7 +189,7 @@ class _Grid:
         for c, label in enumerate(labels):
             self.ws.write_string(r, c, label, fmt)
             self._note(c, min(_text_width(label), HEADER_CAP))
-            self.texts.append((r, c, label))
+            self._wrap(r, c, c, label)
         if self.head is None:
             self.head = r
         self.row += 1
@@ -173,29 +216,34 @@ class _Grid:
         if not lines:
             return
         self.row += gap
-        span = sum(self._widths())
         style = self.st(text_wrap=True, align="left", **fmt)
         for line in lines:
             self.merged(self.row, 0, self.ncols - 1, line, style)
-            self.ws.set_row(self.row, LINE_HEIGHT * _lines(line, span) + 6)
+            self._wrap(self.row, 0, self.ncols - 1, line, block=True, size=fmt.get("font_size"))
             self.row += 1
 
     # -- finish
     def _widths(self) -> list[int]:
-        return [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, CAP)) for c in range(self.ncols)]
+        widths = [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, CAP)) for c in range(self.ncols)]
+        short = self.heading - sum(widths)
+        return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
 
-    def finish(self, *, freeze_cols: int = 0) -> None:
+    def finish(self, *, freeze_cols: int = 0, landscape: bool = True) -> None:
         ws, widths = self.ws, self._widths()
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
-        need: dict[int, int] = {}  # Excel and LibreOffice do not re-fit wrapped rows on opening
-        for r, c, text in self.texts:
-            need[r] = max(need.get(r, 1), _lines(text, widths[c]))
-        for r, n in need.items():
-            if n > 1:
-                ws.set_row(r, LINE_HEIGHT * n + 3)
+        need: dict[int, float] = {}  # Excel and LibreOffice do not re-fit wrapped rows on opening
+        for r, c1, c2, text, line, pad in self.texts:
+            n = _lines(text, sum(widths[c1:c2 + 1]) / (line / LINE_HEIGHT))
+            if n > 1 or pad > 3:
+                need[r] = max(need.get(r, 0), line * n + pad)
+        for r, height in need.items():
+            ws.set_row(r, height)
         ws.set_paper(9)
-        ws.set_landscape()
+        if landscape:
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
         ws.center_horizontally()
@@ -205,6 +253,167 @@ class _Grid:
             ws.freeze_panes(self.head + 1, freeze_cols)
         if self.table:
             ws.autofilter(self.table[0], 0, self.table[1], self.ncols - 1)
+
+
+# ---------------------------------------------------------------- formulas
+
+
+def _num(w: Decimal) -> str:
+    return f"{w.normalize():f}"
+
+
+def _term(weight: Decimal, text: str) -> str:
+    return text if weight == 1 else f"-{text}" if weight == -1 else f"{_num(weight)}*{text}"
+
+
+def _join(terms: list[str]) -> str:
+    return "".join(t if i == 0 or t.startswith("-") else f"+{t}" for i, t in enumerate(terms))
+
+
+def _risk(model: Fraction, cached: Decimal, places: int) -> str:
+    """Why a formula over the stored cells might not show ``cached`` after a recalculation ('' if it will)."""
+    if round_half_up(model, places) != cached:
+        return f"按单元格中的数值用公式计算，四舍五入后与精确计算的 {cached} 不同"
+    step = Fraction(1, 10**places)
+    gap = abs((abs(model) / step) % 1 - Fraction(1, 2)) * step
+    if 0 < gap < MARGIN:
+        return (f"精确结果与四舍五入的分界点相差不到十亿分之一，电子表格的二进制运算可能多进或少进 1 个末位，"
+                f"故写入精确计算并四舍五入的 {cached}")
+    return ""
+
+
+def _ballot_keys(result: RunResult) -> list[str]:
+    return sorted({k for b in result.ballots for k in b.scores}, key=_criterion_order)
+
+
+class _Trace:
+    """The formulas of 汇总 and 分项得分, over leaf values kept in 分项得分 (one row per unit and period).
+
+    With the scheme's weights (``node_formulas``) and one rounding at the end: a leaf cell holds the
+    exact value to 10 decimals (a ballot mean: AVERAGEIFS over the unit's valid ballots in 测评明细,
+    when that is exact; a year's leaf: period weights × the periods' leaf cells); an inner node is
+    ROUND(weights × leaf cells, places), the scheme's tree written out. A formula is written only when
+    its exact value over the stored cells rounds to the computed result and lies farther than 1e-9
+    from a rounding boundary (spreadsheets compute in binary floating point); otherwise the value
+    is written, with a comment saying why. Without the weights every cell is a rounded value.
+    """
+
+    def __init__(self, result: RunResult):
+        self.result, self.places = result, result.places
+        self.tree = node_tree(result) if rounding(result) == "end" else {}
+        self.on = bool(self.tree)
+        self.periods = list(result.periods or [result.period])
+        self.keys = self.periods + ([result.period] if result.period not in self.periods else [])
+        self.weights = period_weights(result)
+        leaves = set(result.leaves)
+        self.inner = [n for n in (self.tree or result.display) if n not in leaves]
+        first = 3 if len(self.keys) > 1 else 2
+        self.col = {n: first + i for i, n in enumerate([*result.leaves, *self.inner])}
+        self.row = {(u.code, k): 2 + i * len(self.keys) + j
+                    for i, u in enumerate(result.units) for j, k in enumerate(self.keys)}
+        self.fallbacks: list[str] = []
+        self.averaged = False  # a ballot mean was written as AVERAGEIFS
+        self._leaves: dict[tuple[str, str, str], _Entry | None] = {}
+        self.total_col = 3 + len(_ballot_keys(result))  # 测评明细: 单位代码, 期间, 票号, items…, 合计, 状态
+        self._ballots: dict[tuple[str, str], list[int]] = {}
+        for i, b in enumerate(result.ballots):
+            self._ballots.setdefault((b.unit, b.period), []).append(i)
+
+    def ref(self, u: UnitResult, key: str, node: str, sheet: str = "") -> str:
+        cell = xl_rowcol_to_cell(self.row[(u.code, key)], self.col[node])
+        return f"'{sheet}'!{cell}" if sheet else cell
+
+    def cached(self, u: UnitResult, key: str, node: str) -> Decimal | None:
+        return (u.by_period.get(key, {}) if key in self.periods else u.rounded).get(node)
+
+    # -- leaf cells of 分项得分
+    def leaf(self, u: UnitResult, key: str, leaf: str) -> _Entry | None:
+        k = (u.code, key, leaf)
+        if k not in self._leaves:
+            self._leaves[k] = self._leaf(u, key, leaf)
+        return self._leaves[k]
+
+    def _leaf(self, u: UnitResult, key: str, leaf: str) -> _Entry | None:
+        if not u.ok:
+            return None
+        if not self.on:
+            value = self.cached(u, key, leaf)
+            return None if value is None else _Entry(value, places=self.places)
+        if key in self.periods:
+            detail = next((d for d in u.details if d.node == leaf and d.period == key), None)
+            if detail is None or detail.value is None:
+                return None
+            return self._mean(u.code, detail) or self._constant(detail.value)
+        value = u.exact.get(leaf)
+        parts = [(self.weights[p], self.leaf(u, p, leaf)) for p in self.periods] if self.weights else []
+        if value is None or not parts or any(e is None or e.model is None for _, e in parts):
+            return None if value is None else self._constant(value)
+        model = sum((exact(w) * e.model for w, e in parts), Fraction(0))  # type: ignore[misc]
+        return _Entry(model, _join([_term(w, self.ref(u, p, leaf)) for p, (w, _) in zip(self.periods, parts)]), model)
+
+    @staticmethod
+    def _constant(value: Fraction | Decimal) -> _Entry:
+        d = round_half_up(value, LEAF_PLACES)
+        return _Entry(d, model=_stored(d))
+
+    def _mean(self, code: str, d: LeafDetail) -> _Entry | None:
+        """AVERAGEIFS over the unit's ballots from the leaf's file in 测评明细, when contiguous and exactly its value."""
+        ballots = self.result.ballots
+        rows = [i for i in self._ballots.get((code, d.period), [])
+                if f"{ballots[i].file} / {ballots[i].sheet}" == d.source]
+        if not rows or rows != list(range(rows[0], rows[-1] + 1)):
+            return None
+        totals = [exact(round_half_up(ballots[i].total, self.places)) for i in rows
+                  if ballots[i].status == "有效" and ballots[i].total is not None]
+        if not totals or sum(totals, Fraction(0)) / len(totals) != d.value:
+            return None
+
+        def span(col: int) -> str:
+            return f"'{BALLOTS}'!{xl_rowcol_to_cell(2 + rows[0], col)}:{xl_rowcol_to_cell(2 + rows[-1], col)}"
+
+        self.averaged = True
+        return _Entry(d.value, f'AVERAGEIFS({span(self.total_col)},{span(self.total_col + 1)},"有效")', d.value)
+
+    # -- rounded scores: ROUND(weights × leaf cells)
+    def scored(self, u: UnitResult, key: str, node: str, sheet: str = "") -> _Entry | None:
+        cached = self.cached(u, key, node)
+        if cached is None:
+            return None
+        if not self.on:
+            return _Entry(cached, places=self.places)
+        built = self._expr(u, key, node, sheet)
+        why = "缺少计算所需的分项数值" if built is None else _risk(built[1], cached, self.places)
+        if why:
+            return _Entry(cached, note=f"此格为数值而非公式：{why}。", places=self.places)
+        return _Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)  # type: ignore[index]
+
+    def _expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
+        if node not in self.tree:
+            e = self.leaf(u, key, node) if node in self.col else None
+            return None if e is None or e.model is None else (self.ref(u, key, node, sheet), e.model)
+        texts, total = [], Fraction(0)
+        for child, weight in self.tree[node]:
+            sub = self._expr(u, key, child, sheet)
+            if sub is None:
+                return None
+            texts.append(_term(weight, f"({sub[0]})" if child in self.tree else sub[0]))
+            total += exact(weight) * sub[1]
+        return _join(texts), total
+
+    def about(self) -> list[tuple[str, str]]:
+        """Lines for 说明: how to read the formulas, and where a value stands for one."""
+        if not self.on:
+            return []
+        label = self.result.node_labels.get
+        text = (f"“汇总”和“{SCORES}”中的得分是公式，点击单元格即可看到它由哪些单元格、按什么权重算出。"
+                f"“{SCORES}”中每项得分保存精确值（保留 {LEAF_PLACES} 位小数，显示 {self.places} 位）；"
+                + (f"测评票平均分是对“{BALLOTS}”中本单位有效票合计的平均（AVERAGEIFS）；" if self.averaged else "") +
+                f"{'、'.join(label(n, n) for n in self.inner)}为 ROUND(权重 × 各项, {self.places})，即精确计算、最后一次四舍五入。"
+                "排名、等次和结果运用按计算时的得分确定，修改表中数字后不会随之改变。")
+        pairs = [("计算公式", text)]
+        if self.fallbacks:
+            pairs.append(("未用公式的单元格", "；".join(dict.fromkeys(self.fallbacks))))
+        return pairs
 
 
 # ---------------------------------------------------------------- sheet contents
@@ -266,8 +475,8 @@ def _annual_periods(result: RunResult) -> list[str]:
     return found if annual and result.display and len(found) > 1 else []
 
 
-def _summary(book, st: _Styles, result: RunResult, title: str) -> None:
-    g = _Grid(book, st, "汇总")
+def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> None:
+    g = _Grid(book, st, "汇总", trace.fallbacks)
     label = result.node_labels.get
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
@@ -283,16 +492,18 @@ def _summary(book, st: _Styles, result: RunResult, title: str) -> None:
     rows = []
     for i, u in enumerate(result.units, 1):
         rank = _rank(u, result.gradings) or (i if u.ok and not result.gradings else None)
-        values = [rank, u.unit.code, u.unit.name, u.unit.type, u.unit.secretary]
-        values += [u.by_period.get(p, {}).get(root) for p in extra]
-        values += [u.rounded.get(n) for n in result.display]
-        fmts = {}
+        values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type, u.unit.secretary]
+        values += [trace.scored(u, p, root, SCORES) for p in extra]
+        values += [trace.scored(u, result.period, n, SCORES) for n in result.display]
+        tone = {} if u.ok else ERROR_ROW
+        fmts = {c: dict(tone) for c in range(len(header))}
         for gid, _ in result.gradings:
             gr = u.grades.get(gid)
-            fmts[len(values)] = {"align": "center", **_grade_tone(gr, result.grade_orders.get(gid, []))}
+            fmts[len(values)] = {"align": "center", **tone, **_grade_tone(gr, result.grade_orders.get(gid, []))}
             values += [_grade_text(gr), _consequence(gr)]
         values.append(_remarks(u))
-        fmts.update({0: {"align": "center"}, 1: {"align": "center"}, 3: {"align": "center"}})
+        for c in (0, 1, 3):
+            fmts[c]["align"] = "center"
         rows.append((values, fmts))
     g.table_rows(header, rows)
     g.block([f"说明：{n}" if i == 0 else n for i, n in enumerate(result.notes)])
@@ -300,49 +511,43 @@ def _summary(book, st: _Styles, result: RunResult, title: str) -> None:
     g.finish(freeze_cols=3)
 
 
-def _short_labels(periods: list[str]) -> dict[str, str]:
-    """Period labels for column headers, without the year when all periods share it."""
-    try:
-        parsed = [Period.parse(p) for p in periods]
-    except ValueError:
-        return {p: p for p in periods}
-    same_year = len({q.year for q in parsed}) == 1 and all(q.kind != "year" for q in parsed)
-    return {p: q.label.removeprefix(f"{q.year}年") if same_year else q.label for p, q in zip(periods, parsed)}
+def _basis(u: UnitResult, leaf: str, period: str, places: int) -> str:
+    """The inputs behind one leaf in one period, and the file they came from."""
+    lines = []
+    for d in (d for d in u.details if d.node == leaf and d.period == period):
+        text = "；".join(f"{k}={_plain(v, places)}" for k, v in d.inputs.items()) or "—"
+        lines.append(text + (f"\n来源：{d.source}" if d.source else ""))
+    return "\n".join(lines)
 
 
-def _leaf_value(u: UnitResult, leaf: str, period: str, target: str) -> Decimal | None:
-    if period in u.by_period:
-        return u.by_period[period].get(leaf)
-    return u.rounded.get(leaf) if period == target else None
-
-
-def _scores(book, st: _Styles, result: RunResult, title: str) -> None:
-    g = _Grid(book, st, "分项得分")
+def _scores(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> None:
+    g = _Grid(book, st, SCORES, trace.fallbacks)
     label = result.node_labels.get
-    periods = result.periods or [result.period]
-    multi = len(periods) > 1
-    cols = [(leaf, p) for leaf in result.leaves for p in periods]
-    header = ["单位代码", "单位名称"]
-    short = _short_labels(periods)
-    header += [label(leaf, leaf) + (f"（{short[p]}）" if multi else "") for leaf, p in cols]
+    multi = len(trace.keys) > 1
+    header = ["单位代码", "单位名称", *(["期间"] if multi else [])]
+    header += [label(n, n) for n in [*result.leaves, *trace.inner]]
+    basis = len(header)
     header += [f"{label(leaf, leaf)}依据" for leaf in result.leaves]
     g.title(title, len(header))
-    for c in range(2 + len(cols), len(header)):
+    for c in range(basis, len(header)):
         g.caps[c] = 24
-    rows = []
+    weights = "＋".join(f"{_period_label(p)}×{(w * 100).normalize():f}%" for p, w in trace.weights.items())
+    merged = f"各项 = {weights}" if weights else "各项按方案合并各期得分"
+    g.header(header)
     for u in result.units:
-        values: list[Any] = [u.unit.code, u.unit.name]
-        values += [_leaf_value(u, leaf, p, result.period) for leaf, p in cols]
-        for leaf in result.leaves:
-            lines = []
-            for d in (d for d in u.details if d.node == leaf):
-                text = "；".join(f"{k}={_plain(v, result.places)}" for k, v in d.inputs.items()) or "—"
-                if multi and d.period:
-                    text = f"{_period_label(d.period)}：{text}"
-                lines.append(text + (f"\n来源：{d.source}" if d.source else ""))
-            values.append("\n".join(lines))
-        rows.append((values, {0: {"align": "center"}}))
-    g.table_rows(header, rows)
+        tone = {} if u.ok else ERROR_ROW
+        for key in trace.keys:
+            whole = key not in trace.periods  # a year's row, from its periods
+            values: list[Any] = [u.unit.code, u.unit.name, *([_period_label(key)] if multi else [])]
+            values += [trace.leaf(u, key, n) for n in result.leaves]
+            values += [trace.scored(u, key, n) for n in trace.inner]
+            values += [""] * len(result.leaves) if whole else [_basis(u, n, key, result.places) for n in result.leaves]
+            fmts = {c: {**tone, **({"bold": True} if whole else {})} for c in range(len(header))}
+            fmts[0]["align"] = "center"
+            r = g.record(values, fmts)
+            if whole and result.leaves:
+                g.merged(r, basis, len(header) - 1, merged, st(border=1, text_wrap=True, bold=True))
+    g.table = (g.head, max(g.row - 1, g.head or 0))  # type: ignore[assignment]
     legend = []
     for leaf in result.leaves:
         rules = list(dict.fromkeys(d.rule for u in result.units for d in u.details if d.node == leaf and d.rule))
@@ -350,7 +555,7 @@ def _scores(book, st: _Styles, result: RunResult, title: str) -> None:
             legend.append(f"{label(leaf, leaf)}：{'；'.join(rules)}")
     if legend:
         g.block(["计分规则（“依据”列中的数字按下列规则得出该项得分）："] + legend)
-    g.finish(freeze_cols=2)
+    g.finish(freeze_cols=3 if multi else 2)
 
 
 def _quota(book, st: _Styles, result: RunResult, title: str) -> None:
@@ -371,8 +576,9 @@ def _criterion_order(key: str) -> tuple[int, str]:
 
 
 def _ballots(book, st: _Styles, result: RunResult, title: str) -> None:
-    g = _Grid(book, st, "测评明细")
-    keys = sorted({k for b in result.ballots for k in b.scores}, key=_criterion_order)
+    """One row per ballot from row 3, in ``result.ballots`` order; 合计 and 状态 after the items (``_Trace._mean``)."""
+    g = _Grid(book, st, BALLOTS)
+    keys = _ballot_keys(result)
     names = [f"细则{n}" if n < 10**6 else k for n, k in map(_criterion_order, keys)]
     header = ["单位代码", "期间", "票号", *names, "合计", "状态", "文件", "工作表", "行"]
     g.title(title, len(header))
@@ -408,7 +614,7 @@ def _issues(book, st: _Styles, report: Report, title: str, names: dict[str, str]
     g.finish()
 
 
-def _about(book, st: _Styles, result: RunResult, title: str) -> None:
+def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> None:
     g = _Grid(book, st, "说明")
     header = ["文件", "SHA-256", "表格", "单位", "期间", "状态"]
     g.title(title, len(header))
@@ -425,7 +631,8 @@ def _about(book, st: _Styles, result: RunResult, title: str) -> None:
         ("问题", f"错误 {errors} 条，提示 {warnings} 条（见“问题清单”）"),
         ("计算时间", result.computed_at),
         ("工具版本", result.tool_version),
-        ("舍入规则", f"四舍五入，保留 {result.places} 位小数，最后一次舍入"),
+        ("舍入规则", f"四舍五入，保留 {result.places} 位小数，" + ("每一级舍入" if rounding(result) == "each" else "最后一次舍入")),
+        *trace.about(),
     ]
     head_fmt = st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
     g.ws.write_string(g.row, 0, "项目", head_fmt)
@@ -436,6 +643,7 @@ def _about(book, st: _Styles, result: RunResult, title: str) -> None:
     for key, value in pairs:
         g.put(g.row, 0, key, bold=True)
         g.merged(g.row, 1, g.ncols - 1, value, value_fmt)
+        g._wrap(g.row, 1, g.ncols - 1, value)
         g.row += 1
     g.row += 1
     g.merged(g.row, 0, g.ncols - 1, "读取的文件", st(bold=True, font_size=12))
@@ -444,12 +652,144 @@ def _about(book, st: _Styles, result: RunResult, title: str) -> None:
     for f in result.files:
         unit = f"{f.unit} {names[f.unit]}" if f.unit in names else f.unit
         tone = {} if f.status == "已读取" else BAD if f.status == "有错误" else MUTED
-        rows.append(([f.path, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit, _period_label(f.period) if f.period else "", f.status],
+        rows.append(([f.path, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit,
+                      _period_label(f.period) if f.period else "", f.status],
                      {5: {"align": "center", **tone}}))
     files_head = g.table_rows(header, rows, autofilter=False)
     g.titles = (files_head, files_head)  # pages after the first continue the file list under its header
     g.caps[1] = 66  # a whole hash on one line, easy to compare
     g.finish()
+
+
+def _chart_colour(gr: GradeResult | None, order: list[str]) -> str:
+    if gr is None:
+        return CHART_COLOURS[""]
+    if not gr.grade:
+        return CHART_COLOURS["pending" if gr.pending else "none"]
+    tone = _grade_tone(gr, order)
+    return CHART_COLOURS["good" if tone is GOOD else "bad" if tone is BAD else ""]
+
+
+def _chart(book, kind: str, title: str, rows: tuple[int, int], cols: tuple[int, int], colours: list[str],
+           num_format: str, values: dict, categories: dict | None = None):
+    """A one-series native chart over a table on 图表; a point's colour follows its grade."""
+    chart = book.add_chart({"type": kind})
+    font = {"name": FONT, "size": 9}
+    chart.add_series({
+        "categories": [CHARTS, rows[0], cols[0], rows[1], cols[0]],
+        "values": [CHARTS, rows[0], cols[1], rows[1], cols[1]],
+        "points": [{"fill": {"color": c}, "border": {"none": True}} for c in colours],
+        "data_labels": {"value": True, "num_format": num_format, "font": font},
+        "gap": 60,
+    })
+    chart.set_title({"name": title, "name_font": {"name": FONT, "size": 11, "bold": True}})
+    chart.set_legend({"none": True})
+    value_axis = {"num_font": font, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}, **values}
+    category_axis = {"num_font": font, **(categories or {})}
+    if kind == "bar":  # xlsxwriter's x axis of a bar chart is the horizontal one: the values
+        chart.set_x_axis(value_axis)
+        chart.set_y_axis(category_axis)
+    else:
+        chart.set_x_axis(category_axis)
+        chart.set_y_axis(value_axis)
+    return chart
+
+
+def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
+    """图表: final scores by unit (bars, best on top) and, per grading, how many units got each grade."""
+    g = _Grid(book, st, CHARTS)
+    label = result.node_labels.get
+    root = result.display[-1] if result.display else ""
+    gid, glabel = result.gradings[0] if result.gradings else ("", "")
+    order = result.grade_orders.get(gid, [])
+    scored = sorted((u for u in result.units if root in u.rounded),
+                    key=lambda u: (-u.rounded[root], _rank(u, result.gradings) or 0, u.code))
+    header = ["排名", "单位名称", label(root, root), *([glabel] if gid else [])]
+    g.ncols = len(header)
+    g.ws.write_string(0, 0, title, st(bold=True, font_size=st.size + 4))
+    g.ws.set_row(0, 30)
+    g.row = 1
+    if not scored:
+        g.block(["没有算出得分的单位，无法绘图。"])
+        g.finish()
+        return
+    rows = []
+    for u in scored:
+        gr = u.grades.get(gid)
+        rows.append(([_rank(u, result.gradings), u.unit.name, u.rounded[root], *([_grade_text(gr)] if gid else [])],
+                     {0: {"align": "center"}, 3: {"align": "center", **_grade_tone(gr, order)}}))
+    head = g.table_rows(header, rows, autofilter=False)
+    low = min(u.rounded[root] for u in scored)
+    height = max(280, 26 * len(scored) + 90)
+    bars = _chart(book, "bar", f"{label(root, root)}（按得分从高到低）", (head + 1, head + len(scored)), (1, 2),
+                  [_chart_colour(u.grades.get(gid), order) for u in scored], st.num,
+                  {"min": max(0, math.floor((low - 5) / 10) * 10), "num_format": "0"},
+                  {"reverse": True, "crossing": "max"})  # the best on top, the value axis still below
+    bars.set_size({"width": 640, "height": height})
+    anchor = len(header) + 1
+    g.ws.insert_chart(1, anchor, bars, {"x_offset": 10, "y_offset": 4, "object_position": 3})
+    top = height + 14
+    for gid, glabel in result.gradings:
+        counts = _grade_counts(result, gid)
+        g.row += 1
+        head = g.table_rows([glabel, "单位数"], [([k, n], {0: {"align": "center", **tone}, 1: {"align": "center"}})
+                                                for k, n, tone, _ in counts], autofilter=False)
+        column = _chart(book, "column", f"{glabel}分布（单位数）", (head + 1, head + len(counts)), (0, 1),
+                        [c for *_, c in counts], "0", {"min": 0, "major_unit": 1, "num_format": "0"})
+        column.set_size({"width": 640, "height": 260})
+        g.ws.insert_chart(1, anchor, column, {"x_offset": 10, "y_offset": top, "object_position": 3})
+        top += 274
+    g.finish()
+
+
+def _grade_counts(result: RunResult, gid: str) -> list[tuple[str, int, dict, str]]:
+    """(grade, units, cell tone, chart colour) for every grade of a grading, then pending and ungraded units."""
+    order = result.grade_orders.get(gid, [])
+    graded = [u.grades[gid] for u in result.units if gid in u.grades]
+    names = list(dict.fromkeys([*order, *(gr.grade for gr in graded if gr.grade)]))
+    out = [(k, sum(gr.grade == k for gr in graded), _grade_tone(GradeResult(gid, k), order),
+            _chart_colour(GradeResult(gid, k), order)) for k in names]
+    for text, test, key in (("待党委研究", lambda gr: not gr.grade and gr.pending, "pending"),
+                            ("未评定", lambda gr: not gr.grade and not gr.pending, "none")):
+        n = sum(1 for gr in graded if test(gr))
+        if n:
+            out.append((text, n, PENDING if key == "pending" else {}, CHART_COLOURS[key]))
+    return out
+
+
+def _date_text(when: str) -> str:
+    try:
+        d = datetime.fromisoformat(when)
+    except (TypeError, ValueError):
+        return when
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _public(book, st: _Styles, result: RunResult, title: str) -> None:
+    g = _Grid(book, st, "公示")
+    label = result.node_labels.get
+    root = result.display[-1] if result.display else ""
+    extra = _annual_periods(result)
+    header = ["排名", "单位名称", "党组织书记", *[f"{_period_label(p)}得分" for p in extra],
+              *([label(root, root)] if root else []), *[glabel for _, glabel in result.gradings]]
+    g.title(title, len(header))
+    townships = {u.unit.township for u in result.units if u.unit.township}
+    date = "　".join([*(townships if len(townships) == 1 else []), _date_text(result.computed_at)])
+    g.merged(g.row, 0, g.ncols - 1, date, st(align="right"))
+    g.row += 1
+    first = 3 + len(extra) + (1 if root else 0)
+    rows = []
+    for i, u in enumerate(result.units, 1):
+        values: list[Any] = [_rank(u, result.gradings) or (i if u.ok and not result.gradings else None),
+                             u.unit.name, u.unit.secretary]
+        values += [u.by_period.get(p, {}).get(root) for p in extra] + ([u.rounded.get(root)] if root else [])
+        values += [_grade_text(u.grades.get(gid)) for gid, _ in result.gradings]
+        rows.append((values, {c: {"align": "center"} for c in (0, *range(first, len(header)))}))
+    head = g.table_rows(header, rows, autofilter=False)
+    for r in range(head + 1, g.row):
+        g.ws.set_row(r, 22)  # room to read a posted sheet
+    g.block([PUBLIC_NOTE], font_size=st.size)
+    g.finish(landscape=len(header) > 7)
 
 
 # ---------------------------------------------------------------- public API
@@ -472,31 +812,42 @@ def _properties(title: str, when: str = "") -> dict[str, Any]:
     return props
 
 
+def _build(title: str, when: str, write) -> bytes:
+    buf = io.BytesIO()
+    book = _workbook(buf)
+    book.set_properties(_properties(title, when))
+    write(book)
+    book.close()
+    return buf.getvalue()
+
+
 def build_summary(result: RunResult) -> bytes:
     """The summary workbook (汇总 … 说明) as .xlsx bytes."""
     head = f"{result.scheme_name} {_period_label(result.period)}"
-    buf = io.BytesIO()
-    book = _workbook(buf)
-    book.set_properties(_properties(f"{head} 考评结果汇总", result.computed_at))
-    st = _Styles(book, result.places)
-    _summary(book, st, result, f"{head} 考评结果汇总")
-    _scores(book, st, result, f"{head} 分项得分")
-    _quota(book, st, result, f"{head} 等次配额")
-    _ballots(book, st, result, f"{head} 测评明细")
-    _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
-    _about(book, st, result, f"{head} 说明")
-    book.close()
-    return buf.getvalue()
+
+    def write(book) -> None:
+        st, trace = _Styles(book, result.places), _Trace(result)
+        _summary(book, st, result, f"{head} 考评结果汇总", trace)
+        _charts(book, st, result, f"{head} 图表")
+        _scores(book, st, result, f"{head} 分项得分", trace)
+        _quota(book, st, result, f"{head} 等次配额")
+        _ballots(book, st, result, f"{head} 测评明细")
+        _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
+        _about(book, st, result, f"{head} 说明", trace)
+
+    return _build(f"{head} 考评结果汇总", result.computed_at, write)
+
+
+def build_public(result: RunResult) -> bytes:
+    """The 公示 version: ranks, unit names, secretaries, final scores and grades only, ready to print and post."""
+    title = f"{result.scheme_name} {_period_label(result.period)} 考评结果公示"
+    return _build(title, result.computed_at,
+                  lambda book: _public(book, _Styles(book, result.places, 12), result, title))
 
 
 def build_issue_list(report: Report, title: str = "问题清单") -> bytes:
     """A stand-alone 问题清单 workbook, the same sheet as in the summary."""
-    buf = io.BytesIO()
-    book = _workbook(buf)
-    book.set_properties(_properties(title))
-    _issues(book, _Styles(book, 2), report, title)
-    book.close()
-    return buf.getvalue()
+    return _build(title, "", lambda book: _issues(book, _Styles(book, 2), report, title))
 
 
-__all__ = ["build_summary", "build_issue_list"]
+__all__ = ["build_summary", "build_public", "build_issue_list"]
