@@ -118,3 +118,18 @@ def test_text():
     assert normalize(dt.date(2025, 3, 1), TEXT) == ("2025-03-01", None, {})
     assert normalize(2.5, TEXT) == ("2.5", None, {})
     assert clean_text(dt.datetime(2025, 3, 1, 9, 30)) == "2025-03-01 09:30"
+
+
+def test_cell_problems_and_long_numbers():
+    from villagescore.core.normalize import CellProblem
+
+    err = CellProblem("formula-error", "#DIV/0!")
+    for col in (SCORE, COUNT, YESNO, VOTE, TEXT):
+        assert normalize(err, col) == (None, "formula-error", {"value": "#DIV/0!"})
+    assert normalize(CellProblem("formula-no-value"), SCORE)[1] == "formula-no-value"
+    assert clean_text(err) == "#DIV/0!" and not is_blank(CellProblem("formula-no-value"))
+    # Excel keeps 15 digits: an ID number typed as a number has lost its tail, so it is not read
+    value, code, params = normalize(110101199001011234.0, TEXT)
+    assert (value, code, params["value"]) == (None, "long-number", "110101199001011000")
+    assert normalize(999999999999999.0, TEXT) == ("999999999999999", None, {})
+    assert "15 位" in issue(code, cell="D7", **params).message

@@ -118,3 +118,34 @@ def test_explicit_header_row_and_short_rows():
     rows, issues, header = parse(grid, header_row=3)
     assert header == 3 and issues == []
     assert rows[0].values == {"serial": Decimal(1), "c01": Decimal(5), "c02": None, "void": None}
+
+
+def test_totals_rows_are_checked_against_the_records():
+    grid = [
+        ["票号", "班子团结", "产业增收", "是否作废"],
+        [1, 8, 9.5, ""],
+        [2, 7, "", ""],
+        [3, 8, 9, ""],
+        ["合计", 23, 19, ""],  # Excel's SUM skips blanks: 9.5 + 9 = 18.5, shown with no decimals as 19
+        ["平均", 7.67, 9.2, ""],  # 班子团结 7.666… shows as 7.67; 产业增收 9.25 shows as 9.3, not 9.2
+    ]
+    rows, issues, _ = parse(grid)
+    assert [r.row for r in rows] == [2, 3, 4]
+    assert [(i.code, i.cell, i.params["expected"]) for i in issues] == [("total-mismatch", "C6", "9.25")]
+    assert issues[0].message == "“产业增收”的平均行填写 9.2，按各行计算应为 9.25"
+    bad = [row[:] for row in grid]
+    bad[1][1] = "八"  # a column with an unreadable cell cannot be checked
+    bad[4][1] = 99
+    _, issues, _ = parse(bad)
+    assert [i.code for i in issues] == ["not-a-number", "total-mismatch"]
+
+
+def test_cell_problems_are_reported_on_their_cell():
+    from villagescore.core.normalize import CellProblem
+
+    grid = [["票号", "班子团结", "产业增收", "是否作废"], [1, CellProblem("formula-no-value"), 9, ""],
+            [2, CellProblem("formula-error", "#REF!"), None, None]]
+    rows, issues, _ = parse(grid, keep_if_only={"serial"})
+    assert [r.row for r in rows] == [2, 3]
+    assert [(i.code, i.cell) for i in issues] == [("formula-no-value", "B2"), ("formula-error", "B3")]
+    assert issues[1].message == "公式的计算结果是错误值 #REF!"

@@ -6,8 +6,9 @@ typer or rich. Progress is reported through a plain callback so the CLI can draw
 
 from __future__ import annotations
 
-import shutil
+import re
 import secrets
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Callable
 import villagescore
 from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
+from villagescore.core.explain import formula_fields
 from villagescore.core.grading import Candidate, grade_entered, grade_units, key_of, withheld
 from villagescore.core.issues import Issue, Report, Severity, issue
 from villagescore.core.periods import Period
@@ -30,10 +32,19 @@ from villagescore.core.records import (
     Setup,
     UnitResult,
 )
-from villagescore.core.scheme import Combine, Scheme
-from villagescore.core.scoring import Source, UnitInputs, combine_periods, rounded, score_unit
-from villagescore.core.tables import parse_table
-from villagescore.io.reader import MAX_COLS, MAX_ROWS, FileRefused, Workbook, iter_workbook_files, read_workbook
+from villagescore.core.normalize import clean_text, squash
+from villagescore.core.scheme import Form, Scheme
+from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_periods, rounded, score_unit
+from villagescore.core.tables import find_header, parse_table
+from villagescore.io.reader import (
+    OTHER_DATA,
+    FileRefused,
+    Workbook,
+    file_issues,
+    iter_workbook_files,
+    read_workbook,
+    sheet_issues,
+)
 from villagescore.io.setup_reader import read_setup
 
 Progress = Callable[[str], None]
@@ -98,7 +109,11 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
     return TemplateRun(paths, report, draws, seed)
 
 
-# ------------------------------------------------------------------ compute
+# ------------------------------------------------------------------ reading the folders
+
+OWN_OUTPUT_ROLES = {"summary", "issues"}  # identity roles of what this tool writes: never read back
+_SUMMARY_SHEETS = {"汇总", "说明"}  # fallback for summaries written before they carried an identity
+_SILENT = "\x00"  # Source.file of a form already reported (conflict, missing row): its scoring issues are dropped
 
 
 @dataclass
@@ -107,6 +122,10 @@ class Collected:
     setup_paths: dict[str, Path] = field(default_factory=dict)
     files: list[InputFile] = field(default_factory=list)
     workbooks: dict[str, Workbook] = field(default_factory=dict)
+    foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
+
+    def status(self, file: str, status: str) -> None:
+        self.files = [replace(f, status=status) if f.path == file else f for f in self.files]
 
 
 def _display(path: Path, roots: list[Path]) -> str:
@@ -118,13 +137,24 @@ def _display(path: Path, roots: list[Path]) -> str:
     return str(path)
 
 
+def _own_output(wb: Workbook) -> bool:
+    if wb.identity:
+        return wb.identity.get("role", "") in OWN_OUTPUT_ROLES
+    return _SUMMARY_SHEETS <= set(wb.sheet_order)
+
+
 def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
             exclude: set[Path] | None = None) -> Collected:
-    """Read every workbook under the folders and sort them by their identity record."""
+    """Read every workbook under the folders and sort them by their identity record.
+
+    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
+    record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
+    """
     out = Collected()
     seen: dict[str, str] = {}
     exclude = {p.resolve() for p in (exclude or set())}
-    for path in iter_workbook_files(folders):
+    others: list[Path] = []
+    for path in iter_workbook_files(folders, others):
         if path.resolve() in exclude:
             continue
         name = _display(path, folders)
@@ -133,8 +163,11 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         try:
             wb = read_workbook(path)
         except FileRefused as exc:
-            report.add(issue(exc.code, file=name, **exc.params))
+            report.add(exc.issue(name))
             out.files.append(InputFile(name, "", status="无法读取"))
+            continue
+        if _own_output(wb):
+            out.files.append(InputFile(name, wb.sha256, status="本工具输出的文件，已跳过"))
             continue
         ident = wb.identity
         if wb.sha256 in seen:
@@ -144,7 +177,8 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
             continue
         seen[wb.sha256] = name
         if not ident:
-            report.add(issue("file-unknown", file=name))
+            out.workbooks[name] = wb
+            out.foreign.append(name)
             out.files.append(InputFile(name, wb.sha256, status="已跳过"))
             continue
         role, form_id = ident.get("role", ""), ident.get("form_id", "")
@@ -175,7 +209,143 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         out.forms.append(FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet,
                                   wb.sha256, [], dict(ident)))
         out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
+    for path in others:
+        if path.resolve() not in exclude:
+            name = _display(path, folders)
+            report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
+            out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out
+
+
+# ------------------------------------------------------------------ tables the office made itself
+
+_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
+_UNIT_LABELS = {squash(x) for x in ("单位代码", "代码", "单位名称", "单位", "名称", "村名", "村(社区)", "村(社区)名称",
+                                    "村", "社区", "村(社区)代码")}
+
+
+def _periods_in(text: str) -> set[str]:
+    out = set()
+    for m in _PERIOD_TEXT.finditer(text):
+        year, half, h, quarter, q = m.groups()
+        if half or h:
+            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
+        else:
+            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
+    return out
+
+
+def _units_in(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
+
+
+def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, set[str] | None, int] | None:
+    """(form, units whose criteria the header carries or None, 0-based header row) of the best-matching form."""
+    best: tuple[tuple[Fraction, int], Form, set[str] | None, int] | None = None
+    for form in scheme.forms:
+        if form.kind == "score_ballot" and form.items == "criteria":
+            options = [(layout.entry_columns(scheme, form, cs), {code}) for code, cs in setup.criteria.items() if cs]
+        else:
+            options = [(layout.entry_columns(scheme, form), None)]
+        for cols, units in options:
+            found = find_header(grid, cols)
+            if found is None or len(found[1]) < 2 or not {c.key for c in cols if c.required} <= found[1].keys():
+                continue
+            key = (Fraction(len(found[1]), len(cols)), len(found[1]))
+            if best is None or key > best[0]:
+                best = (key, form, units, found[0])
+            elif key == best[0] and best[1] is form and units and best[2] is not None:
+                best[2].update(units)  # the same criteria in several units: the unit comes from elsewhere
+    return None if best is None else best[1:]
+
+
+def _foreign_unit(setup: Setup, grid: list[list], head: int, sheet: str, name: str,
+                  candidates: set[str] | None) -> tuple[str | None, str]:
+    """The unit of a foreign sheet and how it was found: a unit column, the title, sheet or file name."""
+    by_text = {clean_text(x): u.code for u in setup.units for x in (u.code, u.name)}
+    cols = [i for i, v in enumerate(grid[head]) if squash(clean_text(v)) in _UNIT_LABELS]
+    in_column = {by_text[t] for row in grid[head + 1:] for i in cols if i < len(row)
+                 if (t := clean_text(row[i])) in by_text}
+    title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
+    sources = [("表内单位列", in_column), ("表格标题", _units_in(title, setup)),
+               ("工作表名", _units_in(sheet, setup)), ("文件名", _units_in(name, setup))]
+    for how, units in sources:
+        units = units & candidates if candidates is not None else units
+        if len(units) == 1:
+            return units.pop(), how
+    if candidates is not None and len(candidates) == 1:
+        return next(iter(candidates)), "考核细则"
+    return None, ""
+
+
+def identify_foreign(scheme: Scheme, setup: Setup, col: Collected, report: Report) -> None:
+    """Accept sheets without our identity record whose header carries a form's labels (see ``_match_form``).
+
+    The unit comes from a unit column, the title rows, the sheet name or the file name; the period
+    from the title, sheet or file name, else the period computed (``resolve_foreign``).
+    """
+    names = {u.code: u.name for u in setup.units}
+    for name in col.foreign:
+        wb = col.workbooks[name]
+        found = []
+        for sheet in wb.visible():
+            grid = wb.sheets[sheet]
+            match = _match_form(scheme, setup, grid)
+            if match is None:
+                continue
+            form, candidates, head = match
+            found.append(form.id)
+            unit, how = None, ""
+            if form.scope == "unit":
+                unit, how = _foreign_unit(setup, grid, head, sheet, name, candidates)
+                if unit is None:
+                    report.add(issue("foreign-unit-unknown", file=name, sheet=sheet, form=form.title))
+                    continue
+            title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
+            period, phow = "", "表中未注明，按本次计算的期间"
+            for where, text in (("表格标题", title), ("工作表名", sheet), ("文件名", name)):
+                periods = _periods_in(clean_text(text))
+                if len(periods) == 1:
+                    period, phow = periods.pop(), f"依据{where}"
+                    break
+            unit_how = f"{names[unit]}（{unit}），依据{how}" if unit else "各行的单位代码"
+            col.forms.append(FormData(form.id, unit, period, name, sheet, wb.sha256, [],
+                                      {"foreign": "1", "unit_how": unit_how, "period_how": phow}))
+        if any(fd.file == name for fd in col.forms):
+            col.status(name, "自制表格，按表头识别")
+        elif found:
+            col.status(name, "自制表格，无法确定单位，未计入")
+        else:
+            report.add(issue("file-unknown", file=name))
+            del col.workbooks[name]
+
+
+def resolve_foreign(scheme: Scheme, col: Collected, periods: list[str], report: Report) -> None:
+    """Give foreign sheets without a period the period computed (when there is one); say how each was read."""
+    for fd in [f for f in col.forms if f.meta.get("foreign")]:
+        title = scheme.form(fd.form_id).title
+        if not fd.period:
+            if len(periods) != 1:
+                report.add(issue("foreign-period-unknown", file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
+                                 form=title, periods="、".join(periods)))
+                col.forms.remove(fd)
+                continue
+            fd.period = periods[0]
+        report.add(issue("foreign-identified", file=fd.file, sheet=fd.sheet, unit=fd.unit or "", form=title,
+                         unit_how=fd.meta["unit_how"], period=f"{fd.period}，{fd.meta['period_how']}"))
+
+
+# ------------------------------------------------------------------ checking
 
 
 def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) -> tuple[str, list[str]]:
@@ -193,6 +363,9 @@ def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) ->
             raise FatalInput(f"文件夹中没有 {target.label} 的表格（找到的期间：{'、'.join(found) or '无'}）")
         return str(target), parts
     if not found:
+        if forms:
+            raise FatalInput("文件夹中只有自制表格，且表中没有注明期间：请用 --period 指定要计算的期间，"
+                             "例如 --period 2025H1")
         raise FatalInput("文件夹中没有找到本方案的填报表格（请确认文件夹路径，或先用 villagescore template 生成表格）")
     if len(found) == 1:
         return found[0], found
@@ -208,55 +381,69 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         if fd.period not in periods:
             report.add(issue("file-other-period", file=fd.file, found=fd.period, expected="、".join(periods)))
             col.forms.remove(fd)
+            col.status(fd.file, "其他期间，未计入")
             continue
         form = scheme.form(fd.form_id)
         unit = setup.unit(fd.unit) if fd.unit else None
         if form.scope == "unit" and unit is None:
             report.add(issue("unit-unknown", file=fd.file, code=fd.unit or "（空）"))
             col.forms.remove(fd)
+            col.status(fd.file, "单位不在名册中，未计入")
             continue
         wb = col.workbooks[fd.file]
+        cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []))
+        if fd.sheet not in wb.sheets:  # a renamed entry sheet is found by its header
+            fd.sheet = next((s for s in wb.visible() if find_header(wb.sheets[s], cols)), fd.sheet)
         grid = wb.sheets.get(fd.sheet)
         if grid is None:
             report.add(issue("sheet-missing", file=fd.file, unit=fd.unit or "", sheet=fd.sheet))
             fd.rows = []
             continue
-        if fd.sheet in wb.trimmed:
-            report.add(issue("sheet-trimmed", file=fd.file, sheet=fd.sheet, cell=wb.trimmed[fd.sheet],
-                             rows=MAX_ROWS, cols=MAX_COLS))
-        cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []))
         keep_if_only = {"score_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
         rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
                                         keep_if_only=keep_if_only)
         fd.rows = rows
         report.extend(problems)
+        report.extend(sheet_issues(wb, fd.file, fd.sheet, [r.row for r in rows], fd.unit or ""))
         if form.kind == "callback":
-            drawn = [x for x in fd.meta.get("drawn", "").split(",") if x]
-            if len(drawn) < form.draw:
-                report.add(issue("draw-short", file=fd.file, unit=fd.unit or "", count=len(drawn), want=form.draw))
-            got = [str(r.get("request_id") or "") for r in rows]
-            if sorted(got) != sorted(drawn):
-                missing = sorted(set(drawn) - set(got))
-                extra = sorted(set(got) - set(drawn))
-                detail = "；".join(x for x in (missing and f"缺少 {'、'.join(missing)}",
-                                                 extra and f"多出 {'、'.join(extra)}") if x) or "顺序或数量不同"
-                report.add(issue("draw-mismatch", file=fd.file, sheet=fd.sheet, unit=fd.unit or "", detail=detail))
+            report.extend(_draw_check(form, fd, rows))
         if form.anonymous:
             report.extend(_identity_check(fd, rows))
+    by_file: dict[str, list[FormData]] = defaultdict(list)
+    for fd in col.forms:
+        by_file[fd.file].append(fd)
+    for file, fds in by_file.items():
+        units = {fd.unit or "" for fd in fds}
+        report.extend(file_issues(col.workbooks[file], file, {fd.sheet for fd in fds},
+                                  units.pop() if len(units) == 1 else ""))
 
 
-_ID_PATTERNS = None
+def _draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
+    """Callback rows must be exactly the requests drawn when the form was made."""
+    where = {"file": fd.file, "sheet": fd.sheet, "unit": fd.unit or ""}
+    if fd.meta.get("foreign"):
+        return [issue("draw-mismatch", **where, detail="这是自制表格，没有抽取记录，无法核对回访的是否为抽取的诉求")]
+    out = []
+    drawn = [x for x in fd.meta.get("drawn", "").split(",") if x]
+    if len(drawn) < form.draw:
+        out.append(issue("draw-short", file=fd.file, unit=fd.unit or "", count=len(drawn), want=form.draw))
+    got = [str(r.get("request_id") or "") for r in rows]
+    if sorted(got) != sorted(drawn):
+        missing = sorted(set(drawn) - set(got))
+        extra = sorted(set(got) - set(drawn))
+        detail = "；".join(x for x in (missing and f"缺少 {'、'.join(missing)}",
+                                         extra and f"多出 {'、'.join(extra)}") if x) or "顺序或数量不同"
+        out.append(issue("draw-mismatch", **where, detail=detail))
+    return out
+
+
+_ID_PATTERNS = [(re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "手机号码"),
+                (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "身份证号"),
+                (re.compile(r"(姓名|署名|联系人|联系电话)\s*[:：]"), "姓名或联系方式")]
 
 
 def _identity_check(fd: FormData, rows: list[Row]) -> list[Issue]:
     """Anonymous registers must not carry phone or ID numbers typed into free text."""
-    import re
-
-    global _ID_PATTERNS
-    if _ID_PATTERNS is None:
-        _ID_PATTERNS = [(re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "手机号码"),
-                        (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "身份证号"),
-                        (re.compile(r"(姓名|署名|联系人|联系电话)\s*[:：]"), "姓名或联系方式")]
     out = []
     for r in rows:
         for key, value in r.values.items():
@@ -269,32 +456,53 @@ def _identity_check(fd: FormData, rows: list[Row]) -> list[Issue]:
     return out
 
 
+@dataclass
+class _Checked:
+    """Everything compute and validate share: the same reading, the same checks, the same issues."""
+
+    report: Report
+    col: Collected
+    setup: Setup
+    target: str
+    periods: list[str]
+    scores: dict[str, dict[str, UnitScore]] = field(default_factory=lambda: defaultdict(dict))  # period → unit →
+    vetoes: dict[str, list[str]] = field(default_factory=dict)
+    entered: dict[str, dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
+    used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # (period, unit|"", form) → files
+    conflicts: set[tuple[str, str, str]] = field(default_factory=set)
+
+
 def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, report: Report,
-                 vetoes: dict[str, list[str]]) -> dict[str, UnitInputs]:
+                 chk: _Checked) -> dict[str, UnitInputs]:
     inputs = {u.code: UnitInputs(u, period, setup.criteria.get(u.code, [])) for u in setup.units}
-    have: dict[tuple[str, str], FormData] = {}
+    groups: dict[tuple[str, str], list[FormData]] = {}
     for fd in col.forms:
-        if fd.period != period:
+        if fd.period == period:
+            unit = (fd.unit or "") if scheme.form(fd.form_id).scope == "unit" else ""
+            groups.setdefault((unit, fd.form_id), []).append(fd)
+    for (unit, form_id), fds in groups.items():
+        form = scheme.form(form_id)
+        chk.used[period, unit, form_id] = [fd.file for fd in fds]
+        if len(fds) > 1:  # never pick one: the form counts for nobody until one file is left
+            first = fds[0]
+            for fd in fds[1:]:
+                other = first.file if first.file != fd.file else f"{first.file} 工作表“{first.sheet}”"
+                report.add(issue("conflicting-files", file=fd.file, sheet=fd.sheet, unit=unit, form=form.title,
+                                 other=other))
+            for fd in fds:
+                col.status(fd.file, "有冲突，未计入")
+            chk.conflicts.add((period, unit, form_id))
+            for code in [unit] if unit else list(inputs):
+                inputs[code].rows[form_id] = []
+                inputs[code].sources[form_id] = Source(_SILENT)
             continue
-        form = scheme.form(fd.form_id)
-        if form.scope == "unit":
-            key = (fd.unit or "", fd.form_id)
-            if key in have:
-                report.add(issue("conflicting-files", file=fd.file, unit=fd.unit or "", form=form.title,
-                                 other=have[key].file))
-                inputs[fd.unit or ""].rows[fd.form_id] = []
-                continue
-            have[key] = fd
-            ui = inputs[fd.unit or ""]
+        fd = fds[0]
+        if unit:
+            ui = inputs[unit]
             issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
-            ui.rows[fd.form_id] = fd.rows
-            ui.sources[fd.form_id] = Source(fd.file, fd.sheet, issued)
+            ui.rows[form_id] = fd.rows
+            ui.sources[form_id] = Source(fd.file, fd.sheet, issued)
             continue
-        key = ("", fd.form_id)
-        if key in have:
-            report.add(issue("conflicting-files", file=fd.file, form=form.title, other=have[key].file, unit=""))
-            continue
-        have[key] = fd
         first_row: dict[str, int] = {}
         for r in fd.rows:
             code = str(r.get("unit") or "")
@@ -307,64 +515,88 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                                  form=form.title, other_row=first_row[code]))
                 continue
             first_row[code] = r.row
-            inputs[code].rows.setdefault(fd.form_id, []).append(r)
-            inputs[code].sources[fd.form_id] = Source(fd.file, fd.sheet)
+            inputs[code].rows.setdefault(form_id, []).append(r)
+            inputs[code].sources[form_id] = Source(fd.file, fd.sheet)
             if form.veto_field and r.get(form.veto_field):
                 label = str(r.get(form.veto_field))
                 if scheme.veto(label) is None:
                     report.add(issue("veto-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell(form.veto_field),
                                      unit=code, value=label))
                 else:
-                    vetoes.setdefault(code, []).append(label)
+                    chk.vetoes.setdefault(code, []).append(label)
         for u in setup.units:
             if u.code not in first_row:
                 report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
+                inputs[u.code].sources[form_id] = Source(_SILENT)
     # coverage: every unit needs every form used by its score nodes
-    needed = {n.form for n in scheme.leaves().values()}
     for u in setup.units:
-        for f in scheme.forms:
-            if f.id not in needed:
-                continue
-            if f.scope == "unit" and (u.code, f.id) not in have:
-                report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
-            if f.scope == "township" and ("", f.id) not in have:
+        for f in _needed_forms(scheme):
+            if (u.code if f.scope == "unit" else "", f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
     return inputs
 
 
-def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
-            criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
-            exclude: set[Path] | None = None) -> RunResult:
+def _needed_forms(scheme: Scheme) -> list[Form]:
+    needed = {n.form for n in scheme.leaves().values()}
+    return [f for f in scheme.forms if f.id in needed]
+
+
+def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
+           progress: Progress | None, exclude: set[Path] | None, every_period: bool = False) -> _Checked:
+    """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
     report = Report()
     col = collect(scheme, folders, report, progress, exclude)
     roster = roster or col.setup_paths.get("roster")
     criteria = criteria or col.setup_paths.get("criteria")
-    ledger = ledger or col.setup_paths.get("ledger")
     if roster is None:
         raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
                          "或用 --roster 指定")
     setup, setup_report = load_setup(scheme, roster, criteria, None)
     report.extend(setup_report.issues)
-    target, periods = choose_periods(scheme, col.forms, period)
+    identify_foreign(scheme, setup, col, report)
+    try:
+        target, periods = choose_periods(scheme, col.forms, period)
+    except FatalInput:
+        found = sorted({f.period for f in col.forms if f.period})
+        if not (every_period and period is None and len(found) > 1):
+            raise
+        target, periods = found[-1], found  # validate checks every period it finds
+    resolve_foreign(scheme, col, periods, report)
     _parse_forms(scheme, setup, col, periods, report)
+    chk = _Checked(report, col, setup, target, periods)
+    for p in periods:
+        for code, ui in _unit_inputs(scheme, setup, col, p, report, chk).items():
+            for g in scheme.gradings:
+                if g.entered and ui.rows.get(g.entered.form):
+                    chk.entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
+            sc = score_unit(scheme, ui)
+            sc.issues = [i for i in sc.issues if i.file != _SILENT]
+            sc.details = [replace(d, source="") if d.source.startswith(_SILENT) else d for d in sc.details]
+            chk.scores[p][code] = sc
+            report.extend(sc.issues)
+    report.issues = name_units(_dedupe(report.issues), setup)
+    return chk
 
+
+# ------------------------------------------------------------------ compute
+
+
+def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
+            criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
+            exclude: set[Path] | None = None) -> RunResult:
+    chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
+                 exclude=exclude)
+    report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
     per_period: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(dict)
     details: dict[str, list[LeafDetail]] = defaultdict(list)
     ballots = []
-    vetoes: dict[str, list[str]] = {}
-    entered: dict[str, dict[str, str | None]] = defaultdict(dict)  # grading → unit → grade (latest period)
-    for p in periods:
-        for code, ui in _unit_inputs(scheme, setup, col, p, report, vetoes).items():
-            for g in scheme.gradings:
-                if g.entered and ui.rows.get(g.entered.form):
-                    entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
-            sc = score_unit(scheme, ui)
+    for p, by_unit in chk.scores.items():
+        for code, sc in by_unit.items():
             per_period[code][p] = sc.values
             details[code].extend(sc.details)
-            report.extend(sc.issues)
             ballots.extend(sc.ballots)
-    report.issues = name_units(_dedupe(report.issues), setup)
     bad_units = report.units_with_errors()
+    vetoes, entered = chk.vetoes, chk.entered
 
     places = scheme.scheme.places
     results: list[UnitResult] = []
@@ -387,7 +619,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
         return (0 if r.ok else 1, g.rank if g and g.rank else 10**9, r.code)
 
     results.sort(key=sort_key)
-    files = sorted(col.files, key=lambda f: f.path)
+    files = sorted(chk.col.files, key=lambda f: f.path)
     return RunResult(
         scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
         scheme_source=scheme.scheme.source, period=target, periods=periods, units=results, quota=quota,
@@ -398,7 +630,133 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
         gradings=[(g.id, g.label) for g in scheme.gradings], places=places, notes=notes,
         grade_orders={g.id: list(g.grades) for g in scheme.gradings},
         form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES},
+        **formula_fields(scheme, target, periods),
     )
+
+
+# ------------------------------------------------------------------ validate
+
+
+COVERAGE_STATUS = {"ok": "齐全", "error": "有错误", "missing": "缺少", "conflict": "有冲突"}
+COUNT_LABELS = {"files": "文件", "read": "已读取", "setup": "基础信息", "skipped": "已跳过", "unreadable": "无法读取",
+                "errors": "错误", "warnings": "提示", "units": "单位", "units_with_errors": "有错误的单位"}
+
+
+@dataclass
+class Coverage:
+    """Which unit has which form: one cell per unit × (period, form), with a status from COVERAGE_STATUS."""
+
+    units: list[tuple[str, str]]  # (code, name), roster order
+    columns: list[tuple[str, str, str]]  # (period, form id, heading as printed)
+    cells: dict[tuple[str, str, str], str]  # (unit code, period, form id) → status text
+    errors: dict[str, int]  # unit code → errors that stop its result
+
+    def table(self) -> list[list[str]]:
+        """Header row then one row per unit: 单位, one status per column, 错误数."""
+        rows = [["单位", *[h for _, _, h in self.columns], "错误数"]]
+        for code, name in self.units:
+            rows.append([f"{name}（{code}）", *[self.cells[code, p, f] for p, f, _ in self.columns],
+                         str(self.errors.get(code, 0))])
+        return rows
+
+
+@dataclass
+class ValidationResult:
+    report: Report
+    coverage: Coverage
+    counts: dict[str, int]  # keys of COUNT_LABELS
+    files: list[InputFile]
+    periods: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean (warnings allowed), 1 data errors."""
+        return 1 if self.report.errors else 0
+
+    def issues_by_file(self) -> list[tuple[str, list[Issue]]]:
+        """Issues grouped by file (errors first within a file; issues without a file last, as "")."""
+        groups: dict[str, list[Issue]] = defaultdict(list)
+        for i in self.report.issues:
+            groups[i.file].append(i)
+        order = sorted(groups, key=lambda f: (f == "", f))
+        return [(f, sorted(groups[f], key=lambda i: (i.severity is not Severity.ERROR, i.sheet, _cell_key(i.cell))))
+                for f in order]
+
+    def as_dict(self) -> dict:
+        return {
+            "periods": self.periods,
+            "counts": self.counts,
+            "coverage": {"columns": [{"period": p, "form": f, "heading": h} for p, f, h in self.coverage.columns],
+                         "units": [{"unit_code": c, "unit_name": n,
+                                    "forms": {f"{p}/{f}": self.coverage.cells[c, p, f] for p, f, _ in
+                                              self.coverage.columns},
+                                    "errors": self.coverage.errors.get(c, 0)} for c, n in self.coverage.units]},
+            "files": [{"path": f.path, "sha256": f.sha256, "form": f.form_id, "unit": f.unit, "period": f.period,
+                       "status": f.status} for f in self.files],
+            "issues": self.report.as_dicts(),
+        }
+
+
+def _cell_key(cell: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([A-Z]*)(\d*)", cell)
+    if not m:
+        return (0, 0)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return (int(m.group(2) or 0), col)
+
+
+def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
+             criteria: Path | None = None, progress: Progress | None = None,
+             exclude: set[Path] | None = None) -> ValidationResult:
+    """Every check compute runs, without scoring results: the issues, a units × forms coverage table, counts.
+
+    Without ``period`` every period found is checked (compute would ask which one). Raises
+    FatalInput like compute when there is no roster or no form at all.
+    """
+    chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
+                 exclude=exclude, every_period=True)
+    report, setup = chk.report, chk.setup
+    forms = _needed_forms(scheme)
+    multi = len(chk.periods) > 1
+    columns = [(p, f.id, f.short + (f"（{p}）" if multi else "")) for p in chk.periods for f in forms]
+    errors: dict[str, list[Issue]] = defaultdict(list)
+    for i in report.errors:
+        errors[i.file].append(i)
+    cells: dict[tuple[str, str, str], str] = {}
+    for u in setup.units:
+        for p, fid, _ in columns:
+            key = (p, u.code if scheme.form(fid).scope == "unit" else "", fid)
+            if key in chk.conflicts:
+                status = "conflict"
+            elif key not in chk.used:
+                status = "missing"
+            elif any(key[1] or i.unit == u.code or (not i.unit and i.code != "unit-unknown")
+                     for f in chk.used[key] for i in errors[f]):  # a township file: this unit's rows only
+                status = "error"
+            else:
+                status = "ok"
+            cells[u.code, p, fid] = COVERAGE_STATUS[status]
+    per_unit: dict[str, int] = defaultdict(int)
+    for i in report.errors:
+        if i.unit:
+            per_unit[i.unit] += 1
+    coverage = Coverage([(u.code, u.name) for u in setup.units], columns, cells, dict(per_unit))
+    files = sorted(chk.col.files, key=lambda f: f.path)
+    statuses = [f.status for f in files]
+    counts = {
+        "files": len(files),
+        "read": sum(s in ("已读取", "自制表格，按表头识别") for s in statuses),
+        "setup": statuses.count("基础信息"),
+        "unreadable": statuses.count("无法读取"),
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "units": len(setup.units),
+        "units_with_errors": len(report.units_with_errors()),
+    }
+    counts["skipped"] = counts["files"] - counts["read"] - counts["setup"] - counts["unreadable"]
+    return ValidationResult(report, coverage, {k: counts[k] for k in COUNT_LABELS}, files, chk.periods)
 
 
 def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:

@@ -77,6 +77,19 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("sheet-trimmed", "warning", "工作表“{sheet}”在 {cell} 等处有超出读取范围（前 {rows} 行、{cols} 列）的内容，已忽略", "请删除表格下方或右侧多余的单元格；如确有数据，请移到表内。"),
     _c("setup-wrong-form", "error", "该文件是“{found}”，这里需要的是“{expected}”", "请检查命令中名册、考核细则、台账的文件是否放反了。"),
     _c("ledger-duplicate", "error", "{unit} 的诉求编号 {request_id} 重复（另见第 {other_row} 行）", "每件诉求只登记一行，编号不得重复。"),
+    # --- ingest (issue 3) ---
+    _c("sheet-too-large", "error", "工作表“{sheet}”在 {cell} 处有内容，超出可读取的范围（前 {rows} 行、{cols} 列），整个文件因此无法读取", "请删除表格下方或右侧多余的内容，保存后再提交；如确有数据，请移到表内。"),
+    _c("macros-ignored", "warning", "文件含有宏（VBA 代码），宏没有运行，只读取了单元格中保存的值", "如表格依赖宏计算，请核对数值；提交时可另存为不含宏的 .xlsx。"),
+    _c("sheet-hidden", "warning", "工作表“{sheet}”处于隐藏状态，{effect}", "请在 Excel/WPS 中取消隐藏核对；不需要的工作表请删除。"),
+    _c("row-hidden", "warning", "第 {row} 行被隐藏，其中的数据已计入", "请取消隐藏核对该行；不应计入的行请删除，而不是隐藏。"),
+    _c("formula-no-value", "error", "该单元格是公式，但文件中没有保存公式的计算结果", "请用 Excel 或 WPS 打开该文件，确认结果正确后保存，再提交。"),
+    _c("formula-error", "error", "公式的计算结果是错误值 {value}", "请改正该公式或它引用的单元格（或直接填写数值），用 Excel 或 WPS 保存后再提交。"),
+    _c("long-number", "error", "“{label}”是超过 15 位的数字 {value}，Excel 已把末尾几位变成 0，原号码无法确认", "请把该列设为“文本”格式后重新输入（或在号码前加英文单引号 '）。"),
+    _c("total-mismatch", "warning", "“{label}”的{kind}行填写 {value}，按各行计算应为 {expected}", "合计、平均行不参与计算；请核对各行数据或该行是否填错。"),
+    _c("foreign-identified", "warning", "该表不是本工具生成的，已按表头识别为“{form}”（单位：{unit_how}；期间：{period}）", "请核对识别是否正确；今后请尽量使用 villagescore template 生成的表格。"),
+    _c("foreign-unit-unknown", "error", "该表按表头应是“{form}”，但无法确定是哪个单位（表内、标题、工作表名和文件名中都没有名册中的单位）", "请在文件名或表格标题中写明单位名称，例如“青山村”。"),
+    _c("foreign-period-unknown", "error", "该表按表头应是“{form}”，但无法确定属于哪一期（本次有 {periods}）", "请在文件名或表格标题中写明期间（如“2025年上半年”），或用 --period 只算一期。"),
+    _c("file-not-workbook", "warning", "该文件不是 Excel/WPS 工作簿（{kind}），未读取", "如其中有应提交的数据，请录入生成的表格后提交。"),
 ]}
 # fmt: on
 
@@ -101,7 +114,8 @@ class Issue:
     @property
     def message(self) -> str:
         try:
-            return self.spec.template.format(**{"unit": self.unit or "全部单位", **self.params})
+            return self.spec.template.format(**{"unit": self.unit or "全部单位", "sheet": self.sheet, "cell": self.cell,
+                                                **self.params})
         except (KeyError, IndexError):
             return self.spec.template
 

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +32,24 @@ _NO = frozenset("×✗✘☒XxNn0")
 
 Result = tuple[Any, "str | None", dict[str, Any]]
 
+# Excel keeps 15 significant digits: a longer number typed into a cell (an ID number) has lost its tail.
+_EXACT_DIGITS = 10**15
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell whose value the file does not hold: a formula without a stored result, or an error result.
+
+    The reader puts it in the grid where python-calamine would have given "" (silently); the
+    normaliser turns it into an error on that cell. ``code`` is an issue code.
+    """
+
+    code: str  # "formula-no-value" or "formula-error"
+    value: str = ""  # what Excel shows, e.g. "#DIV/0!"
+
+    def __str__(self) -> str:
+        return self.value or "（公式）"
+
 
 def clean_text(raw: Any) -> str:
     """Any raw cell value as tidy text: NFKC, no invisible marks, no surrounding spaces.
@@ -40,6 +59,8 @@ def clean_text(raw: Any) -> str:
     """
     if raw is None:
         return ""
+    if isinstance(raw, CellProblem):
+        return str(raw)
     if isinstance(raw, bool):
         return "TRUE" if raw else "FALSE"
     if isinstance(raw, (int, float, Decimal)):
@@ -110,12 +131,16 @@ def normalize(raw: Any, column: Column) -> Result:
     Blank cells (empty, spaces only, or a placeholder such as "-", "/", "无") give (None, None, {});
     whether a blank is allowed is the table parser's business, not this function's.
     """
+    if isinstance(raw, CellProblem):
+        return None, raw.code, {"value": raw.value}
     text = clean_text(raw)
     if column.type == "option":
         return _option(raw, text, column)
     if text in ("", *PLACEHOLDERS):
         return None, None, {}
     if column.type == "text":
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and _EXACT_DIGITS <= abs(raw) < math.inf:
+            return None, "long-number", {"value": text, "label": column.label}
         return text, None, {}
     return _numeric(raw, text, column)
 
@@ -153,4 +178,4 @@ def _option(raw: Any, text: str, column: Column) -> Result:
     return None, "not-an-option", {"value": text, "label": column.label, "options": "、".join(column.options)}
 
 
-__all__ = ["normalize", "clean_text", "squash", "is_blank", "plain", "PLACEHOLDERS"]
+__all__ = ["normalize", "clean_text", "squash", "is_blank", "plain", "PLACEHOLDERS", "CellProblem"]

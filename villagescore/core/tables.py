@@ -2,20 +2,26 @@
 
 The header row is found by its labels (or aliases), so title rows above it, reordered columns and
 extra columns do not matter. Every cell goes through ``normalize``; nothing else parses values.
+Blank rows, a totals row (合计/平均, checked against the records: a mismatch is a warning) and
+signature lines under the table are skipped.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from villagescore.core.issues import Issue, issue
-from villagescore.core.normalize import clean_text, is_blank, normalize, squash
+from villagescore.core.normalize import clean_text, is_blank, normalize, plain, squash
+from villagescore.core.numbers import round_half_up
 from villagescore.core.records import Row
 from villagescore.core.scheme import Column
 
 HEADER_SCAN = 30
 _TOTAL = re.compile(r"(合计|总计|小计|平均|平均分|平均值)[:：]?")
+_TOTAL_KIND = {"合计": "合计", "总计": "合计", "平均": "平均", "平均分": "平均", "平均值": "平均"}
 _FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注)[:：]")
 _MARKS = re.compile(r"^\*+|\*+$|\(必填\)$")  # after NFKC: "＊" is "*", "（" is "("
 
@@ -60,13 +66,41 @@ def find_header(grid: list[list[Any]], columns: list[Column]) -> tuple[int, dict
     return best
 
 
-def _skip(cells: list[Any]) -> bool:
-    """A totals row (合计/平均…) or a signature line under the table."""
+def _skip(cells: list[Any]) -> str | None:
+    """"合计"/"平均" for a totals row, "" for another row to skip (小计, a signature line), None otherwise."""
     first = next((c for c in cells if not is_blank(c)), None)
     if not isinstance(first, str):
-        return False
+        return None
     text = squash(clean_text(first))
-    return bool(_TOTAL.fullmatch(text) or _FOOTER.match(text))
+    total = _TOTAL.fullmatch(text)
+    if total:
+        return _TOTAL_KIND.get(total.group(1), "")
+    return "" if _FOOTER.match(text) else None
+
+
+def _check_totals(totals: list[tuple[int, str]], grid: list[list[Any]], rows: list[Row], columns: list[Column],
+                  pos: dict[str, int], bad: set[str], where: dict[str, str]) -> list[Issue]:
+    """A 合计/平均 row typed under the records must agree with them (Excel's SUM/AVERAGE skip blanks)."""
+    out = []
+    for r, kind in totals:
+        for col in columns:
+            if col.type not in ("number", "integer") or col.key not in pos or col.key in bad:
+                continue
+            cells = grid[r]
+            raw = cells[pos[col.key]] if pos[col.key] < len(cells) else None
+            typed, code, _ = normalize(raw, col.model_copy(update={"type": "number", "min": None, "max": None,
+                                                                     "places": 15}))
+            values = [Fraction(v) for v in (row.values.get(col.key) for row in rows) if isinstance(v, Decimal)]
+            if code or typed is None or not values:
+                continue
+            expected = sum(values, Fraction(0)) / (len(values) if kind == "平均" else 1)
+            exp = typed.as_tuple().exponent
+            places = max(0, -exp) if isinstance(exp, int) else 0
+            if round_half_up(expected, places) != typed:
+                out.append(issue("total-mismatch", **where, cell=f"{column_letter(pos[col.key])}{r + 1}",
+                                 label=col.label, kind=kind, value=plain(typed),
+                                 expected=plain(round_half_up(expected, max(places, 2)))))
+    return out
 
 
 def parse_table(
@@ -100,10 +134,17 @@ def parse_table(
     deciding = [k for k in pos if k not in (keep_if_only or ())]
 
     rows: list[Row] = []
+    totals: list[tuple[int, str]] = []
+    bad: set[str] = set()  # columns with an unreadable cell: their totals cannot be checked
     for r in range(head + 1, len(grid)):
         cells = grid[r]
         raw = {k: cells[p] if p < len(cells) else None for k, p in pos.items()}
-        if all(is_blank(raw[k]) for k in deciding) or _skip(cells):
+        if all(is_blank(raw[k]) for k in deciding):
+            continue
+        skip = _skip(cells)
+        if skip is not None:
+            if skip:
+                totals.append((r, skip))
             continue
         row = Row(values={c.key: None for c in columns}, row=r + 1)
         for col in columns:
@@ -114,10 +155,12 @@ def parse_table(
             value, code, params = normalize(raw[col.key], col)
             if code:
                 issues.append(issue(code, **where, cell=ref, **params))
+                bad.add(col.key)
             elif value is None and col.required:
                 issues.append(issue("missing-value", **where, cell=ref, label=col.label))
             row.values[col.key] = value
         rows.append(row)
+    issues += _check_totals(totals, grid, rows, columns, pos, bad, where)
     return rows, issues, head + 1
 
 

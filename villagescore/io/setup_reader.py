@@ -16,7 +16,7 @@ from villagescore.core.layout import SETUP_TITLES, setup_columns
 from villagescore.core.records import Criterion, LedgerEntry, Row, Setup, Unit
 from villagescore.core.scheme import Scheme
 from villagescore.core.tables import find_header, parse_table
-from villagescore.io.reader import MAX_COLS, MAX_ROWS, FileRefused, read_workbook
+from villagescore.io.reader import FileRefused, file_issues, read_workbook, sheet_issues
 
 
 def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tuple[list[Row], str, str] | None:
@@ -25,7 +25,7 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tupl
     try:
         wb = read_workbook(Path(path))
     except FileRefused as exc:
-        report.add(issue(exc.code, file=file, **exc.params))
+        report.add(exc.issue(file))
         return None
     ident = wb.identity or {}
     found = ident.get("form_id", "")
@@ -42,10 +42,9 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tupl
     if sheet not in wb.sheets:
         report.add(issue("sheet-missing", file=file, sheet=sheet or SETUP_TITLES[form_id]))
         return None
-    if sheet in wb.trimmed:
-        report.add(issue("sheet-trimmed", file=file, sheet=sheet, cell=wb.trimmed[sheet], rows=MAX_ROWS, cols=MAX_COLS))
     rows, issues, _ = parse_table(wb.sheets[sheet], columns, file=file, sheet=sheet)
     report.extend(_with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
+    report.extend(file_issues(wb, file, {sheet}) + sheet_issues(wb, file, sheet, [r.row for r in rows]))
     return rows, file, sheet
 
 
