@@ -163,3 +163,22 @@ def test_public_csv_and_explain(township, tmp_path):
     assert "88.52" in res.output and "85.5" in res.output
     res = run("explain", "NOPE", township)
     assert res.exit_code == 2 and "V1" in res.output
+
+
+def test_validate(township, tmp_path):
+    res = run("validate", township)
+    assert res.exit_code == 0, res.output
+    assert "表格收齐情况" in res.output and "齐全" in res.output
+    res = runner.invoke(app, ["validate", str(township), "--json"])
+    data = json.loads(res.stdout)
+    assert data["counts"]["errors"] == 0 and data["coverage"]["units"][0]["unit_code"] == "V1"
+    broken = tmp_path / "broken"
+    shutil.copytree(township, broken)
+    find(broken, "questionnaire", "V3").unlink()
+    report = tmp_path / "问题清单.xlsx"
+    res = run("validate", broken, "--report", report)
+    assert res.exit_code == 1
+    assert "缺少" in res.output and report.exists()
+    rows = [[c.value for c in r] for r in load_workbook(report).worksheets[0].iter_rows()]
+    assert any("form-missing" in r for r in rows)
+    assert run("validate", broken, "--report", broken / "x.xlsx").exit_code == 2

@@ -560,6 +560,71 @@ def _record(result, scheme_name: str, path: Path) -> tuple[Path, int]:
 
 @app.command()
 @guarded
+def validate(
+    folders: list[Path] = typer.Argument(..., metavar="文件夹...", help="存放填报表格的文件夹（可以写多个）。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间", help="只检查这一期，如 2025H1。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件", help="名册（不写则用文件夹中的）。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件", help="考核细则（不写则用文件夹中的）。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出检查结果（供其他系统读取）。"),
+    report_file: Optional[Path] = typer.Option(None, "--report", metavar="文件",
+                                               help="把问题清单另存为工作簿，发回各村改正，如 问题清单.xlsx。"),
+    force: bool = typer.Option(False, "--force", help="覆盖已存在的问题清单文件。"),
+) -> None:
+    """只检查表格，不计算：列出每个问题的文件、工作表、单元格和改正方法，以及各单位表格是否收齐。
+
+    示例：
+
+    \b
+      villagescore validate 2025H1表格
+      villagescore validate 2025H1表格 --report 问题清单.xlsx
+    """
+    sch = _load_scheme(scheme)
+    for f in folders:
+        if not f.is_dir():
+            err.print(f"[red]找不到文件夹：{f}[/]")
+            raise Exit(2)
+    if report_file:
+        _check_output(report_file, folders, force)
+    from villagescore.io.reader import iter_workbook_files
+    from villagescore.pipeline import COUNT_LABELS, validate as run_validate
+
+    with _progress() as bar:
+        task = bar.add_task("检查表格", total=len(iter_workbook_files(folders)), current="")
+        res = run_validate(sch, folders, period=period, roster=roster, criteria=criteria,
+                           progress=lambda name: bar.update(task, advance=1, current=name),
+                           exclude={report_file} if report_file else None)
+    if report_file:
+        from villagescore.io.summary import build_issue_list
+
+        _write(report_file, build_issue_list(res.report))
+    if as_json:
+        console.print_json(json.dumps(res.as_dict(), ensure_ascii=False))
+        raise Exit(res.exit_code)
+    for file, items in res.issues_by_file():
+        table = Table(title=file or "（不属于某个文件）", title_justify="left", title_style="bold")
+        for col in ("级别", "工作表", "单元格", "代码", "问题", "改正方法"):
+            table.add_column(col, overflow="fold")
+        for i in items:
+            style = "red" if i.severity is Severity.ERROR else "yellow"
+            table.add_row(f"[{style}]{i.severity.label}[/]", i.sheet, i.cell, i.code, i.message, i.hint)
+        console.print(table)
+    rows = res.coverage.table()
+    cov = Table(title="表格收齐情况", title_justify="left")
+    for h in rows[0]:
+        cov.add_column(h, overflow="fold")
+    colours = {"齐全": "green", "有错误": "red", "缺少": "red", "有冲突": "red"}
+    for r in rows[1:]:
+        cov.add_row(r[0], *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
+    console.print(cov)
+    console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))
+    if report_file:
+        console.print(f"问题清单已保存：{report_file}")
+    raise Exit(res.exit_code)
+
+
+@app.command()
+@guarded
 def explain(
     unit: str = typer.Argument(..., metavar="单位代码", help="要说明的单位，如 QS01。"),
     folders: list[Path] = typer.Argument(..., metavar="文件夹...", help="存放填报表格的文件夹。"),
