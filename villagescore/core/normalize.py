@@ -9,6 +9,7 @@ reports why it cannot, as an issue code and message parameters (see ``issues.COD
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -22,6 +23,7 @@ from villagescore.core.scheme import Column
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _SPACE = re.compile(r"\s+")
 PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "无", "空"})
+_BLANKS = PLACEHOLDERS | {""}
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
@@ -70,8 +72,13 @@ def clean_text(raw: Any) -> str:
         return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(sep=" ", timespec="minutes")
     if isinstance(raw, (dt.date, dt.time)):
         return raw.isoformat()
-    text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE)
-    return text.strip()
+    return _clean_str(str(raw))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_str(text: str) -> str:
+    """Cached: the same labels, options and numbers recur across thousands of cells."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
 
 
 def squash(text: str) -> str:
@@ -80,7 +87,11 @@ def squash(text: str) -> str:
 
 
 def is_blank(raw: Any) -> bool:
-    return clean_text(raw) in ("", *PLACEHOLDERS)
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, (int, float)):  # a number is never blank (bool included)
+        return False
+    return clean_text(raw) in _BLANKS
 
 
 def plain(d: Decimal) -> str:
@@ -97,6 +108,8 @@ def _from_number(x: int | float | Decimal) -> Decimal | None:
         return Decimal(x)
     if not math.isfinite(x):
         return None
+    if x.is_integer() and abs(x) < 1e15:  # the common case: 8.0, 13800001111.0
+        return Decimal(int(x))
     # Excel keeps 15 significant digits: 0.1+0.2 shows as 0.3, and 8.3 must stay 8.3.
     d = Decimal(repr(x))
     if len(d.as_tuple().digits) > 15:
@@ -131,12 +144,18 @@ def normalize(raw: Any, column: Column) -> Result:
     Blank cells (empty, spaces only, or a placeholder such as "-", "/", "无") give (None, None, {});
     whether a blank is allowed is the table parser's business, not this function's.
     """
+    if raw is None or raw == "":
+        return None, None, {}
     if isinstance(raw, CellProblem):
         return None, raw.code, {"value": raw.value}
+    if column.type in ("number", "integer") and type(raw) in (int, float):  # the common case, without text
+        value = _from_number(raw)
+        if value is not None:
+            return _checked(value, column)
     text = clean_text(raw)
     if column.type == "option":
         return _option(raw, text, column)
-    if text in ("", *PLACEHOLDERS):
+    if text in _BLANKS:
         return None, None, {}
     if column.type == "text":
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and _EXACT_DIGITS <= abs(raw) < math.inf:
@@ -152,8 +171,15 @@ def _numeric(raw: Any, text: str, column: Column) -> Result:
         value = _parse_number(text)
     else:  # dates, times, booleans are not scores
         value = None
-    if value is None or (column.type == "integer" and value != value.to_integral_value()):
+    if value is None:
         return None, "not-a-number", {"value": text, "label": column.label}
+    return _checked(value, column)
+
+
+def _checked(value: Decimal, column: Column) -> Result:
+    """Range, decimal places and whole-number checks of a number read from a cell."""
+    if column.type == "integer" and value != value.to_integral_value():
+        return None, "not-a-number", {"value": plain(value), "label": column.label}
     shown = plain(value)
     if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
         return None, "out-of-range", {"label": column.label, "min": _bound(column.min),
@@ -163,12 +189,16 @@ def _numeric(raw: Any, text: str, column: Column) -> Result:
     return Decimal(shown), None, {}
 
 
+@functools.lru_cache(maxsize=1024)
+def _option_keys(options: tuple[str, ...]) -> dict[str, str]:
+    return {squash(unicodedata.normalize("NFKC", o)): o for o in options}
+
+
 def _option(raw: Any, text: str, column: Column) -> Result:
-    keys = {squash(unicodedata.normalize("NFKC", o)): o for o in column.options}
-    found = keys.get(squash(text))
+    found = _option_keys(tuple(column.options)).get(squash(text))
     if found is not None:  # an option that looks like a placeholder ("无") is still an option
         return found, None, {}
-    if text in ("", *PLACEHOLDERS):
+    if text in _BLANKS:
         return None, None, {}
     if set(column.options) == {"是", "否"}:
         if raw is True or text in _YES:

@@ -7,7 +7,7 @@ exact Fractions plus the details behind every leaf. Rounding happens once, where
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -116,10 +116,11 @@ def _ballot_mean(node: BallotMean, inp: UnitInputs, nid: str) -> LeafOutcome:
                     if v is None:
                         issues.append(issue("missing-value", cell=r.cell(k), label=_label(inp, k), **where))
             else:
-                total = sum((exact(v) for v in filled), Fraction(0))
-                totals.append(total)
-        ballots.append(BallotLine(inp.unit.code, inp.period, serial_text, scores,
-                                  None if total is None else Decimal(_fmt(total)), status,
+                with localcontext() as ctx:  # cell values carry a few decimals: the Decimal sum is exact
+                    ctx.prec = 60
+                    total = sum(filled, Decimal(0))
+                totals.append(Fraction(total))
+        ballots.append(BallotLine(inp.unit.code, inp.period, serial_text, scores, total, status,
                                   src.file, src.sheet, r.row))
     if src.issued is not None and returned > src.issued:
         issues.append(issue("too-many-ballots", count=returned, issued=src.issued, **where))

@@ -8,6 +8,8 @@ signature lines under the table are skipped.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from decimal import Decimal
 from fractions import Fraction
@@ -37,29 +39,53 @@ def column_letter(index: int) -> str:
 
 
 def _label_key(raw: Any) -> str:
+    if isinstance(raw, str):
+        return _text_key(raw)
     return _MARKS.sub("", squash(clean_text(raw)))
 
 
-def _match_header(cells: list[Any], columns: list[Column]) -> dict[str, int]:
-    """Column key → 0-based position of its label in ``cells`` (first match wins)."""
+@functools.lru_cache(maxsize=1 << 14)
+def _text_key(text: str) -> str:
+    return _MARKS.sub("", squash(clean_text(text)))
+
+
+def _wanted(columns: list[Column]) -> dict[str, str]:
     wanted: dict[str, str] = {}
     for col in columns:
         for name in (col.label, *col.aliases):
             wanted.setdefault(_label_key(name), col.key)
+    return wanted
+
+
+def _match_header(cells: list[Any], columns: list[Column], wanted: dict[str, str] | None = None) -> dict[str, int]:
+    """Column key → 0-based position of its label in ``cells`` (first match wins)."""
+    wanted = wanted if wanted is not None else _wanted(columns)
     found: dict[str, int] = {}
     for pos, raw in enumerate(cells):
-        key = wanted.get(_label_key(raw)) if not is_blank(raw) else None
+        if not isinstance(raw, str) or not raw:  # labels are text; numbers and blanks never match
+            continue
+        key = wanted.get(_label_key(raw))
         if key is not None and key not in found:
             found[key] = pos
     return found
 
 
+# Our own forms put the header on row 4 (layout contract); try it first and stop when it is complete.
+CONTRACT_HEADER_ROW = 3
+
+
 def find_header(grid: list[list[Any]], columns: list[Column]) -> tuple[int, dict[str, int]] | None:
     """(0-based row index, key → column position) of the best header row in the first rows."""
     required = {c.key for c in columns if c.required}
+    wanted = _wanted(columns)
+    if len(grid) > CONTRACT_HEADER_ROW:
+        found = _match_header(grid[CONTRACT_HEADER_ROW], columns, wanted)
+        if len(found) == len(columns) and not any(
+                _match_header(cells, columns, wanted) for cells in grid[:CONTRACT_HEADER_ROW]):
+            return CONTRACT_HEADER_ROW, found
     best: tuple[int, dict[str, int]] | None = None
     for r, cells in enumerate(grid[:HEADER_SCAN]):
-        found = _match_header(cells, columns)
+        found = _match_header(cells, columns, wanted)
         enough = 2 * len(found) > len(columns) or (required <= found.keys() and len(found) >= min(2, len(columns)))
         if found and enough and (best is None or len(found) > len(best[1])):
             best = (r, found)

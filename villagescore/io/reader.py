@@ -230,6 +230,27 @@ _SST_HEAD = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*>")
 _COUNTS = re.compile(rb'\s(?:unique)?[cC]ount\s*=\s*["\'](\d+)["\']')
 
 
+# A sheet needs the careful per-cell visit only when one of these shows up; most filled forms have none.
+_NEEDS_VISIT = re.compile(rb'<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*["\']e["\']|\shidden\s*=')
+_ROW_REF = re.compile(rb'<row\s[^>]*?\br\s*=\s*["\'](\d+)')
+_CELL_REF = re.compile(rb'<c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})\d')
+
+
+def _plain_sheet(data: bytes) -> bool:
+    """True when a sheet has no formula, error cell, hidden row or unreferenced cell, and stays within
+    the limits: then the per-cell visit cannot find anything and is skipped (the scans run in C)."""
+    if not data.startswith(b"<sheetData") or _NEEDS_VISIT.search(data):
+        return False  # namespace prefixes, formulas, errors or hidden rows: look at every cell
+    rows = _ROW_REF.findall(data)
+    cols = _CELL_REF.findall(data)
+    if len(rows) != data.count(b"<row ") + data.count(b"<row>") or \
+            len(cols) != data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>"):
+        return False  # a row or cell without its reference: positions must be counted one by one
+    if rows and max(map(int, rows)) > MAX_ROWS:
+        return False
+    return all(_col_index(c) < MAX_COLS for c in set(cols))
+
+
 def _col_index(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -251,6 +272,9 @@ def _scan_sheet(xml: bytes) -> tuple[bytes, _Scan, bool]:
     d = _DIMENSION.search(xml)
     if d and (int(d.group(2)) > MAX_ROWS or _col_index(d.group(1)) >= MAX_COLS):
         xml, changed = xml[: d.start()] + xml[d.end():], True
+    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
+    if start >= 0 and end > start and _plain_sheet(xml[start:end]):
+        return xml, scan, changed
     m = _SHEET_DATA.search(xml)
     if not m:
         return xml, scan, changed
