@@ -163,3 +163,23 @@ def test_cli_year_from_archive(tmp_path, scheme):
     assert "未重新读取表格" in res.output and "88.52" in res.output
     assert "第 3 次计算" in res.output
     assert runner.invoke(app, ["compute", "-o", str(out / "x.xlsx")]).exit_code == 2
+
+
+def test_summary_shows_previous_period(tmp_path, scheme, result):
+    from openpyxl import load_workbook
+
+    from villagescore.history import attach_previous
+    from villagescore.io.summary import build_summary
+
+    h2 = compute(scheme, [filled(scheme, tmp_path / "h2", "2025H2")])
+    with Archive(tmp_path / "a.db") as arc:
+        arc.record(result, "h")
+        attach_previous(h2, arc)
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(build_summary(h2))
+    rows = [[c.value for c in r] for r in load_workbook(path, data_only=True)["汇总"].iter_rows()]
+    header = next(r for r in rows if r and r[0] == "排名")
+    v1 = next(r for r in rows if "V1" in r)
+    assert header[header.index("得分变化") - 1] == "上期（2025年上半年）得分"
+    assert v1[header.index("得分变化") - 1] == pytest.approx(88.52)
+    assert v1[header.index("得分变化")] == "+0.00" and v1[header.index("名次变化")] == "持平"

@@ -327,6 +327,9 @@ def crash_corpus(tmp_path_factory):
                                       '<table:table-row table:number-rows-repeated="1048576">'
                                       '<table:table-cell table:number-columns-repeated="16384" '
                                       'office:value-type="float" office:value="1"/></table:table-row></table:table>')
+    cases["ods table never closed"] = _ods(d / "open.ods", '<table:table table:name="S"><table:table-row>'
+                                           '<table:table-cell office:value-type="float" office:value="1"/>'
+                                           '</table:table-row>')  # calamine loops for ever
     if SOFFICE:
         src = book(d / "farsrc.xlsx", GOOD)
         wb = openpyxl.load_workbook(src)
@@ -360,6 +363,7 @@ CRASH = {
     "shared strings counted 4e9": ["read", 1, 2, {}],
     "billion laughs": ["file-unreadable", "", "", "DTD"],
     "ods repeated rows": ["sheet-too-large", "S", "A10001", ""],
+    "ods table never closed": ["file-unreadable", "", "", "损坏"],
     "far cell xls": ["sheet-too-large", "录入表", "IV65536", ""],
     "far cell ods": ["sheet-too-large", "录入表", "IV65536", ""],
     "xls DIMENSIONS upside down": ["read", 3, 2, {}],

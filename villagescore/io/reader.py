@@ -413,7 +413,7 @@ def _sheet_names_by_member(members: dict[str, bytes]) -> dict[str, str]:
 
 
 _ODS = re.compile(
-    rb"<table:table(?P<table>\s[^>]*)?>|</table:table-row>"
+    rb"<table:table(?P<table>\s[^>]*)?>|</table:table-row>|(?P<end></table:table\s*>)"
     rb"|<table:table-row\b(?P<row>[^>]*?)(?P<closed>/?)>"
     rb"|<table:(?:covered-)?table-cell\b(?P<cell>[^>]*?)(?:/>|>(?P<body>.*?)</table:(?:covered-)?table-cell>)",
     re.DOTALL,
@@ -435,14 +435,19 @@ def _count(attrs: bytes, name: bytes) -> int:
 
 
 def _scan_ods(xml: bytes) -> dict[str, _Scan]:
-    """Walk content.xml: refuse content beyond the limits; note hidden rows, errors and merged cells."""
+    """Walk content.xml: refuse content beyond the limits; note hidden rows, errors and merged cells.
+
+    A table left open is refused: calamine loops for ever on it.
+    """
     scans: dict[str, _Scan] = {}
     scan, name = _Scan(), ""
-    row = top = col = 0
+    row = top = col = opened = 0
     rows, hidden, content = 1, False, False
     for m in _ODS.finditer(xml):
         tok = m.group(0)
-        if tok.startswith(b"</"):
+        if m.group("end"):
+            opened = max(opened - 1, 0)
+        elif tok.startswith(b"</"):
             if hidden and content:
                 scan.hidden_rows.update(range(top + 1, min(top + rows, MAX_ROWS) + 1))
             row = top + rows
@@ -474,12 +479,15 @@ def _scan_ods(xml: bytes) -> dict[str, _Scan]:
                     scan.merged.append((top, col, top + span_r - 1, col + span_c - 1))
             col += cols
         else:  # a new table (sheet)
+            opened += 1
             name = html.unescape((_attr(m.group("table") or b"", b"table:name") or b"").decode("utf-8", "replace"))
             scan = scans.setdefault(name, _Scan())
             row = top = col = 0
             rows, hidden, content = 1, False, False
             if len(scans) > MAX_SHEETS:
                 raise _refuse(f"工作表超过 {MAX_SHEETS} 个，内容异常")
+    if opened:
+        raise _refuse(_DAMAGED)
     return scans
 
 

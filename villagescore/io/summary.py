@@ -475,6 +475,16 @@ def _annual_periods(result: RunResult) -> list[str]:
     return found if annual and result.display and len(found) > 1 else []
 
 
+def _movement(prev: Any, places: int) -> list[Any]:
+    """上期得分, 得分变化 and 名次变化 of one unit (text for the signed changes, so the sign always shows)."""
+    if prev is None:
+        return [None, "—", "—"]
+    change = "—" if prev.change is None else f"{prev.change:+.{places}f}"
+    moved = prev.rank_change
+    rank = "—" if moved is None else "持平" if moved == 0 else f"上升 {moved} 名" if moved > 0 else f"下降 {-moved} 名"
+    return [prev.score, change, rank]
+
+
 def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> None:
     g = _Grid(book, st, "汇总", trace.fallbacks)
     label = result.node_labels.get
@@ -484,6 +494,9 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     header = ["排名", "单位代码", "单位名称", "类型", "党组织书记"]
     header += [f"{_period_label(p)}得分" for p in extra]
     header += [label(n, n) for n in result.display]
+    previous = getattr(result, "previous", None) or {}
+    if previous:
+        header += [f"上期（{_period_label(result.previous_period)}）得分", "得分变化", "名次变化"]
     for _, glabel in result.gradings:
         header += [glabel, "结果运用" if one else f"{glabel}结果运用"]
     header.append("备注")
@@ -495,6 +508,8 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
         values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type, u.unit.secretary]
         values += [trace.scored(u, p, root, SCORES) for p in extra]
         values += [trace.scored(u, result.period, n, SCORES) for n in result.display]
+        if previous:
+            values += _movement(previous.get(u.code), result.places)
         tone = {} if u.ok else ERROR_ROW
         fmts = {c: dict(tone) for c in range(len(header))}
         for gid, _ in result.gradings:
