@@ -280,6 +280,13 @@ def _print_report(report: Report) -> None:
     console.print(f"错误 {len(report.errors)} 条，提示 {len(report.warnings)} 条。")
 
 
+def _check_folders(folders: list[Path]) -> None:
+    for f in folders:
+        if not f.is_dir():
+            err.print(f"[red]找不到文件夹：{f}[/]")
+            raise Exit(2)
+
+
 def _check_output(output: Path, inputs: list[Path], force: bool) -> None:
     from villagescore.pipeline import is_inside
 
@@ -446,10 +453,7 @@ def compute(
     """
     sch = _load_scheme(scheme)
     folders = folders or []
-    for f in folders:
-        if not f.is_dir():
-            err.print(f"[red]找不到文件夹：{f}[/]")
-            raise Exit(2)
+    _check_folders(folders)
     if output:
         _check_output(output, folders, force)
     if public:
@@ -580,10 +584,7 @@ def validate(
       villagescore validate 2025H1表格 --report 问题清单.xlsx
     """
     sch = _load_scheme(scheme)
-    for f in folders:
-        if not f.is_dir():
-            err.print(f"[red]找不到文件夹：{f}[/]")
-            raise Exit(2)
+    _check_folders(folders)
     if report_file:
         _check_output(report_file, folders, force)
     from villagescore.io.reader import iter_workbook_files
@@ -642,10 +643,7 @@ def explain(
       villagescore explain QS01 2025H1表格 2025H2表格 --period 2025
     """
     sch = _load_scheme(scheme)
-    for f in folders:
-        if not f.is_dir():
-            err.print(f"[red]找不到文件夹：{f}[/]")
-            raise Exit(2)
+    _check_folders(folders)
     from villagescore.core.explain import explain_unit
 
     result = _compute_folders(sch, folders, period, roster, criteria, set())
