@@ -93,7 +93,7 @@ def _find(ws, value):
 
 
 def test_sheets_in_order(book):
-    assert book.sheetnames == SHEETS
+    assert visible(book) == SHEETS
     assert book["汇总"]["A1"].value == "村党组织书记逆向述职考评 2025年上半年 考评结果汇总"
 
 
@@ -173,7 +173,7 @@ def test_about_lists_files_with_hash(book):
 
 
 def test_print_setup(book):
-    for ws in book.worksheets:
+    for ws in (w for w in book.worksheets if w.sheet_state == "visible"):
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9, ws.title
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title  # 1 is the default
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
@@ -212,7 +212,7 @@ def test_annual_shows_each_period():
 
 def test_calamine_reads_values():
     wb = CalamineWorkbook.from_filelike(io.BytesIO(build_summary(_result())))
-    assert wb.sheet_names == SHEETS
+    assert wb.sheet_names == [*SHEETS, "_villagescore"]
     rows = wb.get_sheet_by_name("汇总").to_python()
     assert rows[2][:3] == [1, "001", "青山村"] and rows[2][9] == pytest.approx(90.86)
     assert rows[4][2] == "=1+1"
@@ -222,7 +222,7 @@ def test_calamine_reads_values():
 
 def test_issue_list_standalone():
     wb = openpyxl.load_workbook(io.BytesIO(build_issue_list(_result().report, "青山乡 问题清单")))
-    assert wb.sheetnames == ["问题清单"]
+    assert visible(wb) == ["问题清单"] and hidden_role(wb) == "issues"
     ws = wb["问题清单"]
     assert ws["A1"].value == "青山乡 问题清单" and ws["C3"].value == "004"
     empty = openpyxl.load_workbook(io.BytesIO(build_issue_list(Report())))["问题清单"]
@@ -234,7 +234,7 @@ def test_minimal_result_and_places():
     r.units = [_unit("001", "青山村", "王小明", {"total": "88"}, None, periods=("2025Q3",))]
     r.display = r.leaves = ["total"]
     wb = openpyxl.load_workbook(io.BytesIO(build_summary(r)))
-    assert wb.sheetnames == SHEETS
+    assert visible(wb) == SHEETS and hidden_role(wb) == "summary"
     ws = wb["汇总"]
     assert ws["A1"].value == "某方案 2025年第三季度 考评结果汇总"
     assert [c.value for c in ws[2]] == ["排名", "单位代码", "单位名称", "类型", "党组织书记", "total", "备注"]
@@ -260,7 +260,7 @@ def test_charts_sheet_has_sorted_scores_and_grade_counts(book):
 def test_public_version_has_only_ranks_names_scores_grades():
     data = build_public(_result(("2025H1", "2025H2"), "2025"))
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["公示"]
+    assert visible(wb) == ["公示"]
     ws = wb["公示"]
     rows = _rows(ws)
     assert rows[0][0] == "村党组织书记逆向述职考评 2025年度 考评结果公示"
@@ -277,3 +277,13 @@ def test_public_version_has_only_ranks_names_scores_grades():
     assert "第 &P 页" in ws.oddFooter.center.text
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def visible(wb) -> list[str]:
+    return [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+
+
+def hidden_role(wb) -> str:
+    rows = {r[0].value: r[1].value for r in wb["_villagescore"].iter_rows()}
+    assert wb["_villagescore"].sheet_state == "veryHidden" and rows["tool"] == "villagescore"
+    return rows["role"]

@@ -87,7 +87,7 @@ def boundary_result() -> RunResult:
 
 def formulas(data: bytes) -> dict[tuple[str, str], str]:
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    return {(ws.title, c.coordinate): c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row
+    return {(ws.title, c.coordinate): c.value for ws in wb.worksheets if ws.sheet_state == "visible" for row in ws.iter_rows() for c in row
             if isinstance(c.value, str) and c.value.startswith("=")}
 
 

@@ -17,6 +17,7 @@ import gettext
 import re
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -267,8 +268,8 @@ def _issues_table(report: Report, limit: int = 200) -> Table:
     ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet, i.cell))
     for i in ordered[:limit]:
         style = "red" if i.severity is Severity.ERROR else "yellow"
-        table.add_row(f"[{style}]{i.severity.label}[/]", i.file or "—", i.sheet,
-                      i.cell, i.message, i.hint)
+        table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.file or "—"), escape(i.sheet),
+                      i.cell, escape(i.message), escape(i.hint))
     if len(ordered) > limit:
         table.caption = f"另有 {len(ordered) - limit} 条未显示，详见汇总表“问题清单”工作表"
     return table
@@ -416,7 +417,7 @@ def _ranking_table(result) -> Table:
         first = r.grades.get(result.gradings[0][0]) if result.gradings else None
         rank = str(first.rank) if first and first.rank else "—"
         vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
-        table.add_row(rank, r.code, r.unit.name, r.unit.secretary, *vals, *cells)
+        table.add_row(rank, escape(r.code), escape(r.unit.name), escape(r.unit.secretary), *vals, *cells)
     return table
 
 
@@ -494,7 +495,7 @@ def compute(
     else:
         console.print(_ranking_table(result))
         for note in result.notes:
-            console.print(f"[yellow]{note}[/]")
+            console.print(f"[yellow]{escape(note)}[/]")
         _print_report(result.report)
         console.print(f"汇总表已保存：{output}")
         for line in extra:
@@ -603,12 +604,13 @@ def validate(
         console.print_json(json.dumps(res.as_dict(), ensure_ascii=False))
         raise Exit(res.exit_code)
     for file, items in res.issues_by_file():
-        table = Table(title=file or "（不属于某个文件）", title_justify="left", title_style="bold")
+        table = Table(title=escape(file) or "（不属于某个文件）", title_justify="left", title_style="bold")
         for col in ("级别", "工作表", "单元格", "代码", "问题", "改正方法"):
             table.add_column(col, overflow="fold")
         for i in items:
             style = "red" if i.severity is Severity.ERROR else "yellow"
-            table.add_row(f"[{style}]{i.severity.label}[/]", i.sheet, i.cell, i.code, i.message, i.hint)
+            table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, i.code, escape(i.message),
+                          escape(i.hint))
         console.print(table)
     rows = res.coverage.table()
     cov = Table(title="表格收齐情况", title_justify="left")
@@ -616,7 +618,7 @@ def validate(
         cov.add_column(h, overflow="fold")
     colours = {"齐全": "green", "有错误": "red", "缺少": "red", "有冲突": "red"}
     for r in rows[1:]:
-        cov.add_row(r[0], *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
+        cov.add_row(escape(r[0]), *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
     console.print(cov)
     console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))
     if report_file:
@@ -828,7 +830,7 @@ def demo(
         result, summary = run_demo(out, lambda name: bar.update(task, advance=1, current=name))
     console.print(_ranking_table(result))
     for note in result.notes:
-        console.print(f"[yellow]{note}[/]")
+        console.print(f"[yellow]{escape(note)}[/]")
     _print_report(result.report)
     console.print(f"演示数据在：{out}")
     console.print(f"[bold]汇总表已保存：{summary}[/]")

@@ -111,7 +111,7 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
 
 # ------------------------------------------------------------------ reading the folders
 
-OWN_OUTPUT_ROLES = {"summary", "issues"}  # identity roles of what this tool writes: never read back
+OWN_OUTPUT_ROLES = {"summary", "issues", "public"}  # identity roles of what this tool writes: never read back
 _SUMMARY_SHEETS = {"汇总", "说明"}  # fallback for summaries written before they carried an identity
 _SILENT = "\x00"  # Source.file of a form already reported (conflict, missing row): its scoring issues are dropped
 

@@ -827,13 +827,27 @@ def _properties(title: str, when: str = "") -> dict[str, Any]:
     return props
 
 
-def _build(title: str, when: str, write) -> bytes:
+def _build(title: str, when: str, write, role: str) -> bytes:
     buf = io.BytesIO()
     book = _workbook(buf)
     book.set_properties(_properties(title, when))
     write(book)
+    _identity(book, role)
     book.close()
     return buf.getvalue()
+
+
+def _identity(book, role: str) -> None:
+    """A very hidden identity record, so that reading a folder never takes our own output for an input."""
+    from villagescore import TEMPLATE_VERSION
+    from villagescore.core.layout import IDENTITY_SHEET
+
+    ws = book.add_worksheet(IDENTITY_SHEET)
+    for r, (key, value) in enumerate((("tool", "villagescore"), ("role", role),
+                                      ("template_version", TEMPLATE_VERSION))):
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+    ws.very_hidden()
 
 
 def build_summary(result: RunResult) -> bytes:
@@ -850,19 +864,19 @@ def build_summary(result: RunResult) -> bytes:
         _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
         _about(book, st, result, f"{head} 说明", trace)
 
-    return _build(f"{head} 考评结果汇总", result.computed_at, write)
+    return _build(f"{head} 考评结果汇总", result.computed_at, write, "summary")
 
 
 def build_public(result: RunResult) -> bytes:
     """The 公示 version: ranks, unit names, secretaries, final scores and grades only, ready to print and post."""
     title = f"{result.scheme_name} {_period_label(result.period)} 考评结果公示"
     return _build(title, result.computed_at,
-                  lambda book: _public(book, _Styles(book, result.places, 12), result, title))
+                  lambda book: _public(book, _Styles(book, result.places, 12), result, title), "public")
 
 
 def build_issue_list(report: Report, title: str = "问题清单") -> bytes:
     """A stand-alone 问题清单 workbook, the same sheet as in the summary."""
-    return _build(title, "", lambda book: _issues(book, _Styles(book, 2), report, title))
+    return _build(title, "", lambda book: _issues(book, _Styles(book, 2), report, title), "issues")
 
 
 __all__ = ["build_summary", "build_public", "build_issue_list"]
