@@ -758,7 +758,8 @@ def _scheme_tree(sch: Scheme) -> Tree:
             how = "加权" if node.combine == "weighted" else "相加"
             sub = branch.add(f"{head} = 下列各项{how}")
             for part, w in node.weights.items():
-                add(sub, part, f"{weight_text(w)} × " if node.combine == "weighted" else "+ ")
+                add(sub, part, f"{weight_text(w)} × " if node.combine == "weighted"
+                    else "+ " if w == 1 else "− " if w == -1 else f"{'+' if w > 0 else '−'} {abs(w).normalize():f} × ")
         else:
             from villagescore.core.scoring import describe_leaf
 

@@ -229,7 +229,18 @@ def _register_sum(node: RegisterSum, inp: UnitInputs, nid: str) -> LeafOutcome:
         value = min(value, exact(node.cap))
     if node.floor is not None:
         value = max(value, exact(node.floor))
-    return LeafOutcome(value, {"计入条数": len(rows), "合计": _fmt(total)}, "登记表分值合计")
+    return LeafOutcome(value, {"计入条数": len(rows), "合计": _fmt(total)}, _register_rule(node))
+
+
+def _register_rule(node: RegisterSum, labels: dict[str, str] | None = None) -> str:
+    labels = labels or {}
+    cond = "；".join(f"“{labels.get(k, k)}”为{'/'.join(v)}" for k, v in node.where.items())
+    text = ("按" + node.points_by + "计分" if node.points_by else "分值") + "合计" + (f"（{cond}）" if cond else "")
+    if node.cap is not None:
+        text += f"，最高 {_fmt(node.cap)}"
+    if node.floor is not None:
+        text += f"，最低 {_fmt(node.floor)}"
+    return text
 
 
 def _direct(node: Direct, inp: UnitInputs, nid: str) -> LeafOutcome:
@@ -367,7 +378,7 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
         text = (f"满分 {_fmt(node.start)}，据《{form}》" + ("每项" if node.distinct else "每件") +
                 f"{cond}扣 {_fmt(node.per)} 分，不低于 {_fmt(node.floor)}")
     elif isinstance(node, RegisterSum):
-        text = f"《{form}》中符合条件的分值合计"
+        text = f"《{form}》{_register_rule(node, {c.key: c.label for c in scheme.form(node.form).columns})}"
     else:
         text = f"《{form}》“{scheme.form(node.form).column(node.field).label if scheme.form(node.form).column(node.field) else node.field}”直接录入"
     if node.bands:
