@@ -181,3 +181,25 @@ def test_file_of_another_scheme_refused(tmp_path, scheme, township):
     err = next(i for i in res.report.errors if i.code == "file-other-scheme")
     assert "dazehu" in err.message and err.file.endswith(path.name)
     assert any(i.code == "form-missing" and i.unit == "V4" for i in res.report.errors)
+
+
+def test_blank_optional_score_is_never_silent(tmp_path, township):
+    """A blank cell in a column the scheme does not require still stops the unit, with a located reason."""
+    import tomllib
+    from decimal import Decimal
+    from pathlib import Path
+
+    from villagescore.core.scheme import load_scheme
+
+    raw = tomllib.loads((Path(__file__).parent.parent / "templates" / "pingbian.toml").read_text("utf-8"),
+                        parse_float=Decimal)
+    committee = next(f for f in raw["forms"] if f["id"] == "committee")
+    for col in committee["columns"]:
+        col["required"] = False
+    relaxed = load_scheme(raw)
+    folder = _copy(township, tmp_path)
+    _edit(find(folder, "committee"), {"D6": None})  # V2's 县委评定 left blank
+    res = compute(relaxed, [folder])
+    err = next(i for i in res.report.errors if i.code == "leaf-missing")
+    assert err.unit == "V2" and "县委评定" in err.message and err.file.endswith("乡党委县委评分表_2025H1.xlsx")
+    assert not next(u for u in res.units if u.code == "V2").ok

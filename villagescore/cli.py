@@ -358,8 +358,11 @@ def template(
         _write(target, build_setup_workbook(kind, sch, units))
         console.print(f"已生成{SETUP_KINDS[kind]}空白表：{target}")
         return
-    missing = [n for n, v in (("--roster", roster), ("--criteria", criteria), ("--ledger", ledger), ("--period", period))
-               if v is None]
+    needs_criteria = any(f.kind == "score_ballot" and f.items == "criteria" for f in sch.forms)
+    needs_ledger = any(f.kind == "callback" for f in sch.forms)
+    wanted = (("--roster", roster, True), ("--criteria", criteria, needs_criteria), ("--ledger", ledger, needs_ledger),
+              ("--period", period, True))
+    missing = [n for n, v, needed in wanted if needed and v is None]
     if missing:
         err.print(f"[red]生成本期表格需要：{'、'.join(missing)}。[/]\n示例：villagescore template --roster 名册.xlsx "
                   "--criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格")
@@ -386,7 +389,8 @@ def template(
     if run.report.issues:
         _print_report(run.report)
     console.print(f"已为 {per.label} 生成 {len(run.paths)} 个文件，保存在：{target}")
-    console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
+    if run.draws:
+        console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
 
 
 # ------------------------------------------------------------------ compute

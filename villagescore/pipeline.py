@@ -536,6 +536,21 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
     return inputs
 
 
+def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:
+    """An error for each leaf left without a value when no other error explains it (e.g. a blank cell in a
+    column the scheme does not mark required)."""
+    out = []
+    for d in sc.details:
+        if d.value is None and d.period == period and d.source:  # no source: a missing or conflicting form,
+            node = scheme.nodes[d.node]                             # already reported
+            form = scheme.form(node.form)
+            field = getattr(node, "field", None)
+            col = form.column(field) if field else None
+            out.append(issue("leaf-missing", unit=sc.unit.code, file=d.source.split(" / ")[0] if d.source else "",
+                             leaf=node.label, form=form.title, column=col.label if col else node.label))
+    return out
+
+
 def _needed_forms(scheme: Scheme) -> list[Form]:
     needed = {n.form for n in scheme.leaves().values()}
     return [f for f in scheme.forms if f.id in needed]
@@ -574,6 +589,9 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             sc.details = [replace(d, source="") if d.source.startswith(_SILENT) else d for d in sc.details]
             chk.scores[p][code] = sc
             report.extend(sc.issues)
+            stopped = {i.unit for i in report.errors}
+            if code not in stopped:  # never a unit without a score and without a reason
+                report.extend(_unexplained(scheme, sc, p))
     report.issues = name_units(_dedupe(report.issues), setup)
     return chk
 

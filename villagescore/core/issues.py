@@ -71,6 +71,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("criteria-count", "error", "{unit} 的考核细则有 {count} 项，方案要求 {want} 项", "请在考核细则表中补齐。"),
     _c("criteria-aspect", "error", "{unit} 的“{aspect}”方面有 {count} 项细则，方案要求 {want} 项", "请按方案每个方面选取规定项数。"),
     _c("veto-unknown", "error", "“{value}”不是方案中的一票否决事项", "请从下拉列表中选择。"),
+    _c("leaf-missing", "error", "{unit} 的“{leaf}”没有得分（《{form}》中“{column}”未填写）", "请补填后重新计算。"),
     _c("grade-withheld", "warning", "有单位未算出得分，{grading}暂不评定", "请先改正上面的错误。"),
     # --- reading (appended) ---
     _c("password-protected", "error", "文件设置了打开密码，无法读取", "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后另存为 .xlsx 再提交。"),

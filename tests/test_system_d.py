@@ -1,0 +1,200 @@
+"""System D (street target management, templates/dazhou_street.toml) end to end.
+
+A made-up street with eight villages (one a 社区) and three offices: write the roster, generate the
+year's forms, type them as the clerks would (openpyxl), compute, and check every total and grade
+against the arithmetic written out below.
+"""
+
+from decimal import Decimal as D
+
+import pytest
+from openpyxl import load_workbook
+
+from villagescore.demo import fill
+from villagescore.io.atomic import write_bytes_atomic
+from villagescore.io.forms import build_setup_workbook
+from villagescore.io.schemes import load
+from villagescore.pipeline import compute, make_forms
+
+from township import find
+
+PERIOD = "2023"
+UNITS = [
+    ("V1", "青禾村", "村"), ("V2", "溪口村", "村"), ("V3", "枫林村", "村"), ("V4", "桃源村", "村"),
+    ("V5", "松岗村", "村"), ("V6", "梅岭社区", "社区"), ("V7", "竹溪村", "村"), ("V8", "石坝村", "村"),
+    ("O1", "党政办", "站办所"), ("O2", "财政所", "站办所"), ("O3", "司法所", "站办所"),
+]
+VILLAGES = [c for c, _, t in UNITS if t != "站办所"]
+OFFICES = [c for c, _, t in UNITS if t == "站办所"]
+
+# 基础工作: every department gives the village one band on every item, except the overrides.
+# A/B/C/D/E = 100/90/80/70/60% of the item maximum, so a uniform band gives 85 × share:
+# A 85, B 76.5, C 68, D 59.5, E 51.
+BANDS = {
+    "V1": ("A", {}),                  # 85
+    "V2": ("B", {"anquan": "A"}),     # 76.5 + 安全生产 5 × (1.0 − 0.9) = 77.0
+    "V3": ("A", {}),                  # 85
+    "V4": ("B", {}),                  # 76.5
+    "V5": ("C", {}),                  # 68
+    "V6": ("C", {"yiqing": "B"}),     # 68 + 疫情防控 5 × (0.9 − 0.8) = 68.5
+    "V7": ("D", {}),                  # 59.5
+    "V8": ("E", {}),                  # 51
+}
+# 党政领导评议 (mean × 0.05), 村述村评 tally 好/较好/一般/差, 村述街道评 (× 0.05), 加减分 rows.
+PUBLIC = {
+    # V1: mean 94 → 4.70; (40+8)/50 = 0.96 → 90 → 4.50; 90 → 4.50; public 13.70
+    #     加减分 市级荣誉 +1, 逾期未办通知 −0.2 → +0.8; total 85 + 13.70 + 0.8 = 99.50
+    "V1": ([92, 94, 96], (40, 8, 2, 0), 90, ["市级荣誉", "逾期未办通知"]),
+    # V2: mean 89 → 4.45; 40/50 = 0.80 → 80 → 4.00; 85 → 4.25; public 12.70; total 77 + 12.70 = 89.70
+    "V2": ([90, 88], (30, 10, 8, 2), 85, []),
+    # V3: mean 95 → 4.75; 50/50 → 90 → 4.50; 95 → 4.75; public 14.00; total 85 + 14 = 99.00 (vetoed below)
+    "V3": ([95, 95], (45, 5, 0, 0), 95, []),
+    # V4: mean 80 → 4.00; 35/50 = 0.70 → 70 → 3.50; 80 → 4.00; public 11.50
+    #     加减分 县级市表彰 +0.2, 市级批评 −0.3 → −0.1; total 76.5 + 11.5 − 0.1 = 87.90
+    "V4": ([80], (20, 15, 10, 5), 80, ["县级市表彰", "市级批评"]),
+    # V5: mean 80 → 4.00; 32/50 = 0.64 → 60 → 3.00; 75 → 3.75; public 10.75; 省级荣誉 +2
+    #     total 68 + 10.75 + 2 = 80.75
+    "V5": ([85, 75], (25, 7, 13, 5), 75, ["省级荣誉"]),
+    # V6: mean 80 → 4.00; 20/40 = 0.50 → 40 → 2.00; 70 → 3.50; public 9.50; total 68.5 + 9.5 = 78.00
+    "V6": ([70, 80, 90], (10, 10, 10, 10), 70, []),
+    # V7: mean 76 → 3.80; 39/40 = 0.975 → 90 → 4.50; 80 → 4.00; public 12.30; 县级市荣誉 +0.5
+    #     total 59.5 + 12.3 + 0.5 = 72.30
+    "V7": ([76], (30, 9, 1, 0), 80, ["县级市荣誉"]),
+    # V8: mean 60 → 3.00; 10/40 = 0.25 → 40 → 2.00; 60 → 3.00; public 8.00
+    #     省级批评 −0.5, two overdue notices −0.4 → −0.9; total 51 + 8 − 0.9 = 58.10 (below 60)
+    "V8": ([60], (5, 5, 20, 10), 60, ["省级批评", "逾期未办通知", "逾期未办通知"]),
+}
+# Offices: 职责 (40), 财务 (10), 重点难点 (10), 述职民主测评 0–100 × 0.2, leaders' mean × 0.2, 加减分.
+OFFICE = {
+    # O1: 38 + 9 + 9 + 90×0.2 = 18 + mean 85 × 0.2 = 17 + 市级表彰 0.3 = 91.30
+    "O1": ((38, 9, 9, 90), [90, 80], ["市级表彰"]),
+    # O2: 30 + 7 + 7 + 14 + 70 × 0.2 = 14 → 72.00
+    "O2": ((30, 7, 7, 70), [70], []),
+    # O3: 28 + 6 + 6 + 12 + 65 × 0.2 = 13 → 65.00 (under the 70 floor for 先进)
+    "O3": ((28, 6, 6, 60), [65], []),
+}
+VETO = {"V3": "安全生产工作造成较大影响"}
+
+
+@pytest.fixture(scope="module")
+def scheme_d():
+    return load("dazhou_street")
+
+
+def _forms(scheme, root):
+    setup = root / "setup"
+    setup.mkdir(parents=True)
+    roster = setup / "名册.xlsx"
+    write_bytes_atomic(roster, build_setup_workbook("roster", scheme))
+    fill(roster, [{"单位代码": c, "单位名称": n, "类型": t, "党组织书记": f"书记{c}", "所属乡镇": "青石街道"}
+                  for c, n, t in UNITS])
+    out = root / f"{PERIOD}表格"
+    run = make_forms(scheme, roster, None, None, PERIOD, out, seed=7)
+    assert run.report.errors == []
+    return out
+
+
+def _fill(scheme, folder, veto=VETO):
+    # each department types one band per village on its own sheet; office rows stay blank
+    for form in scheme.forms:
+        if not form.id.startswith("dept_"):
+            continue
+        rows = []
+        for code in VILLAGES:
+            default, over = BANDS[code]
+            row = {"单位代码": code}
+            for col in form.columns:
+                if col.type == "option":
+                    row[col.label] = over.get(col.key, default)
+            rows.append(row)
+        fill(find(folder, form.id), rows, match="单位代码")
+    fill(find(folder, "committee"),
+         [{"单位代码": c, "村述街道评": PUBLIC[c][2], **({"否决事项": veto[c]} if c in veto else {})} for c in VILLAGES],
+         match="单位代码")
+    fill(find(folder, "office"),
+         [{"单位代码": c, "完成站办所职责（40分）": a, "财务状况（10分）": b, "配合完成重点难点工作（10分）": k,
+           "年底述职民主测评（百分制）": r} for c, ((a, b, k, r), _, _) in OFFICE.items()], match="单位代码")
+    for code in VILLAGES + OFFICES:
+        leaders, adjust = (PUBLIC[code][0], PUBLIC[code][3]) if code in PUBLIC else (OFFICE[code][1], OFFICE[code][2])
+        fill(find(folder, "leaders", code), [{"票号": i, "评分": s} for i, s in enumerate(leaders, 1)], match="票号")
+        if adjust:
+            fill(find(folder, "adjust", code), [{"级别/类别": k, "事由": "年度登记"} for k in adjust])
+        if code in PUBLIC:
+            good, fair, so, bad = PUBLIC[code][1]
+            fill(find(folder, "village_vote", code),
+                 [{"评价内容": "村述村评", "好": good, "较好": fair, "一般": so, "差": bad}], match="评价内容")
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory, scheme_d):
+    folder = _forms(scheme_d, tmp_path_factory.mktemp("street"))
+    _fill(scheme_d, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def result(street, scheme_d):
+    return compute(scheme_d, [street])
+
+
+def _by(result):
+    return {u.code: u for u in result.units}
+
+
+def test_clean_run(result):
+    assert result.period == PERIOD
+    assert [i.text() for i in result.report.errors] == []
+    assert all(u.ok for u in result.units)
+
+
+def test_village_totals_by_hand(result):
+    units = _by(result)
+    v1 = units["V1"].rounded
+    assert (v1["basic"], v1["leader_review"], v1["village_review"], v1["street_review"]) == (
+        D("85.00"), D("4.70"), D("4.50"), D("4.50"))
+    assert (v1["public"], v1["adjust"], v1["total"]) == (D("13.70"), D("0.80"), D("99.50"))
+    # V2 details: 党群 13 × 0.9 = 11.7; 社会稳定 安全生产 5 (A) + 综合治理 6.3 (B) = 11.3
+    v2 = units["V2"].rounded
+    assert (v2["party"], v2["stability"], v2["basic"], v2["total"]) == (D("11.70"), D("11.30"), D("77.00"), D("89.70"))
+    assert units["V6"].rounded["social"] == D("26.10")  # 32 × 0.8 + 疫情防控 5 × 0.1 = 25.6 + 0.5
+    totals = {c: units[c].rounded["total"] for c in VILLAGES}
+    assert totals == {"V1": D("99.50"), "V2": D("89.70"), "V3": D("99.00"), "V4": D("87.90"), "V5": D("80.75"),
+                      "V6": D("78.00"), "V7": D("72.30"), "V8": D("58.10")}
+    assert units["V8"].rounded["adjust"] == D("-0.90")
+    assert "office_total" not in units["V1"].rounded
+
+
+def test_village_grades(result):
+    units = _by(result)
+    grades = {c: units[c].grades["grade"].grade for c in VILLAGES}
+    # V8 58.10 < 60 → 不合格; V3 (99.00, second) vetoed → 不合格 instead of 先进;
+    # the next five by rank V1, V2, V4, V5, V6 → 先进; 良好 = floor(0.3 × 8) = 2 places but only V7 is left.
+    assert grades == {"V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "先进",
+                      "V7": "良好", "V8": "不合格"}
+    assert "安全生产" in units["V3"].grades["grade"].reason
+    assert all("grade" not in units[c].grades for c in OFFICES)
+
+
+def test_office_totals_and_grades(result):
+    units = _by(result)
+    totals = {c: units[c].rounded["office_total"] for c in OFFICES}
+    assert totals == {"O1": D("91.30"), "O2": D("72.00"), "O3": D("65.00")}
+    assert units["O1"].rounded["office_public"] == D("35.00")  # 17 + 18
+    # offices graded apart: top 4 with at least 70 → O1, O2 先进; O3 65 misses the floor;
+    # 良好 = floor(0.3 × 3) = 0 → O3 合格 (not below 60).
+    grades = {c: units[c].grades["office_grade"].grade for c in OFFICES}
+    assert grades == {"O1": "先进", "O2": "先进", "O3": "合格"}
+    assert "total" not in units["O1"].rounded
+
+
+def test_without_veto_thirty_percent_liang_hao(tmp_path, scheme_d):
+    folder = _forms(scheme_d, tmp_path)
+    _fill(scheme_d, folder, veto={})
+    res = compute(scheme_d, [folder])
+    grades = {u.code: u.grades["grade"].grade for u in res.units if u.code in VILLAGES}
+    # without the veto V3 takes a 先进 place (V1, V3, V2, V4, V5); V6 drops to 良好;
+    # 良好 = floor(0.3 × 8) = 2 → V6, V7; V8 still 不合格 (below 60); nobody is left for 合格.
+    assert grades == {"V1": "先进", "V3": "先进", "V2": "先进", "V4": "先进", "V5": "先进", "V6": "良好",
+                      "V7": "良好", "V8": "不合格"}
+    line = next(q for q in res.quota if q.grading == "grade" and q.grade == "良好")
+    assert (line.allowed, line.actual) == ("≤ 2", 2)
