@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+from workbooks import make_book
 import pytest
 import xlsxwriter
 
@@ -37,18 +38,7 @@ SOFFICE = shutil.which("soffice")
 
 
 def book(path: Path, rows, *, title="录入表", identity=None) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    if identity is not None:
-        ids = wb.create_sheet(IDENTITY_SHEET)
-        for k, v in identity.items():
-            ids.append([k, v])
-        ids.sheet_state = "veryHidden"
-    wb.save(path)
-    return path
+    return make_book(path, rows, title=title, identity=identity)
 
 
 def rezip(src: Path, dst: Path, change) -> Path:

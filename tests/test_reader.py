@@ -21,21 +21,9 @@ from villagescore.io.reader import (
 )
 from villagescore.io.schemes import load
 from villagescore.io.setup_reader import read_setup
+from workbooks import make_book
 
 
-def make_book(path: Path, rows, *, title="录入表", identity=None, state="veryHidden") -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    if identity is not None:
-        ids = wb.create_sheet(IDENTITY_SHEET)
-        for k, v in identity.items():
-            ids.append([k, v])
-        ids.sheet_state = state
-    wb.save(path)
-    return path
 
 
 IDENTITY = {"tool": "villagescore", "role": "entry", "form_id": "ballot", "unit_code": "V001", "issued": 20}
