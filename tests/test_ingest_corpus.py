@@ -522,7 +522,7 @@ CELL_CASES = [  # (unit, form, code, cell): every rule fires on the right cell
     ("V1", "ballot", "formula-no-value", "E7"),
     ("V1", "ballot", "formula-error", "F8"),
     ("V1", "ballot", "duplicate-serial", "A9"),
-    ("V1", "ballot", "missing-value", "G10"),
+    ("V1", "ballot", "ballot-item-missing", "G10"),
     ("V1", "ballot", "blank-ballot", "A15"),
     ("V1", "ballot", "row-hidden", "11"),
     ("V2", "questionnaire", "total-mismatch", "B6"),

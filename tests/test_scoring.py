@@ -42,7 +42,7 @@ def test_ballot_mean_counts_valid_only(scheme):
     assert out.value == (Fraction(90) + Fraction("80.5")) / 2 == Fraction("85.25")
     assert out.inputs["有效票"] == 2 and out.inputs["收回"] == 4
     codes = [i.code for i in out.issues]
-    assert codes.count("missing-value") == 1 and "void-ballot" in codes
+    assert codes.count("ballot-item-missing") == 1 and "void-ballot" in codes
     assert [b.status for b in out.ballots] == ["有效", "有效", "作废", "有错误"]
 
 

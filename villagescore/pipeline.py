@@ -76,7 +76,8 @@ class TemplateRun:
 def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
     setup, report = read_setup(scheme, roster, criteria, ledger)
     if not setup.units:
-        raise FatalInput("名册中没有可用的考评对象：" + "；".join(i.text() for i in report.errors[:3]))
+        why = "；".join(i.text() for i in report.errors[:3]) or "还没有填写任何单位，请先在名册中填写单位代码、名称和类型"
+        raise FatalInput(f"名册 {roster} 中没有可用的考评对象：{why}")
     return setup, report
 
 

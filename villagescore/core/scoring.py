@@ -114,7 +114,7 @@ def _ballot_mean(node: BallotMean, inp: UnitInputs, nid: str) -> LeafOutcome:
                 status = "有错误"
                 for k, v in scores.items():
                     if v is None:
-                        issues.append(issue("missing-value", cell=r.cell(k), label=_label(inp, k), **where))
+                        issues.append(issue("ballot-item-missing", cell=r.cell(k), label=_label(inp, k), **where))
             else:
                 with localcontext() as ctx:  # cell values carry a few decimals: the Decimal sum is exact
                     ctx.prec = 60
