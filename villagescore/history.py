@@ -52,7 +52,7 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
 
 def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResult:
     """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them)."""
-    from villagescore.pipeline import _grade_all as grade_results  # the same grading as compute
+    from villagescore.pipeline import grade_results  # the same grading as compute
 
     target = Period.parse(year)
     if target.kind != "year" or not scheme.annual.weights:

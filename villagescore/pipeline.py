@@ -630,7 +630,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {},
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
-    quota, notes = _grade_all(scheme, results, places, entered)
+    quota, notes = grade_results(scheme, results, places, entered)
     first = scheme.gradings[0].id if scheme.gradings else ""
 
     def sort_key(r: UnitResult):
@@ -783,7 +783,7 @@ def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
     return not node.applies_to or unit_type in node.applies_to
 
 
-def _grade_all(scheme: Scheme, results: list[UnitResult], places: int,
+def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                entered: dict[str, dict[str, str | None]] | None = None):
     quota, notes = [], []
     for g in scheme.gradings:

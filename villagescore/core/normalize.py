@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from villagescore.core.numbers import plain
 from villagescore.core.scheme import Column
 
 # Spaces Excel/WPS users leave around values: ideographic space, no-break space, zero-width marks.
@@ -92,13 +93,6 @@ def is_blank(raw: Any) -> bool:
     if isinstance(raw, (int, float)):  # a number is never blank (bool included)
         return False
     return clean_text(raw) in _BLANKS
-
-
-def plain(d: Decimal) -> str:
-    """A Decimal as people write it: no exponent, no trailing zeros after the point."""
-    if d == d.to_integral_value():
-        return f"{d.quantize(Decimal(1)):f}"
-    return f"{d.normalize():f}"
 
 
 def _from_number(x: int | float | Decimal) -> Decimal | None:

@@ -51,6 +51,13 @@ def ceil_int(value: Fraction) -> int:
     return -((-value.numerator) // value.denominator)
 
 
+def plain(d: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros after the point."""
+    if d == d.to_integral_value():
+        return f"{d.quantize(Decimal(1)):f}"
+    return f"{d.normalize():f}"
+
+
 def fmt(value: Decimal | None, places: int = 2) -> str:
     """Fixed-point text of a rounded value ('—' for missing)."""
     if value is None:
@@ -58,4 +65,4 @@ def fmt(value: Decimal | None, places: int = 2) -> str:
     return f"{round_half_up(value, places):.{places}f}"
 
 
-__all__ = ["dec", "exact", "round_half_up", "floor_int", "ceil_int", "fmt", "ROUND_FLOOR"]
+__all__ = ["dec", "exact", "round_half_up", "floor_int", "ceil_int", "fmt", "plain", "ROUND_FLOOR"]

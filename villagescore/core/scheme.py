@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from villagescore.core.numbers import dec
 
@@ -36,7 +36,8 @@ def _d(value: Any) -> Decimal:
     raise ValueError("应为数字")
 
 
-Dec = Annotated[Decimal, Field()]
+# A table of exact numbers (weights, point maps, letter bands); a TOML float is read through its text.
+DecimalMap = Annotated[dict[str, Decimal], BeforeValidator(lambda v: {k: _d(x) for k, x in (v or {}).items()})]
 
 
 class Strict(BaseModel):
@@ -169,14 +170,10 @@ class SharePoints(LeafBase):
 
     agg: Literal["share_points"]
     positive: list[str] = []
-    weights: dict[str, Decimal] = {}  # e.g. 好 = 1, 较好 = 0.8, 一般 = 0.6, 差 = 0
+    weights: DecimalMap = {}  # e.g. 好 = 1, 较好 = 0.8, 一般 = 0.6, 差 = 0
     points: Decimal
     field: str | None = None  # for ballot/register rows: the column holding the option
 
-    @field_validator("weights", mode="before")
-    @classmethod
-    def _w(cls, v: Any) -> Any:
-        return {k: _d(x) for k, x in (v or {}).items()}
 
     @model_validator(mode="after")
     def _one(self) -> "SharePoints":
@@ -202,15 +199,11 @@ class RegisterSum(LeafBase):
     agg: Literal["register_sum"]
     field: str | None = None  # numeric column to add up
     points_by: str | None = None  # or: a column whose value looks up ``points``
-    points_map: dict[str, Decimal] = {}
+    points_map: DecimalMap = {}
     where: dict[str, list[str]] = {}
     cap: Decimal | None = None
     floor: Decimal | None = None
 
-    @field_validator("points_map", mode="before")
-    @classmethod
-    def _pm(cls, v: Any) -> Any:
-        return {k: _d(x) for k, x in (v or {}).items()}
 
     @model_validator(mode="after")
     def _one(self) -> "RegisterSum":
@@ -222,12 +215,8 @@ class RegisterSum(LeafBase):
 class Direct(LeafBase):
     agg: Literal["direct"]
     field: str
-    letters: dict[str, Decimal] = {}  # e.g. A=1.0 … E=0.6, times ``max``
+    letters: DecimalMap = {}  # e.g. A=1.0 … E=0.6, times ``max``
 
-    @field_validator("letters", mode="before")
-    @classmethod
-    def _lt(cls, v: Any) -> Any:
-        return {k: _d(x) for k, x in (v or {}).items()}
 
 
 Leaf = Annotated[
@@ -366,12 +355,8 @@ class Meta(Strict):
 
 
 class Annual(Strict):
-    weights: dict[str, Decimal] = {}
+    weights: DecimalMap = {}
 
-    @field_validator("weights", mode="before")
-    @classmethod
-    def _w(cls, v: Any) -> Any:
-        return {k: _d(x) for k, x in (v or {}).items()}
 
 
 class Criteria(Strict):

@@ -27,6 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from villagescore import TEMPLATE_VERSION
 from villagescore.core import layout
 from villagescore.core.draw import Draw
+from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core.scheme import Column, Form, Scheme
@@ -85,9 +86,6 @@ def _lines(text: str, width: float) -> int:
 def _num(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
-
-def _fmt(d: Decimal) -> str:
-    return format(d.normalize(), "f")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -148,11 +146,11 @@ def _validation(c: Column) -> dict[str, Any]:
         lo, hi = c.min, c.max
         if lo is not None and hi is not None:
             rule = {"criteria": "between", "minimum": _num(lo), "maximum": _num(hi)}
-            rng = f"{_fmt(lo)} 至 {_fmt(hi)} 之间的{kind}"
+            rng = f"{plain(lo)} 至 {plain(hi)} 之间的{kind}"
         elif lo is not None:
-            rule, rng = {"criteria": ">=", "value": _num(lo)}, f"不小于 {_fmt(lo)} 的{kind}"
+            rule, rng = {"criteria": ">=", "value": _num(lo)}, f"不小于 {plain(lo)} 的{kind}"
         elif hi is not None:
-            rule, rng = {"criteria": "<=", "value": _num(hi)}, f"不大于 {_fmt(hi)} 的{kind}"
+            rule, rng = {"criteria": "<=", "value": _num(hi)}, f"不大于 {plain(hi)} 的{kind}"
         else:
             rule, rng = {"criteria": "between", "minimum": -1e15, "maximum": 1e15}, kind
         rule["validate"] = "integer" if c.type == "integer" else "decimal"
@@ -354,7 +352,7 @@ def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None 
         pos = _positions(cols)
         fixed = {pos[k] for k in ("unit", "unit_name", "aspect", "index")}
         note = (f"每个单位 {len(spec.aspects) * spec.per_aspect} 项：{'、'.join(spec.aspects)}各 {spec.per_aspect} 项，"
-                f"每项默认 {_fmt(spec.default_points)} 分（可改）；灰底已预填，只需填写“考核细则”。")
+                f"每项默认 {plain(spec.default_points)} 分（可改）；灰底已预填，只需填写“考核细则”。")
     township = _township(scheme, units or [])
     info = _info(scheme, "", None, township)
     book = _Book(title)
@@ -394,7 +392,7 @@ def _records(form: Form, unit: Unit | None, units: list[Unit], draw: Draw | None
 def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | None) -> str:
     parts = [_NOTES[form.kind]]
     if form.kind in ("callback", "register", "unit_scores"):
-        ranges = [f"“{c.label}”填 {_fmt(c.min)} 至 {_fmt(c.max)}" for i, c in enumerate(cols)
+        ranges = [f"“{c.label}”填 {plain(c.min)} 至 {plain(c.max)}" for i, c in enumerate(cols)
                   if i not in fixed and c.type in ("number", "integer") and c.min is not None and c.max is not None]
         if ranges:
             parts.append("、".join(ranges) + "。")
@@ -467,7 +465,7 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
         "total": book.fmt(border=1, align="center", bold=True),
     }
     label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
-    total = _fmt(sum((c.max or Decimal(0) for c in items), Decimal(0)))
+    total = plain(sum((c.max or Decimal(0) for c in items), Decimal(0)))
     base = max(30, min(48, 520 / max(len(items), 1)))  # spread the items over the page, room to write
     heights = [max(base, LINE * _lines(c.label, widths[text_col]) + 10) for c in items]
 
@@ -494,7 +492,7 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
                 k += n
         for k, c in enumerate(items):
             ws.write_string(row + k, text_col, c.label, f["text"])
-            ws.write_string(row + k, text_col + 1, _fmt(c.max or Decimal(0)), f["center"])
+            ws.write_string(row + k, text_col + 1, plain(c.max or Decimal(0)), f["center"])
             ws.write_blank(row + k, last, None, f["box"])
             ws.set_row(row + k, heights[k])
         row += len(items)

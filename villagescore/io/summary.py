@@ -25,7 +25,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from villagescore.core.explain import node_tree, period_weights, rounding, period_label as _period_label
 from villagescore.core.issues import Report, Severity
-from villagescore.core.numbers import exact, round_half_up
+from villagescore.core.numbers import exact, round_half_up, plain
 from villagescore.core.periods import Period
 from villagescore.core.records import GradeResult, LeafDetail, RunResult, UnitResult
 
@@ -258,12 +258,9 @@ class _Grid:
 # ---------------------------------------------------------------- formulas
 
 
-def _num(w: Decimal) -> str:
-    return f"{w.normalize():f}"
-
 
 def _term(weight: Decimal, text: str) -> str:
-    return text if weight == 1 else f"-{text}" if weight == -1 else f"{_num(weight)}*{text}"
+    return text if weight == 1 else f"-{text}" if weight == -1 else f"{plain(weight)}*{text}"
 
 
 def _join(terms: list[str]) -> str:
