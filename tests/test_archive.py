@@ -149,7 +149,6 @@ def test_cli_year_from_archive(tmp_path, scheme):
     runner = CliRunner()
     out = tmp_path / "out"
     out.mkdir()
-    db = out / "villagescore.db"
     res = runner.invoke(app, ["compute", "--period", "2025", "-o", str(out / "年度.xlsx")])
     assert res.exit_code == 2 and "找不到结果档案库" in res.output
     for period in ("2025H1", "2025H2"):

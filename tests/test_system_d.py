@@ -8,7 +8,6 @@ against the arithmetic written out below.
 from decimal import Decimal as D
 
 import pytest
-from openpyxl import load_workbook
 
 from villagescore.demo import fill
 from villagescore.io.atomic import write_bytes_atomic

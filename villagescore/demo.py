@@ -207,7 +207,7 @@ def fill_period(scheme: Scheme, folder: Path, period: str, rng: random.Random) -
 def build(root: Path, scheme: Scheme, periods: tuple[str, ...] = ("2025H1", "2025H2"),
           progress: Callable[[str], None] | None = None) -> DemoPaths:
     """Write the made-up township's setup, forms and filled workbooks under ``root``."""
-    from villagescore.pipeline import SETUP_DIR, make_forms
+    from villagescore.pipeline import make_forms
 
     rng = random.Random(SEED)
     roster, criteria, ledger = write_setup(scheme, root / "基础信息", rng)

@@ -6,12 +6,8 @@ Like ``pipeline``, this module does I/O through ``villagescore.io`` and never im
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
-import villagescore
-from villagescore.core.explain import formula_fields
-from villagescore.core.issues import Report
 from villagescore.core.periods import Period
 from villagescore.core.records import Previous, RunResult, Unit, UnitResult
 from villagescore.core.scheme import Scheme
@@ -52,7 +48,7 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
 
 def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResult:
     """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them)."""
-    from villagescore.pipeline import grade_results  # the same grading as compute
+    from villagescore.pipeline import grade_results, run_result  # the same grading and result as compute
 
     target = Period.parse(year)
     if target.kind != "year" or not scheme.annual.weights:
@@ -78,16 +74,9 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResul
     results.sort(key=lambda r: (not r.ok, (r.grades.get(first).rank or 10**9) if r.grades.get(first) else 10**9,
                                 r.code))
     run_ids = "、".join(f"{p} 第 {r.id} 次计算" for p, r in runs.items())  # type: ignore[union-attr]
-    return RunResult(
-        scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
-        scheme_source=scheme.scheme.source, period=str(target), periods=parts, units=results, quota=quota,
-        report=Report(), files=[], ballots=[], computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-        tool_version=villagescore.__version__, node_labels={k: v.label for k, v in scheme.nodes.items()},
-        display=list(scheme.display_nodes), leaves=[n for n in scheme.order() if n in scheme.leaves()],
-        gradings=[(g.id, g.label) for g in scheme.gradings], places=places,
-        notes=[f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
-        grade_orders={g.id: list(g.grades) for g in scheme.gradings}, source="archive",
-        **formula_fields(scheme, str(target), parts))
+    return run_result(scheme, str(target), parts, results, quota,
+                      [f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
+                      source="archive")
 
 
 def _units(archive: Archive, run_ids: list[int]) -> list[Unit]:

@@ -639,17 +639,23 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
 
     results.sort(key=sort_key)
     files = sorted(chk.col.files, key=lambda f: f.path)
+    return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots)
+
+
+def run_result(scheme: Scheme, target: str, periods: list[str], units: list[UnitResult], quota: list,
+               notes: list[str], **extra) -> RunResult:
+    """A RunResult with everything the scheme says about how to show it (labels, columns, grades, formulas)."""
     return RunResult(
         scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
-        scheme_source=scheme.scheme.source, period=target, periods=periods, units=results, quota=quota,
-        report=report, files=files, ballots=ballots, computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-        tool_version=villagescore.__version__,
+        scheme_source=scheme.scheme.source, period=target, periods=periods, units=units, quota=quota,
+        report=extra.pop("report", Report()), files=extra.pop("files", []), ballots=extra.pop("ballots", []),
+        computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), tool_version=villagescore.__version__,
         node_labels={k: v.label for k, v in scheme.nodes.items()}, display=list(scheme.display_nodes),
         leaves=[n for n in scheme.order() if n in scheme.leaves()],
-        gradings=[(g.id, g.label) for g in scheme.gradings], places=places, notes=notes,
+        gradings=[(g.id, g.label) for g in scheme.gradings], places=scheme.scheme.places, notes=notes,
         grade_orders={g.id: list(g.grades) for g in scheme.gradings},
         form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES},
-        **formula_fields(scheme, target, periods),
+        **formula_fields(scheme, target, periods), **extra,
     )
 
 

@@ -31,7 +31,6 @@ from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core.scheme import Column, Form, Scheme
-from villagescore.io.atomic import write_bytes_atomic
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
