@@ -120,7 +120,7 @@ def test_open_file_and_grouping(tmp_path, clean, scheme, monkeypatch):
     assert res.coverage.cells["V2", "2025H1", "callback"] == "缺少" and res.counts["unreadable"] == 1
     groups = res.issues_by_file()
     assert groups[-1][0] == "" and [i.code for i in groups[-1][1]] == ["form-missing"]
-    assert set(COVERAGE_STATUS.values()) == {"齐全", "有错误", "缺少", "有冲突"}
+    assert set(COVERAGE_STATUS.values()) == {"齐全", "有错误", "缺少", "有冲突", "—"}
 
 
 def test_no_roster_is_fatal(tmp_path, scheme):

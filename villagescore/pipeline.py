@@ -36,15 +36,16 @@ from villagescore.core.normalize import clean_text, squash
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_periods, rounded, score_unit
 from villagescore.core.tables import find_header, parse_table
+from villagescore.core.votes import count_votes
 from villagescore.io.reader import (
     OTHER_DATA,
     FileRefused,
     Workbook,
     file_issues,
     iter_workbook_files,
-    read_workbook,
     sheet_issues,
 )
+from villagescore.io.batch import read_workbooks
 from villagescore.io.setup_reader import read_setup
 
 Progress = Callable[[str], None]
@@ -155,16 +156,13 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     seen: dict[str, str] = {}
     exclude = {p.resolve() for p in (exclude or set())}
     others: list[Path] = []
-    for path in iter_workbook_files(folders, others):
-        if path.resolve() in exclude:
-            continue
+    paths = [p for p in iter_workbook_files(folders, others) if p.resolve() not in exclude]
+    for path, wb in read_workbooks(paths):  # in this order, however many processes read them
         name = _display(path, folders)
         if progress:
             progress(name)
-        try:
-            wb = read_workbook(path)
-        except FileRefused as exc:
-            report.add(exc.issue(name))
+        if isinstance(wb, FileRefused):
+            report.add(wb.issue(name))
             out.files.append(InputFile(name, "", status="无法读取"))
             continue
         if _own_output(wb):
@@ -391,8 +389,14 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             col.forms.remove(fd)
             col.status(fd.file, "单位不在名册中，未计入")
             continue
+        if form.scope == "unit" and unit is not None and not form.applies(unit.type):
+            report.add(issue("form-not-applicable", file=fd.file, unit=unit.code, form=form.title, type=unit.type))
+            col.forms.remove(fd)
+            col.status(fd.file, "不适用于该单位，未计入")
+            continue
         wb = col.workbooks[fd.file]
-        cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []))
+        members = _members(scheme, setup, form, fd.unit or "")
+        cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []), members)
         if fd.sheet not in wb.sheets:  # a renamed entry sheet is found by its header
             fd.sheet = next((s for s in wb.visible() if find_header(wb.sheets[s], cols)), fd.sheet)
         grid = wb.sheets.get(fd.sheet)
@@ -400,7 +404,13 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             report.add(issue("sheet-missing", file=fd.file, unit=fd.unit or "", sheet=fd.sheet))
             fd.rows = []
             continue
-        keep_if_only = {"score_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
+        if form.kind == "vote_ballot" and layout.VOTE_TALLY_SHEET in wb.sheets:
+            trows, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], layout.vote_tally_columns(form),
+                                             file=fd.file, sheet=layout.VOTE_TALLY_SHEET, unit=fd.unit or "",
+                                             keep_if_only={"who", "row"})
+            fd.tally = trows
+            report.extend(problems)
+        keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
         rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
                                         keep_if_only=keep_if_only)
         fd.rows = rows
@@ -417,6 +427,13 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         units = {fd.unit or "" for fd in fds}
         report.extend(file_issues(col.workbooks[file], file, {fd.sheet for fd in fds},
                                   units.pop() if len(units) == 1 else ""))
+
+
+def _members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
+    """The people a unit's vote ballot votes on (none for other forms)."""
+    if form.kind != "vote_ballot" or not code:
+        return []
+    return setup.members(code, form.members or scheme.scheme.member_types)
 
 
 def _draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
@@ -469,6 +486,7 @@ class _Checked:
     scores: dict[str, dict[str, UnitScore]] = field(default_factory=lambda: defaultdict(dict))  # period → unit →
     vetoes: dict[str, list[str]] = field(default_factory=dict)
     entered: dict[str, dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
+    ballots: list = field(default_factory=list)  # vote ballots as read (score ballots come with the scores)
     used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # (period, unit|"", form) → files
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
 
@@ -501,6 +519,9 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         if unit:
             ui = inputs[unit]
             issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
+            if form.kind == "vote_ballot":
+                _votes(scheme, setup, form, fd, inputs, issued, report, chk)
+                continue
             ui.rows[form_id] = fd.rows
             ui.sources[form_id] = Source(fd.file, fd.sheet, issued)
             continue
@@ -515,6 +536,10 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 report.add(issue("unit-row-duplicate", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
                                  form=form.title, other_row=first_row[code]))
                 continue
+            if not form.applies(inputs[code].unit.type):
+                report.add(issue("form-not-applicable", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
+                                 form=form.title, type=inputs[code].unit.type))
+                continue
             first_row[code] = r.row
             inputs[code].rows.setdefault(form_id, []).append(r)
             inputs[code].sources[form_id] = Source(fd.file, fd.sheet)
@@ -526,15 +551,35 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 else:
                     chk.vetoes.setdefault(code, []).append(label)
         for u in setup.units:
-            if u.code not in first_row:
+            if u.code not in first_row and form.applies(u.type):
                 report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
                 inputs[u.code].sources[form_id] = Source(_SILENT)
     # coverage: every unit needs every form used by its score nodes
     for u in setup.units:
-        for f in _needed_forms(scheme):
+        for f in _needed_forms(scheme, u.type):
             if (u.code if f.scope == "unit" else "", f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
+                for m in _members(scheme, setup, f, u.code):  # its people's votes: already reported
+                    inputs[m.code].sources[f.id] = Source(_SILENT)
     return inputs
+
+
+def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[str, UnitInputs],
+           issued: int | None, report: Report, chk: "_Checked") -> None:
+    """A vote ballot becomes one tally row for the unit and one for each person it votes on."""
+    unit = fd.unit or ""
+    members = _members(scheme, setup, form, unit)
+    targets = layout.vote_targets(form, None, members)
+    vc = count_votes(form, targets, fd.rows, fd.tally, file=fd.file, sheet=fd.sheet,
+                     tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
+    report.extend(vc.issues)
+    chk.ballots.extend(vc.ballots)
+    sheet = fd.sheet if vc.how != "测评结果汇总" else layout.VOTE_TALLY_SHEET
+    for key, _ in targets:
+        code = unit if key == layout.SELF_KEY else key
+        row = vc.per_target.get(key)
+        inputs[code].rows[form.id] = [row] if row is not None else []
+        inputs[code].sources[form.id] = Source(fd.file, sheet, issued) if row is not None else Source(_SILENT)
 
 
 def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:
@@ -552,9 +597,10 @@ def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:
     return out
 
 
-def _needed_forms(scheme: Scheme) -> list[Form]:
+def _needed_forms(scheme: Scheme, unit_type: str | None = None) -> list[Form]:
+    """Forms the score nodes read (for a unit of ``unit_type``: those it gets)."""
     needed = {n.form for n in scheme.leaves().values()}
-    return [f for f in scheme.forms if f.id in needed]
+    return [f for f in scheme.forms if f.id in needed and (unit_type is None or f.applies(unit_type))]
 
 
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
@@ -614,6 +660,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
             per_period[code][p] = sc.values
             details[code].extend(sc.details)
             ballots.extend(sc.ballots)
+    ballots.extend(chk.ballots)
     bad_units = report.units_with_errors()
     vetoes, entered = chk.vetoes, chk.entered
 
@@ -662,7 +709,7 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
 # ------------------------------------------------------------------ validate
 
 
-COVERAGE_STATUS = {"ok": "齐全", "error": "有错误", "missing": "缺少", "conflict": "有冲突"}
+COVERAGE_STATUS = {"ok": "齐全", "error": "有错误", "missing": "缺少", "conflict": "有冲突", "n/a": "—"}
 COUNT_LABELS = {"files": "文件", "read": "已读取", "setup": "基础信息", "skipped": "已跳过", "unreadable": "无法读取",
                 "errors": "错误", "warnings": "提示", "units": "单位", "units_with_errors": "有错误的单位"}
 
@@ -753,7 +800,9 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     for u in setup.units:
         for p, fid, _ in columns:
             key = (p, u.code if scheme.form(fid).scope == "unit" else "", fid)
-            if key in chk.conflicts:
+            if not scheme.form(fid).applies(u.type):
+                status = "n/a"
+            elif key in chk.conflicts:
                 status = "conflict"
             elif key not in chk.used:
                 status = "missing"

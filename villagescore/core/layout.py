@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from villagescore.core.records import Criterion
+from villagescore.core.records import Criterion, Unit
 from villagescore.core.scheme import RESERVED_KEYS, Column, Form, Scheme
 
 IDENTITY_SHEET = "_villagescore"
@@ -48,6 +48,19 @@ def roster_columns(scheme: Scheme | None = None) -> list[Column]:
         _col("township", "所属乡镇", max_length=40, aliases=["乡镇", "乡镇（街道）"]),
         _col("funds_base", "工作经费基数（元）", "number", min=Decimal(0), max=Decimal(100000000), places=2,
              aliases=["工作经费基数", "工作经费"]),
+    ]
+
+
+PEOPLE_SHEET = "人员名单"  # the roster's second sheet when a scheme evaluates people too (member_types)
+
+
+def people_columns(scheme: Scheme) -> list[Column]:
+    return [
+        _col("code", "人员代码", required=True, max_length=20, aliases=["代码", "编号"]),
+        _col("name", "姓名", required=True, max_length=20),
+        _col("parent", "所属单位代码", required=True, max_length=20, aliases=["单位代码", "村代码"]),
+        _col("type", "人员类别", "option", options=list(scheme.scheme.member_types), required=True),
+        _col("post", "职务", max_length=30, aliases=["现任职务"]),
     ]
 
 
@@ -98,8 +111,28 @@ def setup_columns(form_id: str, scheme: Scheme) -> list[Column]:
 CALLBACK_PREFILLED = RESERVED_KEYS["callback"]
 
 
-def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None = None) -> list[Column]:
-    """Columns of the entry sheet of ``form`` (for one unit where the form is per unit)."""
+VOTE_TALLY_SHEET = "测评结果汇总"  # beside a vote ballot's entry sheet: counts per person, when counted by hand
+SELF_KEY = "self"  # a vote ballot's column (and tally row) for the unit itself
+
+
+def vote_targets(form: Form, unit: Unit | None, members: list[Unit] | None) -> list[tuple[str, str]]:
+    """(key, label) of everyone a vote ballot votes on: the unit itself, then its members in roster order."""
+    out = [(SELF_KEY, form.self_label)] if form.self_label else []
+    return out + [(m.code, m.label) for m in members or []]
+
+
+def vote_tally_columns(form: Form) -> list[Column]:
+    return [
+        _col("who", "代码", required=True),
+        _col("row", "评价对象", required=True, width=24),
+        *[_col(opt, opt, "integer", min=Decimal(0), max=Decimal(100000)) for opt in form.options],
+    ]
+
+
+def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None = None,
+                  members: list[Unit] | None = None) -> list[Column]:
+    """Columns of the entry sheet of ``form`` (for one unit where the form is per unit; ``members``: the
+    unit's people a vote ballot votes on)."""
     if form.kind == "score_ballot":
         cols = [_col("serial", "票号", "integer", min=Decimal(1), max=Decimal(form.evaluators), required=True)]
         if form.items == "criteria":
@@ -134,8 +167,10 @@ def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None =
             _col("unit_name", "单位名称"),
             *form.columns,
         ]
-    if form.kind == "vote_ballot":  # per-person vote columns come from the people sheet (system B)
+    if form.kind == "vote_ballot":  # one option column per person voted on, from the people sheet (system B)
         return [_col("serial", "票号", "integer", min=Decimal(1), max=Decimal(form.evaluators), required=True),
+                *[_col(key, label, "option", options=list(form.options))
+                  for key, label in vote_targets(form, None, members)],
                 _col("void", "是否作废", "option", options=YES_NO)]
     raise ValueError(f"unknown form kind {form.kind}")
 
@@ -148,4 +183,5 @@ def prefilled_keys(form: Form) -> tuple[str, ...]:
         "unit_scores": ("unit", "unit_name"),
         "register": ("seq",),
         "score_ballot": ("serial",),
+        "vote_ballot": ("serial",),
     }.get(form.kind, ())

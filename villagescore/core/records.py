@@ -22,6 +22,19 @@ class Unit:
     secretary: str = ""
     township: str = ""
     funds_base: Decimal | None = None
+    parent: str = ""  # a person's unit (系统 B: 书记, 村干部 … of a village), from the roster's people sheet
+    post: str = ""  # a person's post as written on the people sheet, e.g. 村委会副主任
+    parent_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How a person is named on forms: 李明（书记）; a unit: its name."""
+        return f"{self.name}（{self.post or self.type}）" if self.parent else self.name
+
+    @property
+    def full_name(self) -> str:
+        """A person with the unit: 青山村 李明（书记）; a unit: its name."""
+        return f"{self.parent_name} {self.label}" if self.parent else self.name
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class FormData:
     sha256: str
     rows: list[Row]
     meta: dict[str, str] = field(default_factory=dict)
+    tally: list[Row] = field(default_factory=list)  # a vote ballot's hand-counted tally sheet
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,10 @@ class Setup:
 
     def unit(self, code: str) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
+
+    def members(self, code: str, types: list[str] | None = None) -> list[Unit]:
+        """The people of a unit (roster order), of the given types (all when empty)."""
+        return [u for u in self.units if u.parent == code and (not types or u.type in types)]
 
 
 # ---------------------------------------------------------------- results

@@ -8,6 +8,7 @@ vetoes and consequences. Nothing here reads files; ``load_scheme`` takes the par
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
@@ -103,6 +104,11 @@ class Form(Strict):
     max_rows: int = 50
     aliases: list[str] = []
     veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
+    applies_to: list[str] = []  # unit types that get this form (and whose rows it has); empty: every type
+    # vote_ballot: one vote per ballot on the unit itself (``self_label``) and on each of its members
+    # (people of ``members`` types on the roster's people sheet), with ``options``; a tally sheet beside it
+    self_label: str = ""
+    members: list[str] = []
 
     @model_validator(mode="after")
     def _check(self) -> "Form":
@@ -110,6 +116,10 @@ class Form(Strict):
             raise ValueError("测评票必须给出 items（\"criteria\" 或细则列表）")
         if self.kind == "tally" and (not self.rows or not self.options):
             raise ValueError("统计表必须给出 rows 和 options")
+        if self.kind == "vote_ballot" and not self.options:
+            raise ValueError("投票测评票必须给出 options（例如 [\"好\", \"较好\", \"一般\", \"差\"]）")
+        if self.kind == "vote_ballot" and not (self.self_label or self.members):
+            raise ValueError("投票测评票须给出 self_label（对本单位的评价）或 members（评价的人员类别）")
         if self.kind in ("register", "unit_scores", "callback") and not self.columns:
             raise ValueError("登记表必须给出 columns")
         keys = [c.key for c in self.columns]
@@ -130,6 +140,9 @@ class Form(Strict):
     @property
     def short(self) -> str:
         return self.file_label or self.title
+
+    def applies(self, unit_type: str) -> bool:
+        return not self.applies_to or unit_type in self.applies_to
 
 
 # ---------------------------------------------------------------- score nodes
@@ -158,8 +171,10 @@ class BallotMean(LeafBase):
 
 
 class CountPoints(LeafBase):
+    """points × rows whose ``field`` is in ``match``; on a tally (no field): points × the counts of ``match``."""
+
     agg: Literal["count_points"]
-    field: str
+    field: str | None = None
     match: list[str]
     points: Decimal
     cap: Decimal | None = None
@@ -306,6 +321,15 @@ class Entered(Strict):
     field: str
 
 
+class Streak(Strict):
+    """A grade that needs the same grade in earlier periods too (e.g. 优秀 two quarters running → 提级管理)."""
+
+    grading: str  # the grading whose grades are looked at
+    grades: list[str]
+    periods: int = 2  # this period and the periods before it, consecutive
+    grade: str  # the grade given when the streak holds (the grading's default otherwise)
+
+
 class Grading(Strict):
     id: str
     label: str
@@ -317,9 +341,18 @@ class Grading(Strict):
     tie_breakers: list[str] = []
     applies_to: list[str] = []
     consequences: dict[str, Consequence] = {}
+    colors: dict[str, str] = {}  # grade → cell colour in the summary, e.g. "红色预警" = "#F4B6B6"
+    streak: Streak | None = None  # grades from earlier periods (the archive) instead of rules
 
     @model_validator(mode="after")
     def _check(self) -> "Grading":
+        for g, colour in self.colors.items():
+            if g not in self.grades:
+                raise ValueError(f"colors 中的等次“{g}”不在 grades 中")
+            if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+                raise ValueError(f"colors 中“{g}”的颜色“{colour}”应写成 #RRGGBB，例如 #F4B6B6")
+        if self.streak and self.streak.grade not in self.grades:
+            raise ValueError(f"streak.grade “{self.streak.grade}”不在 grades 中")
         if self.default not in self.grades:
             raise ValueError(f"default “{self.default}”不在 grades 中")
         for r in self.rules:
@@ -328,6 +361,29 @@ class Grading(Strict):
         for g in self.consequences:
             if g not in self.grades:
                 raise ValueError(f"consequences 中的等次“{g}”不在 grades 中")
+        return self
+
+
+class Listing(Strict):
+    """A list in the summary: units with some grades (e.g. 约谈名单), with their rows of a form matching
+    ``where`` (e.g. open rectification items); without ``grading``, every row of the form matching ``where``
+    (e.g. adjustments 申请撤销, pending)."""
+
+    id: str
+    title: str
+    text: str = ""
+    grading: str | None = None
+    grades: list[str] = []
+    form: str | None = None
+    where: dict[str, list[str]] = {}
+    columns: list[str] = []  # the form's columns shown; empty: all
+
+    @model_validator(mode="after")
+    def _check(self) -> "Listing":
+        if self.grading is None and self.form is None:
+            raise ValueError("名单须给出 grading（按等次列出单位）或 form（列出表格中的条目）")
+        if self.grading is not None and not self.grades:
+            raise ValueError("按等次列出单位时须给出 grades")
         return self
 
 
@@ -351,6 +407,7 @@ class Meta(Strict):
     places: int = 2
     rounding: Literal["end", "each"] = "end"
     unit_types: list[str] = ["村", "社区"]
+    member_types: list[str] = []  # people evaluated too (系统 B), listed on the roster's people sheet
     township: str = ""
 
 
@@ -374,6 +431,7 @@ class Scheme(Strict):
     root: str
     gradings: list[Grading]
     vetoes: list[Veto] = []
+    lists: list[Listing] = []
     display: list[str] = []  # node ids shown as columns in the summary, in order
 
     @model_validator(mode="after")
@@ -416,6 +474,36 @@ class Scheme(Strict):
                 if r.only_if and r.only_if.grading not in {x.id for x in self.gradings}:
                     problems.append(f"gradings.{g.id}.rules：only_if 引用的等次“{r.only_if.grading}”不存在")
         grading_ids = {g.id: g for g in self.gradings}
+        types = {*self.scheme.unit_types, *self.scheme.member_types}
+        for f in self.forms:
+            for t in f.applies_to:
+                if t not in types:
+                    problems.append(f"forms.{f.id}.applies_to：单位类型“{t}”不在 scheme.unit_types 或 member_types 中")
+            for t in f.members:
+                if t not in self.scheme.member_types:
+                    problems.append(f"forms.{f.id}.members：人员类别“{t}”不在 scheme.member_types 中")
+        for g in self.gradings:
+            for t in g.applies_to:
+                if t not in types:
+                    problems.append(f"gradings.{g.id}.applies_to：单位类型“{t}”不在 scheme.unit_types 或 member_types 中")
+            if g.streak and g.streak.grading not in grading_ids:
+                problems.append(f"gradings.{g.id}.streak：等次“{g.streak.grading}”不存在")
+            elif g.streak and not set(g.streak.grades) <= set(grading_ids[g.streak.grading].grades):
+                problems.append(f"gradings.{g.id}.streak.grades：不在“{g.streak.grading}”的等次中")
+        for i, lst in enumerate(self.lists):
+            if lst.grading is not None:
+                if lst.grading not in grading_ids:
+                    problems.append(f"lists[{i + 1}].grading：等次“{lst.grading}”不存在")
+                elif not set(lst.grades) <= set(grading_ids[lst.grading].grades):
+                    problems.append(f"lists[{i + 1}].grades：不在“{lst.grading}”的等次中")
+            if lst.form is not None:
+                lf = forms.get(lst.form)
+                if lf is None:
+                    problems.append(f"lists[{i + 1}].form：表格“{lst.form}”不存在")
+                else:
+                    for k in [*lst.where, *lst.columns]:
+                        if lf.column(k) is None:
+                            problems.append(f"lists[{i + 1}]：表格“{lst.form}”没有列“{k}”")
         for v in self.vetoes:
             for gid, grade in v.forces.items():
                 if gid not in grading_ids or grade not in grading_ids[gid].grades:

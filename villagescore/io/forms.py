@@ -34,7 +34,7 @@ from villagescore.core.scheme import Column, Form, Scheme
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
-SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300}
+SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300, "people": 300}
 TEXT_LIMIT = 255  # length check on text cells whose column sets no max_length
 LINE = 15  # points per line of 11-point CJK text
 MIN_TABLE_WIDTH = 80  # column-width units: about the printable width of portrait A4
@@ -67,6 +67,8 @@ _SETUP_NOTES = {
     "criteria": "每行一项考核细则：单位代码与名册一致，方面从下拉列表中选择，序号在本单位内从 1 起连续编号。",
     "ledger": "每件民生诉求填写一行：单位代码与名册一致，诉求编号在本单位内唯一；回访核查从本台账中随机抽取。",
 }
+_VOTE_TALLY_NOTE = ("没有逐票录入、已人工统计票数时填写本表：在各选项下填写得票数（0 或正整数）。"
+                   "逐票录入和本表只填其一。")
 _BALLOT_NOTE = "请在“得分”栏填写 0 至该项分值之间的分数；本票不记名，请勿在票上署名或作任何记号。"
 
 
@@ -110,7 +112,7 @@ def _township(scheme: Scheme, units: list[Unit]) -> str:
 
 
 def _info(scheme: Scheme, period: str, unit: Unit | None, township: str = "", extra: tuple[str, ...] = ()) -> str:
-    parts = [f"单位：{unit.name}（{unit.code}）"] if unit else [f"乡镇：{township}"] if township else []
+    parts = [f"单位：{unit.full_name}（{unit.code}）"] if unit else [f"乡镇：{township}"] if township else []
     if period:
         parts.append(f"期间：{Period.parse(period).label}")
     return "    ".join([*parts, f"方案：{scheme.scheme.name}", *extra])
@@ -332,10 +334,12 @@ def _merge(records: list[dict[str, Any]], values: list[dict[str, Any]] | None) -
 
 
 def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None = None,
-                         values: list[dict[str, Any]] | None = None) -> bytes:
+                         values: list[dict[str, Any]] | None = None,
+                         people: list[dict[str, Any]] | None = None) -> bytes:
     """Blank roster / criteria / ledger workbook; criteria come prefilled per unit × aspect when units are given.
 
-    ``values`` (records by column key) are written in as if typed; used for demo and benchmark data.
+    A scheme that evaluates people too (``member_types``) gets a second roster sheet, 人员名单.
+    ``values`` and ``people`` (records by column key) are written in as if typed: demo and test data.
     """
     cols = layout.setup_columns(form_id, scheme)
     title = layout.SETUP_TITLES[form_id]
@@ -356,6 +360,14 @@ def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None 
     info = _info(scheme, "", None, township)
     book = _Book(title)
     _write_table(book, _Table(title, title, info, note, cols, _rows(cols, _merge(records, values)), fixed))
+    if form_id == "roster" and scheme.scheme.member_types:
+        pcols = layout.people_columns(scheme)
+        pnote = (f"每人一行：{'、'.join(scheme.scheme.member_types)}。人员代码须唯一（如 C01-1），"
+                 "所属单位代码填名册中本村（社区）的单位代码，人员类别从下拉列表中选择。")
+        blank: list[dict[str, Any]] = [{} for _ in range(SETUP_ROWS["people"])]
+        _write_table(book, _Table(layout.PEOPLE_SHEET, layout.PEOPLE_SHEET, info, pnote, pcols,
+                                  _rows(pcols, _merge(blank, people)), set()))
+        book.wb.worksheets()[0].activate()
     book.identity(_identity(scheme, "setup", form_id, title))
     return book.close()
 
@@ -384,7 +396,7 @@ def _records(form: Form, unit: Unit | None, units: list[Unit], draw: Draw | None
     if form.kind == "register":
         return [{"seq": i} for i in range(1, form.max_rows + 1)]
     if form.kind == "unit_scores":
-        return [{"unit": u.code, "unit_name": u.name} for u in units]
+        return [{"unit": u.code, "unit_name": u.full_name} for u in units]
     raise ValueError(f"unknown form kind {form.kind}")
 
 
@@ -404,10 +416,13 @@ def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | No
 
 def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit | None = None,
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
-                         draw: Draw | None = None, values: list[dict[str, Any]] | None = None) -> bytes:
+                         draw: Draw | None = None, values: list[dict[str, Any]] | None = None,
+                         members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None) -> bytes:
     """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
 
     ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
+    A vote ballot votes on the unit's ``members`` and has a second sheet to enter hand-counted totals
+    instead (``tally``: its records typed in the same way).
     """
     period = _period(period)
     if form.scope == "unit" and unit is None:
@@ -415,7 +430,9 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     if form.scope == "township":
         unit = None
     units = list(units or [])
-    cols = layout.entry_columns(scheme, form, _items(form, criteria, unit))
+    if form.kind == "vote_ballot":
+        members = [m for m in members or [] if not form.members or m.type in form.members]
+    cols = layout.entry_columns(scheme, form, _items(form, criteria, unit), members)
     _check_anonymous(form, cols)
     pos = _positions(cols)
     fixed = {pos[k] for k in layout.prefilled_keys(form) if k in pos}
@@ -427,6 +444,12 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
                    _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed)
     book = _Book(form.title)
     _write_table(book, table)
+    if form.kind == "vote_ballot":
+        tcols = layout.vote_tally_columns(form)
+        records = [{"who": key, "row": label} for key, label in layout.vote_targets(form, unit, members)]
+        _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
+                                  tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
+        book.wb.worksheets()[0].activate()
     book.identity(_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw))
     return book.close()
 
@@ -526,14 +549,17 @@ PARALLEL_MIN_UNITS = 48
 
 
 def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
-                draw: Draw | None) -> list[tuple[str, bytes]]:
-    """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes)."""
-    folder = unit_folder(unit)
+                draw: Draw | None, members: list[Unit] | None = None,
+                parent: Unit | None = None) -> list[tuple[str, bytes]]:
+    """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes).
+
+    A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit."""
+    folder = unit_folder(parent or unit)
     out = []
-    for form in (f for f in scheme.forms if f.scope == "unit"):
+    for form in (f for f in scheme.forms if f.scope == "unit" and f.applies(unit.type)):
         out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
                     build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
-                                         draw=draw if form.kind == "callback" else None)))
+                                         draw=draw if form.kind == "callback" else None, members=members)))
         if form.kind == "score_ballot" and form.printable:
             out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
                         build_print_ballots(scheme, form, period, unit, crit)))
@@ -542,7 +568,7 @@ def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
 
 def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
     scheme, period, jobs = args
-    return [f for unit, crit, draw in jobs for f in _unit_files(scheme, period, unit, crit, draw)]
+    return [f for job in jobs for f in _unit_files(scheme, period, *job)]
 
 
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
@@ -560,7 +586,13 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".villagescore-", dir=out_dir))
-    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code)) for u in setup.units]
+    by_code = {u.code: u for u in setup.units}
+    people: dict[str, list[Unit]] = {}
+    for u in setup.units:
+        if u.parent:
+            people.setdefault(u.parent, []).append(u)
+    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent))
+            for u in setup.units]
     written: list[str] = []
 
     def keep(files: list[tuple[str, bytes]]) -> None:
@@ -575,7 +607,8 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
     try:
         for form in (f for f in scheme.forms if f.scope == "township"):
             keep([(period_file_name(scheme, form, period, None),
-                   build_entry_workbook(scheme, form, period, units=setup.units))])
+                   build_entry_workbook(scheme, form, period,
+                                        units=[u for u in setup.units if form.applies(u.type)]))])
         workers = min(os.cpu_count() or 1, 8)
         if len(jobs) >= PARALLEL_MIN_UNITS and workers > 1:
             from concurrent.futures import ProcessPoolExecutor

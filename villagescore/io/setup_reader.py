@@ -12,15 +12,19 @@ from dataclasses import replace
 from pathlib import Path
 
 from villagescore.core.issues import Issue, Report, issue
-from villagescore.core.layout import SETUP_TITLES, setup_columns
+from villagescore.core.layout import PEOPLE_SHEET, SETUP_TITLES, people_columns, setup_columns
 from villagescore.core.records import Criterion, LedgerEntry, Row, Setup, Unit
 from villagescore.core.scheme import Scheme
 from villagescore.core.tables import find_header, parse_table
 from villagescore.io.reader import FileRefused, file_issues, read_workbook, sheet_issues
 
 
-def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tuple[list[Row], str, str] | None:
-    """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable."""
+def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
+               people: list | None = None) -> tuple[list[Row], str, str] | None:
+    """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable.
+
+    A roster's people sheet (人员名单), when the scheme evaluates people, is parsed into ``people``
+    as (rows, sheet)."""
     file = str(path)
     try:
         wb = read_workbook(Path(path))
@@ -44,7 +48,20 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report) -> tupl
         return None
     rows, issues, _ = parse_table(wb.sheets[sheet], columns, file=file, sheet=sheet)
     report.extend(_with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
-    report.extend(file_issues(wb, file, {sheet}) + sheet_issues(wb, file, sheet, [r.row for r in rows]))
+    used = {sheet}
+    if people is not None:
+        pcols = people_columns(scheme)
+        psheet = PEOPLE_SHEET if PEOPLE_SHEET in wb.sheets else next(
+            (s for s in visible if s != sheet and find_header(wb.sheets[s], pcols)), "")
+        if not psheet:
+            report.add(issue("sheet-missing", file=file, sheet=PEOPLE_SHEET))
+        else:
+            prows, pissues, _ = parse_table(wb.sheets[psheet], pcols, file=file, sheet=psheet)
+            report.extend(_with_unit(pissues, prows, "parent"))
+            report.extend(sheet_issues(wb, file, psheet, [r.row for r in prows]))
+            people.append((prows, psheet))
+            used.add(psheet)
+    report.extend(file_issues(wb, file, used) + sheet_issues(wb, file, sheet, [r.row for r in rows]))
     return rows, file, sheet
 
 
@@ -60,7 +77,8 @@ def _with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
 
 def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
     report = Report()
-    read = _read_rows(roster, "roster", scheme, report)
+    people: list = [] if scheme.scheme.member_types else None  # type: ignore[assignment]
+    read = _read_rows(roster, "roster", scheme, report, people)
     if read is None:
         return Setup(units=[]), report
     rows, file, sheet = read
@@ -78,12 +96,38 @@ def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
         units.append(Unit(code=code, name=name, type=r.get("type") or scheme.scheme.unit_types[0],
                           secretary=r.get("secretary") or "", township=r.get("township") or "",
                           funds_base=r.get("funds_base")))
+    if people:
+        units += _people(people[0], units, first, file, report)
     setup = Setup(units=units)
     if criteria is not None:
         setup.criteria = _criteria(scheme, criteria, set(first), report)
     if ledger is not None:
         setup.ledger = _ledger(scheme, ledger, set(first), report)
     return setup, report
+
+
+def _people(read: tuple[list[Row], str], units: list[Unit], first: dict[str, int], file: str,
+            report: Report) -> list[Unit]:
+    """People of the people sheet as units with a parent; codes are unique across both sheets."""
+    rows, sheet = read
+    by_code = {u.code: u for u in units}
+    out = []
+    for r in rows:
+        code, name, parent = r.get("code"), r.get("name"), r.get("parent")
+        if not code or not name or not parent or not r.get("type"):
+            continue
+        if code in first:
+            report.add(issue("unit-row-duplicate", file=file, sheet=sheet, cell=r.cell("code"), unit=code,
+                             form=PEOPLE_SHEET, other_row=first[code]))
+            continue
+        if parent not in by_code:
+            report.add(issue("unit-unknown", file=file, sheet=sheet, cell=r.cell("parent"), code=parent))
+            continue
+        first[code] = r.row
+        home = by_code[parent]
+        out.append(Unit(code=code, name=name, type=r.get("type"), township=home.township, parent=parent,
+                        post=r.get("post") or "", parent_name=home.name))
+    return out
 
 
 def _known(rows: list[Row], codes: set[str], file: str, sheet: str, report: Report) -> list[Row]:
