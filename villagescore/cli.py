@@ -751,54 +751,160 @@ def scheme_list() -> None:
 
 
 def _scheme_tree(sch: Scheme) -> Tree:
-    def weight_text(w):
-        return f"{(w * 100).normalize():f}%"
+    """The whole scheme for a clerk: forms, one score tree per graded total, gradings, vetoes (all escaped)."""
+    from villagescore.core.scheme import RegisterSum
+    from villagescore.core.scoring import describe_leaf
 
-    def add(branch: Tree, nid: str, weight: str = "") -> None:
+    def num(x) -> str:
+        return f"{x.normalize():f}"
+
+    def weight_text(w) -> str:
+        return f"{num(w * 100)}%"
+
+    def types(ts) -> str:
+        return "、".join(ts)
+
+    def signed(x) -> str:
+        return f"{'+' if x >= 0 else '−'}{num(abs(x))}"
+
+    gradings = {g.id: g for g in sch.gradings}
+
+    def grading_label(gid: str) -> str:
+        return gradings[gid].label if gid in gradings else gid
+
+    def grade_ref(gid: str, grade: str) -> str:
+        return f"{escape(grading_label(gid))}“{escape(grade)}”"
+
+    def add(branch: Tree, nid: str, weight: str = "", scope: tuple[str, ...] = ()) -> None:
         node = sch.nodes[nid]
-        maxi = f"，满分 {node.max.normalize():f}" if node.max is not None else ""
-        head = f"{weight}[bold]{node.label}[/]（{nid}{maxi}）"
+        maxi = f"，满分 {num(node.max)}" if node.max is not None else ""
+        only = f"，仅{types(node.applies_to)}" if node.applies_to and tuple(node.applies_to) != scope else ""
+        head = f"{weight}[bold]{escape(node.label)}[/]（{nid}{maxi}{escape(only)}）"
+        inner = tuple(node.applies_to) or scope
         if isinstance(node, Combine):
             how = "加权" if node.combine == "weighted" else "相加"
             sub = branch.add(f"{head} = 下列各项{how}")
             for part, w in node.weights.items():
                 add(sub, part, f"{weight_text(w)} × " if node.combine == "weighted"
-                    else "+ " if w == 1 else "− " if w == -1 else f"{'+' if w > 0 else '−'} {abs(w).normalize():f} × ")
-        else:
-            from villagescore.core.scoring import describe_leaf
+                    else "+ " if w == 1 else "− " if w == -1 else f"{'+' if w > 0 else '−'} {num(abs(w))} × ", inner)
+            return
+        leaf = branch.add(f"{head}：{escape(describe_leaf(sch, node))}")
+        if node.bands:
+            text = "；".join(f"不低于 {num(b.at_least)} 计 {num(b.value)}" for b in node.bands)
+            if min(b.at_least for b in node.bands) > 0:
+                text += "；均未达到的计 0"
+            leaf.add(f"档次表：{escape(text)}")
+        if isinstance(node, RegisterSum) and node.points_by and node.points_map:
+            column = sch.form(node.form).column(node.points_by)
+            leaf.add(f"按“{escape(column.label if column else node.points_by)}”计分：" +
+                     escape("、".join(f"{k} {signed(v)}" for k, v in node.points_map.items())))
 
-            branch.add(f"{head}：{describe_leaf(sch, node)}")
+    def reach(nid: str, seen: set[str]) -> set[str]:
+        seen.add(nid)
+        node = sch.nodes[nid]
+        if isinstance(node, Combine):
+            for part in node.weights:
+                if part not in seen:
+                    reach(part, seen)
+        return seen
 
     s = sch.scheme
-    tree = Tree(f"[bold]{s.name}[/]（{s.id}，版本 {s.version}）")
-    tree.add(f"依据：{s.source or '—'}")
+    tree = Tree(f"[bold]{escape(s.name)}[/]（{escape(s.id)}，版本 {escape(s.version)}）")
+    tree.add(f"依据：{escape(s.source or '—')}")
+    members = getattr(s, "member_types", None)
+    tree.add("考评周期：" + {"half": "每半年", "quarter": "每季度", "year": "每年"}[s.period_kind] +
+             f"；考评对象：{escape(types(s.unit_types))}" + (f"；考评人员：{escape(types(members))}" if members else ""))
     tree.add(f"舍入：四舍五入，保留 {s.places} 位小数，" + ("最后一次舍入" if s.rounding == "end" else "每一级舍入"))
     if sch.annual.weights:
         tree.add("全年得分：" + "，".join(f"{k} {weight_text(v)}" for k, v in sch.annual.weights.items()))
+    if sch.criteria and sch.criteria.aspects:
+        c = sch.criteria
+        tree.add(f"考核细则：{escape(types(c.aspects))}，每个方面 {c.per_aspect} 项，每项默认 {num(c.default_points)} 分")
     forms = tree.add("表格")
     for f in sch.forms:
-        forms.add(f"{f.title}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}）")
-    add(tree.add("计分"), sch.root)
+        only = getattr(f, "applies_to", None)
+        rated = [x for x in [getattr(f, "self_label", ""), *(getattr(f, "members", None) or [])] if x]
+        forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
+                  f"{'，仅' + escape(types(only)) + '填写' if only else ''}"
+                  f"{'，测评' + escape(types(rated)) if rated else ''}）")
+
+    # One score tree per distinct total: the root, then each grading's `by` (and any displayed node) not drawn yet.
+    drawn: set[str] = set()
+    for nid in dict.fromkeys([sch.root, *(g.by for g in sch.gradings), *sch.display_nodes]):
+        if nid in drawn:
+            continue
+        node = sch.nodes[nid]
+        users = [g for g in sch.gradings if g.by == nid]
+        scope = tuple(node.applies_to) or tuple(dict.fromkeys(t for g in users for t in g.applies_to)) or tuple(
+            s.unit_types)
+        used = "、".join(g.label for g in users)
+        heading = f"计分（适用于：{types(scope)}" + (f"；用于：{used}" if used else "") + "）"
+        add(tree.add(escape(heading)), nid, scope=scope)
+        drawn |= reach(nid, set())
+    if sch.display:
+        tree.add("汇总表各列：" + escape("、".join(sch.nodes[d].label for d in sch.display)))
+
     grades = tree.add("等次")
     for g in sch.gradings:
-        gb = grades.add(f"{g.label}：{'/'.join(g.grades)}，依据 {sch.nodes[g.by].label}")
-        for r in g.rules:
-            gb.add(r.describe())
-        gb.add(f"其余为“{g.default}”")
+        gb = grades.add(f"[bold]{escape(g.label)}[/]（{g.id}）：{escape('/'.join(g.grades))}，"
+                        f"依据 {escape(sch.nodes[g.by].label)}（{g.by}）")
+        if g.applies_to:
+            gb.add(f"适用于：{escape(types(g.applies_to))}（名额按参评单位分别计算）")
+        streak = getattr(g, "streak", None)
+        if streak:
+            gb.add(f"按以往各期评定：连续 {streak.periods} 期在{escape(grading_label(streak.grading))}中为"
+                   f"“{escape('/'.join(streak.grades))}”的为“{escape(streak.grade)}”，其余为“{escape(g.default)}”")
+        elif g.entered:
+            form = sch.form(g.entered.form)
+            column = form.column(g.entered.field)
+            gb.add(f"等次不按规则计算：填写在《{escape(form.title)}》“{escape(column.label if column else g.entered.field)}”"
+                   "列，未填写的暂不评定；排名仍按得分")
+        else:
+            for r in g.rules:
+                line = r.describe()
+                if r.only_if:
+                    line += "，且须在" + "或".join(grade_ref(r.only_if.grading, x) for x in r.only_if.grades) + "中"
+                gb.add(escape(line))
+            gb.add(f"其余为“{escape(g.default)}”")
         if g.tie_breakers:
-            gb.add("同分时依次比较：" + "、".join(sch.nodes[t].label for t in g.tie_breakers) +
+            gb.add("同分时依次比较：" + escape("、".join(sch.nodes[t].label for t in g.tie_breakers)) +
                    "；仍相同且跨越名额线的，标为“待党委研究”")
         for grade, c in g.consequences.items():
-            gb.add(f"“{grade}”：{c.text}")
-    for v in sch.vetoes:
-        tree.add(f"一票否决：{v.label} → " + "，".join(f"{k}={x}" for k, x in v.forces.items()))
+            funds = ""
+            if c.funds is not None:
+                funds = f"（工作经费{'增加' if c.funds >= 0 else '扣减'} {weight_text(abs(c.funds))}，按名册中的工作经费基数）"
+            gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+    if sch.vetoes:
+        where = [f"《{escape(f.title)}》“{escape(f.column(f.veto_field).label)}”列" for f in sch.forms
+                 if f.veto_field and f.column(f.veto_field)]
+        vb = tree.add("一票否决" + (f"（填写在{'、'.join(where)}）" if where else ""))
+        for v in sch.vetoes:
+            parts = []
+            if v.forces:
+                parts.append("定为：" + "、".join(grade_ref(k, x) for k, x in v.forces.items()))
+            if v.cancels:
+                parts.append("取消：" + "、".join(grade_ref(k, x) for k, xs in v.cancels.items() for x in xs))
+            vb.add(f"{escape(v.label)} → " + ("；".join(parts) or "（未指定处理）"))
+    lists = getattr(sch, "lists", None) or []
+    if lists:
+        lb = tree.add("汇总表中的名单")
+        for lst in lists:
+            what = []
+            if lst.grading is not None:
+                what.append("、".join(grade_ref(lst.grading, x) for x in lst.grades) + "的单位")
+            if lst.form is not None:
+                form = next((f for f in sch.forms if f.id == lst.form), None)
+                cond = "；".join(f"{escape(form.column(k).label if form and form.column(k) else k)}为"
+                                f"{escape('/'.join(v))}" for k, v in lst.where.items())
+                what.append(f"《{escape(form.title if form else lst.form)}》中{cond + '的' if cond else '的全部'}条目")
+            lb.add(f"{escape(lst.title)}：{'，及其'.join(what)}" + (f"（{escape(lst.text)}）" if lst.text else ""))
     return tree
 
 
 @scheme_app.command("show")
 @guarded
 def scheme_show(name: str = typer.Argument(..., metavar="方案", help="内置方案名或 .toml 文件路径。")) -> None:
-    """显示考评方案的结构：表格、计分树、权重、等次规则。
+    """显示考评方案的结构：表格、各类单位的计分树和权重、档次表、等次规则、一票否决事项。
 
     示例：villagescore scheme show pingbian
     """
@@ -813,7 +919,10 @@ def scheme_check(file: Path = typer.Argument(..., metavar="文件", help="要检
     示例：villagescore scheme check 我乡方案.toml
     """
     sch = _load_scheme(str(file))
-    console.print(f"[green]方案文件正确：[/]{sch.scheme.name}（{sch.scheme.id}，版本 {sch.scheme.version}）")
+    console.print(f"[green]方案文件正确：[/]{escape(sch.scheme.name)}（{escape(sch.scheme.id)}，"
+                  f"版本 {escape(sch.scheme.version)}）")
+    console.print(f"表格 {len(sch.forms)} 种，计分项 {len(sch.nodes)} 个，等次 {len(sch.gradings)} 项，"
+                  f"一票否决事项 {len(sch.vetoes)} 项。查看结构：villagescore scheme show {escape(str(file))}")
 
 
 # ------------------------------------------------------------------ demo

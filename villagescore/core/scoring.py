@@ -151,12 +151,23 @@ def _filtered(rows: list[Row], where: dict[str, list[str]]) -> list[Row]:
 
 def _count_points(node: CountPoints, inp: UnitInputs, nid: str) -> LeafOutcome:
     rows = inp.rows.get(node.form, [])
-    count = sum(1 for r in rows if r.get(node.field) in node.match)
+    match = "/".join(node.match)
+    if node.field is None:  # a tally: the counts under the matching options
+        src = inp.sources.get(node.form, Source())
+        if not rows:
+            return LeafOutcome(None, {}, "", [issue("no-answers", file=src.file, sheet=src.sheet, unit=inp.unit.code,
+                                                   form=src.sheet or node.form)])
+        count = sum((exact(r.get(o)) for r in rows for o in node.match if isinstance(r.get(o), Decimal)), Fraction(0))
+        inputs = {f"{match}票数": _fmt(count), "每票分值": _fmt(node.points)}
+        rule = f"“{match}”票数" + (f" × {_fmt(node.points)}" if node.points != 1 else "")
+    else:
+        count = sum(1 for r in rows if r.get(node.field) in node.match)
+        inputs = {"核查件数": len(rows), f"{match}件数": count, "每件分值": _fmt(node.points)}
+        rule = f"每件“{match}”得 {_fmt(node.points)} 分"
     raw = exact(node.points) * count
     value = min(raw, exact(node.cap)) if node.cap is not None else raw
-    match = "/".join(node.match)
-    inputs = {"核查件数": len(rows), f"{match}件数": count, "每件分值": _fmt(node.points)}
-    rule = f"每件“{match}”得 {_fmt(node.points)} 分" + (f"，最高 {_fmt(node.cap)} 分" if node.cap is not None else "")
+    if node.cap is not None:
+        rule += f"，最高 {_fmt(node.cap)} 分"
     return LeafOutcome(value, inputs, rule)
 
 
@@ -366,6 +377,8 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
     if isinstance(node, BallotMean):
         text = f"《{form}》有效票总分的平均分" + (f"，去掉{node.trim}个最高分和{node.trim}个最低分" if node.trim else "")
         text += f"，有效票不少于 {node.min_valid} 张"
+    elif isinstance(node, CountPoints) and node.field is None:
+        text = f"《{form}》中“{'/'.join(node.match)}”的票数" + (f" × {_fmt(node.points)}" if node.points != 1 else "")
     elif isinstance(node, CountPoints):
         text = f"《{form}》每件“{'/'.join(node.match)}”得 {_fmt(node.points)} 分" + (
             f"，最高 {_fmt(node.cap)} 分" if node.cap is not None else "")
@@ -380,9 +393,18 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
     elif isinstance(node, RegisterSum):
         text = f"《{form}》{_register_rule(node, {c.key: c.label for c in scheme.form(node.form).columns})}"
     else:
-        text = f"《{form}》“{scheme.form(node.form).column(node.field).label if scheme.form(node.form).column(node.field) else node.field}”直接录入"
+        column = scheme.form(node.form).column(node.field)
+        text = f"《{form}》“{column.label if column else node.field}”" + (
+            _letters_text(node) if node.letters else "直接录入")
     if node.bands:
         text += "，按档次表折算"
     if node.scale is not None:
         text += f"，再 × {_fmt(node.scale)}"
     return text
+
+
+def _letters_text(node: Direct) -> str:
+    """A letter-band leaf in words: 'A=100%、B=90%…' of the item's maximum (100 when none is given)."""
+    full = "满分" if node.max is not None else "100 分"
+    bands = "、".join(f"{letter}={_fmt(share * 100)}%" for letter, share in node.letters.items())
+    return f"评定档次，计{full}的 {bands}"

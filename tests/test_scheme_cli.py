@@ -1,0 +1,247 @@
+"""``villagescore scheme show`` draws every built-in scheme completely; ``scheme check`` names broken keys."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from villagescore.cli import app
+from villagescore.core.scheme import Combine, Form, Grading, Scheme
+from villagescore.io.schemes import builtin_dir, builtin_names, load
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def reachable(scheme, nid: str, seen: set[str] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    seen.add(nid)
+    node = scheme.nodes[nid]
+    if isinstance(node, Combine):
+        for part in node.weights:
+            reachable(scheme, part, seen)
+    return seen
+
+
+def test_all_three_systems_are_built_in():
+    assert {"pingbian", "dazhou_street", "shuocheng"} <= set(builtin_names())
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_show_mentions_every_grading_node_and_form(name):
+    scheme = load(name)
+    res = run("scheme", "show", name)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    for g in scheme.gradings:
+        assert g.label in out, g.label
+    nodes = set()
+    for nid in [scheme.root, *(g.by for g in scheme.gradings)]:
+        reachable(scheme, nid, nodes)
+    for nid in nodes:
+        assert f"{scheme.nodes[nid].label}（{nid}" in out, nid  # the label with its id, so never by accident
+    for f in scheme.forms:
+        assert f"{f.title}（{f.id}" in out, f.title
+    for v in scheme.vetoes:
+        assert v.label in out
+    assert " → \n" not in out and not out.rstrip().endswith("→")  # no veto drawn with nothing after the arrow
+
+
+def _block(out: str, start: str, end: str) -> str:
+    return out[out.index(start):out.index(end, out.index(start))]
+
+
+def test_show_street_draws_both_trees_letters_and_cancels():
+    out = run("scheme", "show", "dazhou_street").output
+    # one tree for villages and communities, another for the offices, each under its own heading
+    villages = _block(out, "计分（适用于：村、社区；用于：考核等次）", "计分（适用于：站办所")
+    offices = _block(out, "计分（适用于：站办所；用于：站办所考核等次）", "汇总表各列")
+    assert "村（社区）综合得分（total）" in villages and "站办所综合得分" not in villages
+    assert "站办所综合得分（office_total）" in offices and "基础工作（basic" not in offices
+    assert "完成站办所职责（office_duty，满分 40）" in offices
+    # letters of the department tables, and the 村述村评 band table
+    assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的 A=100%、B=90%、C=80%、D=70%、E=60%" in out
+    assert "档次表：不低于 0.9 计 90；不低于 0.8 计 80；不低于 0.7 计 70；不低于 0.6 计 60；不低于 0 计 40" in out
+    assert "按“级别/类别”计分：省级表彰 +0.5" in out and "逾期未办通知 −0.2" in out
+    # gradings: unit types, min_score
+    assert "适用于：站办所（名额按参评单位分别计算）" in out
+    assert "排名前4名为“先进”且得分不低于70" in out
+    # vetoes: forces and cancels both spelled out
+    assert "安全生产工作造成较大影响 → 定为：考核等次“不合格”、站办所考核等次“不合格”" in out
+    assert "受到市级以上通报批评造成较大影响 → 取消：考核等次“先进”、站办所考核等次“先进”" in out
+    assert "一票否决（填写在《街道党工委评价及一票否决表》“否决事项”列）" in out
+
+
+def test_show_pingbian_and_shuocheng_details():
+    out = run("scheme", "show", "pingbian").output
+    assert "计分（适用于：村、社区；用于：考评等次）" in out
+    assert "全年得分：H1 50%，H2 50%" in out
+    assert "（工作经费增加 10%，按名册中的工作经费基数）" in out
+    assert "经乡党委研究确定的严重问题 → 定为：考评等次“差”" in out
+    out = run("scheme", "show", "shuocheng").output
+    assert "计分（适用于：村、社区；用于：考核等次、星级）" in out
+    assert out.count("星级化考核总分（composite，满分 105）") == 1  # two gradings by one total: drawn once
+    assert "− 惩罚减分（Y）（penalty，满分 10）" in out
+
+
+def _copy(tmp_path: Path, base: str, *changes: tuple[str, str], name: str = "copy") -> Path:
+    text = (builtin_dir() / f"{base}.toml").read_text("utf-8")
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+ENTERED = '''
+[[gradings]]
+id = "xsxp"
+label = "下述下评等次"
+by = "composite"
+grades = ["好", "较好", "一般", "差"]
+default = "一般"
+entered = { form = "committee", field = "xsxp" }
+
+[[gradings]]
+id = "excellent"
+label = "优秀评定"
+by = "reverse"
+grades = ["优秀", "合格"]
+default = "合格"
+applies_to = ["村"]
+rules = [{ grade = "优秀", kind = "cap", share = 0.5, only_if = { grading = "xsxp", grades = ["好", "较好"] } }]
+
+[[vetoes]]
+id = "late"
+label = "材料报送严重滞后"
+cancels = { excellent = ["优秀"] }
+'''
+
+
+def test_show_entered_only_if_and_cancels(tmp_path):
+    path = _copy(tmp_path, "pingbian", (
+        '  { key = "note", label = "备注", type = "text", max_length = 100, width = 30 },\n]\n\n# ----',
+        '  { key = "note", label = "备注", type = "text", max_length = 100, width = 30 },\n'
+        '  { key = "xsxp", label = "下述下评等次", type = "option", options = ["好", "较好", "一般", "差"] },\n]\n\n# ----'))
+    path.write_text(path.read_text("utf-8") + ENTERED, encoding="utf-8")
+    assert run("scheme", "check", path).exit_code == 0
+    res = run("scheme", "show", path)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "等次不按规则计算：填写在《乡党委评价及县委评定得分表》“下述下评等次”列，未填写的暂不评定" in out
+    assert "“优秀”不超过50%（向下取整），且须在下述下评等次“好”或下述下评等次“较好”中" in out
+    assert "适用于：村（名额按参评单位分别计算）" in out
+    assert "材料报送严重滞后 → 取消：优秀评定“优秀”" in out
+    # a grading by an inner node of the root tree does not draw that subtree twice
+    assert out.count("逆向考评得分（reverse，满分 100）") == 1
+
+
+def test_show_form_applies_to_when_the_model_has_it(tmp_path):
+    if "applies_to" not in Form.model_fields:
+        pytest.skip("Form has no applies_to yet")
+    path = _copy(tmp_path, "dazhou_street", ('title = "站办所考核组评分表"\n',
+                                             'title = "站办所考核组评分表"\napplies_to = ["站办所"]\n'))
+    out = run("scheme", "show", path).output
+    assert "站办所考核组评分表（office，全乡一份，仅站办所填写）" in out
+
+
+STREAK_AND_LISTS = '''
+[[gradings]]
+id = "promote"
+label = "提级管理"
+by = "composite"
+grades = ["提级管理", "不变"]
+default = "不变"
+streak = { grading = "grade", grades = ["好"], periods = 2, grade = "提级管理" }
+
+[[lists]]
+id = "talk"
+title = "约谈名单"
+text = "由乡党委书记约谈"
+grading = "grade"
+grades = ["差"]
+form = "anonymous"
+where = { result = ["属实"] }
+
+[[lists]]
+id = "pending"
+title = "待核实事项"
+form = "anonymous"
+where = { result = ["待核实"] }
+'''
+
+
+def test_show_streak_and_lists(tmp_path):
+    if "streak" not in Grading.model_fields or "lists" not in Scheme.model_fields:
+        pytest.skip("the model has no streak gradings or lists")
+    path = _copy(tmp_path, "pingbian")
+    path.write_text(path.read_text("utf-8") + STREAK_AND_LISTS, encoding="utf-8")
+    assert run("scheme", "check", path).exit_code == 0
+    out = run("scheme", "show", path).output
+    assert "按以往各期评定：连续 2 期在考评等次中为“好”的为“提级管理”，其余为“不变”" in out
+    assert "约谈名单：考评等次“差”的单位，及其《工作作风匿名评价登记表》中核实结果为属实的条目（由乡党委书记约谈）" in out
+    assert "待核实事项：《工作作风匿名评价登记表》中核实结果为待核实的条目" in out
+
+
+def test_show_escapes_brackets(tmp_path):
+    path = _copy(tmp_path, "pingbian", ('label = "县委评定"\nagg', 'label = "县委评定[bold]"\nagg'))
+    out = run("scheme", "show", path).output
+    assert "县委评定[bold]（county" in out
+
+
+# ------------------------------------------------------------------ scheme check on broken copies
+
+
+@pytest.mark.parametrize("base, change, message", [
+    ("pingbian", ("parts = { reverse = 0.4,", "parts = { reverse = 0.5,"),
+     "nodes.composite.parts：权重合计为 1.1，应为 1"),
+    ("pingbian", ('{ grade = "好", kind = "cap", share = 0.20 }', '{ grade = "好", kind = "cap", share = 1.2 }'),
+     "gradings[1].rules[1]：share 必须在 0 到 1 之间"),
+    ("pingbian", ('form = "callback"', 'form = "callbak"'), "nodes.appeals.form：表格“callbak”不存在"),
+    ("pingbian", ('field = "resolved"', 'field = "solved"'), "nodes.appeals：表格“callback”没有列“solved”"),
+    ("dazhou_street", ('field = "dangjian"', 'field = "dangjan"'), "nodes.dangjian：表格“dept_djb”没有列“dangjan”"),
+    ("dazhou_street", ("parts = [\"office_duty\", \"office_finance\"", "parts = [\"office_duty\", \"office_financ\""),
+     "nodes.office_total.parts：节点“office_financ”不存在"),
+    ("shuocheng", ('where = { kind = ["加分"] }', 'where = { kond = ["加分"] }'), "nodes.bonus：表格“adjust”没有列“kond”"),
+    ("shuocheng", ('{ grade = "好", kind = "at_least", score = 90 }', '{ grade = "优", kind = "at_least", score = 90 }'),
+     "gradings[1]：规则中的等次“优”不在 grades 中"),
+])
+def test_check_reports_key_path(tmp_path, base, change, message):
+    res = run("scheme", "check", _copy(tmp_path, base, change))
+    assert res.exit_code == 2, res.output
+    assert "考评方案有错误" in res.output and message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_check_missing_file(tmp_path):
+    res = run("scheme", "check", tmp_path / "没有这个文件.toml")
+    assert res.exit_code == 2 and "找不到考评方案文件" in res.output
+
+
+def test_check_clean_builtins_summarise():
+    for name in builtin_names():
+        res = run("scheme", "check", builtin_dir() / f"{name}.toml")
+        assert res.exit_code == 0, res.output
+        scheme = load(name)
+        assert f"表格 {len(scheme.forms)} 种，计分项 {len(scheme.nodes)} 个，等次 {len(scheme.gradings)} 项" in res.output
+
+
+# Checks the model does not make yet (reported to the lead): a leaf naming an option its form does not have.
+@pytest.mark.xfail(reason="scheme.py does not yet check option names used by leaves and vetoes", strict=False)
+@pytest.mark.parametrize("base, change, key", [
+    ("pingbian", ('positive = ["满意", "基本满意"]', 'positive = ["满意", "很满意"]'), "nodes.daily"),
+    ("pingbian", ('match = ["是"]', 'match = ["已解决"]'), "nodes.appeals"),
+    ("pingbian", ('where = { result = ["属实"] }', 'where = { result = ["确实"] }'), "nodes.style"),
+    ("dazhou_street", ('field = "anquan"\nletters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, E = 0.6 }',
+                       'field = "anquan"\nletters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, F = 0.6 }'), "nodes.anquan"),
+    ("dazhou_street", ('cancels = { grade = ["先进"], office_grade = ["先进"] }\n\n[[vetoes]]\nid = "other"',
+                       'cancels = { grade = ["优秀"], office_grade = ["先进"] }\n\n[[vetoes]]\nid = "other"'),
+     "vetoes.criticism.cancels"),
+])
+def test_check_reports_unknown_option(tmp_path, base, change, key):
+    res = run("scheme", "check", _copy(tmp_path, base, change))
+    assert res.exit_code == 2 and key in res.output
