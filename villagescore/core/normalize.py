@@ -183,6 +183,39 @@ def _checked(value: Decimal, column: Column) -> Result:
     return Decimal(shown), None, {}
 
 
+# Good values already normalised, by (column_key, type, raw): a county's forms repeat the same few
+# scores and options thousands of times. Only results without an issue are kept (they do not
+# depend on the column's label); the cache is emptied when full.
+_MEMO: dict[tuple, Result] = {}
+_MEMO_MAX = 1 << 16
+_MEMO_TYPES = frozenset({str, int, float, bool})
+
+
+def column_key(column: Column) -> tuple:
+    """Everything about ``column`` that a good value's normalised form depends on."""
+    return (column.type, column.min, column.max, column.places, tuple(column.options))
+
+
+def normalize_cached(raw: Any, column: Column, key: tuple) -> Result:
+    """``normalize(raw, column)`` with ``key = column_key(column)``, remembered for good values.
+
+    The result is shared between calls: callers must not change its params dict.
+    """
+    kind = type(raw)
+    if kind not in _MEMO_TYPES:
+        return normalize(raw, column)
+    memo_key = (key, kind, raw)
+    found = _MEMO.get(memo_key)
+    if found is not None:
+        return found
+    result = normalize(raw, column)
+    if result[1] is None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[memo_key] = result
+    return result
+
+
 @functools.lru_cache(maxsize=1024)
 def _option_keys(options: tuple[str, ...]) -> dict[str, str]:
     return {squash(unicodedata.normalize("NFKC", o)): o for o in options}

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from villagescore.core.issues import Issue, issue
-from villagescore.core.normalize import clean_text, is_blank, normalize, plain, squash
+from villagescore.core.normalize import clean_text, column_key, is_blank, normalize, normalize_cached, plain, squash
 from villagescore.core.numbers import round_half_up
 from villagescore.core.records import Row
 from villagescore.core.scheme import Column
@@ -92,6 +92,16 @@ def find_header(grid: list[list[Any]], columns: list[Column]) -> tuple[int, dict
     return best
 
 
+def _blank(raw: Any) -> bool:
+    """``is_blank``, with the common cells (empty, a number) decided without a call."""
+    if raw is None or raw == "":
+        return True
+    kind = type(raw)
+    if kind is float or kind is int or kind is bool:
+        return False
+    return is_blank(raw)
+
+
 def _skip(cells: list[Any]) -> str | None:
     """"合计"/"平均" for a totals row, "" for another row to skip (小计, a signature line), None otherwise."""
     first = next((c for c in cells if not is_blank(c)), None)
@@ -157,34 +167,36 @@ def parse_table(
     head, pos = found
     issues = [issue("column-missing", **where, cell=str(head + 1), label=c.label)
               for c in columns if c.required and c.key not in pos]
-    deciding = [k for k in pos if k not in (keep_if_only or ())]
+    deciding = [p for k, p in pos.items() if k not in (keep_if_only or ())]
+    # per column, once: (key, position, letters, column, normalisation key)
+    plan = [(c.key, pos[c.key], column_letter(pos[c.key]), c, column_key(c)) for c in columns if c.key in pos]
+    blank_values = dict.fromkeys(c.key for c in columns)
 
     rows: list[Row] = []
     totals: list[tuple[int, str]] = []
     bad: set[str] = set()  # columns with an unreadable cell: their totals cannot be checked
     for r in range(head + 1, len(grid)):
         cells = grid[r]
-        raw = {k: cells[p] if p < len(cells) else None for k, p in pos.items()}
-        if all(is_blank(raw[k]) for k in deciding):
+        width = len(cells)
+        if all(p >= width or _blank(cells[p]) for p in deciding):
             continue
         skip = _skip(cells)
         if skip is not None:
             if skip:
                 totals.append((r, skip))
             continue
-        row = Row(values={c.key: None for c in columns}, row=r + 1)
-        for col in columns:
-            if col.key not in pos:
-                continue
-            ref = f"{column_letter(pos[col.key])}{r + 1}"
-            row.cells[col.key] = ref
-            value, code, params = normalize(raw[col.key], col)
+        row = Row(values=blank_values.copy(), row=r + 1)
+        number = str(r + 1)
+        for key, p, letters, col, norm in plan:
+            ref = letters + number
+            row.cells[key] = ref
+            value, code, params = normalize_cached(cells[p] if p < width else None, col, norm)
             if code:
                 issues.append(issue(code, **where, cell=ref, **params))
-                bad.add(col.key)
+                bad.add(key)
             elif value is None and col.required:
                 issues.append(issue("missing-value", **where, cell=ref, label=col.label))
-            row.values[col.key] = value
+            row.values[key] = value
         rows.append(row)
     issues += _check_totals(totals, grid, rows, columns, pos, bad, where)
     return rows, issues, head + 1

@@ -22,6 +22,7 @@ bad value. Merged cells carry their value into every cell they cover. Macros are
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html
 import io
@@ -232,6 +233,18 @@ _COUNTS = re.compile(rb'\s(?:unique)?[cC]ount\s*=\s*["\'](\d+)["\']')
 
 # A sheet needs the careful per-cell visit only when one of these shows up; most filled forms have none.
 _NEEDS_VISIT = re.compile(rb'<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*["\']e["\']|\shidden\s*=')
+# Substrings one of which every _NEEDS_VISIT match contains: checked first, since the alternation
+# without a literal prefix scans slowly (most sheets contain none of them).
+_VISIT_HINTS = (b"<f", b":f", b"hidden", b'"e"', b"'e'", b'"e\'', b"'e\"")
+
+
+def _needs_visit(data: bytes) -> bool:
+    return any(h in data for h in _VISIT_HINTS) and _NEEDS_VISIT.search(data) is not None
+
+
+def _has_dtd(body: bytes) -> bool:
+    """A DTD or entity declaration (ASCII/UTF-8 or UTF-16); each contains "<!" or "<\\0!"."""
+    return (b"<!" in body or b"<\x00!" in body) and any(w in body for w in _DTD)
 _ROW_REF = re.compile(rb'<row\s[^>]*?\br\s*=\s*["\'](\d+)')
 _CELL_REF = re.compile(rb'<c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})\d')
 
@@ -239,7 +252,7 @@ _CELL_REF = re.compile(rb'<c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})\d')
 def _plain_sheet(data: bytes) -> bool:
     """True when a sheet has no formula, error cell, hidden row or unreferenced cell, and stays within
     the limits: then the per-cell visit cannot find anything and is skipped (the scans run in C)."""
-    if not data.startswith(b"<sheetData") or _NEEDS_VISIT.search(data):
+    if not data.startswith(b"<sheetData") or _needs_visit(data):
         return False  # namespace prefixes, formulas, errors or hidden rows: look at every cell
     rows = _ROW_REF.findall(data)
     cols = _CELL_REF.findall(data)
@@ -340,13 +353,14 @@ def _guard_zip(data: bytes) -> tuple[bytes, str, dict[str, _Scan], bool]:
     members: dict[str, bytes] = {}
     try:  # reading every member checks its CRC and never inflates beyond the declared size
         for i in infos:
-            members[i.filename] = zf.read(i)
+            body = _inflate(data, i)
+            members[i.filename] = zf.read(i) if body is None else body
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and "encrypt" in str(exc).lower():
             raise FileRefused("password-protected", {}) from None
         raise _refuse("文件已损坏（压缩包内容校验失败）；请重新保存后提交") from None
     for name, body in members.items():
-        if name.lower().endswith((".xml", ".rels", ".vml")) and any(w in body for w in _DTD):
+        if name.lower().endswith((".xml", ".rels", ".vml")) and _has_dtd(body):
             raise _refuse("文件内部含有不允许的 XML 声明（DTD/实体），可能是恶意构造的文件")
     if "mimetype" in members:
         if b"opendocument.spreadsheet" not in members["mimetype"][:100]:
@@ -391,15 +405,69 @@ def _guard_zip(data: bytes) -> tuple[bytes, str, dict[str, _Scan], bool]:
     return out.getvalue(), "xlsx", scans, macros
 
 
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile's local file header
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's bytes, the way ``ZipFile.read`` returns them, without its per-member overhead.
+
+    Only for a plain stored or deflated member whose local header agrees with the directory and
+    whose content inflates to exactly the declared size with the declared CRC; None in every other
+    case, and the caller lets ``ZipFile.read`` decide (and raise its own errors).
+    """
+    if info.flag_bits & 0x61 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None  # encrypted, compressed patched data, strong encryption: zipfile's business
+    off = info.header_offset
+    if off < 0 or off + _LOCAL_HEADER.size > len(data):
+        return None
+    head = _LOCAL_HEADER.unpack_from(data, off)
+    if head[0] != b"PK\x03\x04":
+        return None
+    start = off + _LOCAL_HEADER.size
+    try:
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    except UnicodeEncodeError:
+        return None
+    if data[start:start + head[10]] != name:
+        return None
+    start += head[10] + head[11]
+    raw = data[start:start + info.compress_size]
+    if len(raw) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_STORED:
+        body = raw
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            body = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error:
+            return None
+        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+            return None
+    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+        return None
+    return body
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
 def _sheet_names_by_member(members: dict[str, bytes]) -> dict[str, str]:
     """Worksheet member path → sheet name, from workbook.xml and its relationships."""
+    book = members.get("xl/workbook.xml")
+    rels = members.get("xl/_rels/workbook.xml.rels")
+    if book is None or rels is None:
+        return {}
+    return dict(_sheet_names(book, rels))  # a copy: the cached answer is shared
+
+
+@functools.lru_cache(maxsize=256)
+def _sheet_names(book_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+    """Cached: the forms of one kind carry the same workbook.xml and relationships."""
     try:
-        book = ElementTree.fromstring(members["xl/workbook.xml"])
-        rels = ElementTree.fromstring(members["xl/_rels/workbook.xml.rels"])
+        book = ElementTree.fromstring(book_xml)
+        rels = ElementTree.fromstring(rels_xml)
     except Exception:  # malformed: scans stay keyed by member path (calamine will likely refuse the file)
         return {}
     targets = {e.get("Id"): e.get("Target", "") for e in rels.iter() if _local(e.tag) == "Relationship"}

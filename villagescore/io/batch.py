@@ -1,0 +1,105 @@
+"""Reading many workbooks: in this process for a small batch, on every core above a threshold.
+
+``read_workbooks`` yields ``(path, Workbook or FileRefused)`` in the order of the paths given, so
+whatever the caller builds from them is the same however the files were read. Worker processes
+send back the ``Workbook`` (plain grids of values, a few kB per form) or the refusal's code and
+parameters (``FileRefused`` does not survive pickling as it is).
+
+When a pool cannot be started or a worker dies (a damaged file that takes the reading library
+down), the files not yet returned are read in this process, exactly as without a pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Iterable, Iterator, Union
+
+from villagescore.io.reader import FileRefused, Workbook, read_workbook
+
+# Below this many files one process is faster than starting workers (measured with
+# benchmarks/county.py on 2 cores: a worker started by fork costs about as much as reading 20 files;
+# by spawn, which re-imports the reader, about as much as 300).
+PARALLEL_MIN_FILES = 64
+PARALLEL_MIN_FILES_SPAWN = 400
+MAX_WORKERS = 8
+CHUNK = 16  # files per task: few enough round trips, small enough to share the work out evenly
+
+Result = Union[Workbook, FileRefused]
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork where it exists (workers start at once, with the reader already imported), else spawn."""
+    if sys.platform != "win32" and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _read(path: Path) -> tuple:
+    """One file, as a picklable record (runs in a worker)."""
+    try:
+        return ("ok", read_workbook(path))
+    except FileRefused as exc:
+        return ("refused", exc.code, exc.params, exc.sheet, exc.cell)
+
+
+def _read_chunk(paths: list[Path]) -> list[tuple]:
+    return [_read(p) for p in paths]
+
+
+def _result(record: tuple) -> Result:
+    if record[0] == "ok":
+        return record[1]
+    _, code, params, sheet, cell = record
+    return FileRefused(code, params, sheet=sheet, cell=cell)
+
+
+def _serial(paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
+    for p in paths:
+        yield p, _result(_read(p))
+
+
+def read_workbooks(paths: Iterable[Path], *, workers: int | None = None,
+                   threshold: int | None = None) -> Iterator[tuple[Path, Result]]:
+    """``(path, Workbook or FileRefused)`` for every path, in the order given.
+
+    ``workers``: processes to use (default: the cores, at most MAX_WORKERS); ``threshold``: fewest
+    files worth a pool (default PARALLEL_MIN_FILES, or PARALLEL_MIN_FILES_SPAWN where workers must
+    re-import the reader). Below it, or with one core, files are read in this process.
+    """
+    paths = [Path(p) for p in paths]
+    ctx = _context()
+    if threshold is None:
+        threshold = PARALLEL_MIN_FILES if ctx.get_start_method() == "fork" else PARALLEL_MIN_FILES_SPAWN
+    workers = min(workers or cpu_count(), MAX_WORKERS)
+    if workers < 2 or len(paths) < max(threshold, 2):
+        yield from _serial(paths)
+        return
+    chunk = max(1, min(CHUNK, len(paths) // (4 * workers) or 1))
+    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for batch in pool.map(_read_chunk, chunks):
+                for record in batch:
+                    yield paths[done], _result(record)
+                    done += 1
+    except (BrokenProcessPool, OSError):
+        pass  # a worker died or could not start: read the rest here, as without a pool
+    if done < len(paths):
+        yield from _serial(paths[done:])
+
+
+__all__ = ["read_workbooks", "cpu_count", "PARALLEL_MIN_FILES"]
