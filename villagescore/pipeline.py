@@ -12,6 +12,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ import villagescore
 from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
 from villagescore.core.explain import formula_fields
-from villagescore.core.grading import Candidate, grade_entered, grade_units, key_of, withheld
+from villagescore.core.grading import Candidate, grade_entered, grade_streak, grade_units, key_of, withheld
 from villagescore.core.issues import Issue, Report, Severity, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
@@ -532,7 +533,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 report.add(issue("unit-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"),
                                  code=code or "（空）"))
                 continue
-            if code in first_row:
+            if code in first_row and form.kind != "register":  # a register has any number of rows per unit
                 report.add(issue("unit-row-duplicate", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
                                  form=form.title, other_row=first_row[code]))
                 continue
@@ -540,7 +541,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 report.add(issue("form-not-applicable", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
                                  form=form.title, type=inputs[code].unit.type))
                 continue
-            first_row[code] = r.row
+            first_row.setdefault(code, r.row)
             inputs[code].rows.setdefault(form_id, []).append(r)
             inputs[code].sources[form_id] = Source(fd.file, fd.sheet)
             if form.veto_field and r.get(form.veto_field):
@@ -551,7 +552,9 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 else:
                     chk.vetoes.setdefault(code, []).append(label)
         for u in setup.units:
-            if u.code not in first_row and form.applies(u.type):
+            if form.kind == "register":  # no rows: nothing registered for this unit
+                inputs[u.code].sources.setdefault(form_id, Source(fd.file, fd.sheet))
+            elif u.code not in first_row and form.applies(u.type):
                 report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
                 inputs[u.code].sources[form_id] = Source(_SILENT)
     # coverage: every unit needs every form used by its score nodes
@@ -648,7 +651,10 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
 
 def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
             criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
-            exclude: set[Path] | None = None) -> RunResult:
+            exclude: set[Path] | None = None, earlier: Earlier | None = None) -> RunResult:
+    """Scores, ranks, grades and lists of one period (or a year from its parts) read from the folders.
+
+    ``earlier`` returns the archived grades of an earlier period (for streak rules such as 提级管理)."""
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
                  exclude=exclude)
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
@@ -677,7 +683,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {},
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
-    quota, notes = grade_results(scheme, results, places, entered)
+    quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier)
     first = scheme.gradings[0].id if scheme.gradings else ""
 
     def sort_key(r: UnitResult):
@@ -686,7 +692,59 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
 
     results.sort(key=sort_key)
     files = sorted(chk.col.files, key=lambda f: f.path)
-    return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots)
+    lists = make_lists(scheme, results, _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target))
+    return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
+                      lists=lists)
+
+
+def _rows_by_unit(scheme: Scheme, chk: "_Checked", period: str) -> dict[str, dict[str, list[Row]]]:
+    """form id → unit code → the rows of that unit in ``period`` (township registers split by their unit column)."""
+    out: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+    for fd in chk.col.forms:
+        if fd.period != period or (period, fd.unit or "", fd.form_id) in chk.conflicts:
+            continue
+        if scheme.form(fd.form_id).scope == "unit":
+            out[fd.form_id][fd.unit or ""].extend(fd.rows)
+        else:
+            for r in fd.rows:
+                out[fd.form_id][str(r.get("unit") or "")].append(r)
+    return out
+
+
+def _text(value) -> str:
+    from villagescore.core.numbers import plain
+
+    if value is None:
+        return ""
+    return plain(value) if isinstance(value, Decimal) else str(value)
+
+
+def make_lists(scheme: Scheme, results: list[UnitResult], rows: dict[str, dict[str, list[Row]]]):
+    """The scheme's lists: units with the listed grades (rank order) and their matching rows, or every unit
+    with matching rows."""
+    from villagescore.core.records import ListEntry, ListResult
+
+    out = []
+    for lst in scheme.lists:
+        form = scheme.form(lst.form) if lst.form else None
+        keys = lst.columns or ([c.key for c in form.columns] if form else [])
+        labels = [form.column(k).label for k in keys] if form else []
+        entries = []
+        for r in results:
+            grade = ""
+            if lst.grading:
+                gr = r.grades.get(lst.grading)
+                if gr is None or gr.grade not in lst.grades:
+                    continue
+                grade = gr.grade
+            matching = [x for x in (rows.get(lst.form, {}).get(r.code, []) if form else [])
+                        if all(x.get(k) in allowed for k, allowed in lst.where.items())]
+            if not lst.grading and not matching:
+                continue
+            entries.append(ListEntry(r.code, r.unit.full_name, r.unit.township, grade,
+                                     [[_text(x.get(k)) for k in keys] for x in matching]))
+        out.append(ListResult(lst.id, lst.title, lst.text, labels, entries))
+    return out
 
 
 def run_result(scheme: Scheme, target: str, periods: list[str], units: list[UnitResult], quota: list,
@@ -702,6 +760,7 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
         gradings=[(g.id, g.label) for g in scheme.gradings], places=scheme.scheme.places, notes=notes,
         grade_orders={g.id: list(g.grades) for g in scheme.gradings},
         form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES},
+        grade_colors={g.id: dict(g.colors) for g in scheme.gradings if g.colors},
         **formula_fields(scheme, target, periods), **extra,
     )
 
@@ -838,8 +897,27 @@ def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
     return not node.applies_to or unit_type in node.applies_to
 
 
+Earlier = Callable[[str], "dict[str, dict[str, str | None]] | None"]  # period → unit → grading → grade
+
+
+def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[str, str | None] | None]]:
+    """The grades of ``g.streak.grading`` in the periods before ``period``, newest first (None: not archived)."""
+    out: list[tuple[str, dict[str, str | None] | None]] = []
+    if not period:
+        return out
+    p = Period.parse(period)
+    for _ in range(g.streak.periods - 1):
+        p = p.previous()
+        found = earlier(str(p)) if earlier else None
+        out.append((str(p), None if found is None else {u: gr.get(g.streak.grading) for u, gr in found.items()}))
+    return out
+
+
 def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
-               entered: dict[str, dict[str, str | None]] | None = None):
+                  entered: dict[str, dict[str, str | None]] | None = None, *,
+                  period: str = "", earlier: Earlier | None = None):
+    """Every grading of the scheme on the results, in the scheme's order (later gradings see earlier grades);
+    ``earlier`` gives archived grades of a period, for streak rules."""
     quota, notes = [], []
     for g in scheme.gradings:
         group = [r for r in results if not g.applies_to or r.unit.type in g.applies_to]
@@ -853,7 +931,9 @@ def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                 assert key is not None
                 cands.append(Candidate(r.code, key, tuple(v for v in (scheme.veto(x) for x in r.vetoes) if v),
                                        {k: x.grade for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
-            if g.entered:
+            if g.streak:
+                outcome = grade_streak(g, cands, _earlier(g, period, earlier))
+            elif g.entered:
                 outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
             else:
                 outcome = grade_units(g, cands, places)

@@ -206,3 +206,36 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
     quota = [QuotaLine(grading.id, "按录入的等次", grade, len(cands), "—",
                        sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
     return GradingOutcome(results, quota, [])
+
+
+def grade_streak(grading: Grading, cands: list[Candidate],
+                 earlier: list[tuple[str, dict[str, str | None] | None]]) -> GradingOutcome:
+    """``grading.streak``: the grade when this period's and each earlier period's grade (newest first, from
+    the archive) are all among the streak's grades; the default otherwise. Without every earlier period's
+    result the rule cannot apply: every unit gets the default and the outcome says why."""
+    streak = grading.streak
+    assert streak is not None
+    rank = ranks(cands)
+    wanted = "/".join(streak.grades)
+    rule = f"连续 {streak.periods} 期为“{wanted}”的为“{streak.grade}”"
+    missing = [p for p, grades in earlier if grades is None]
+    if missing or len(earlier) < streak.periods - 1:
+        why = (f"{grading.label}：结果档案库中没有 {'、'.join(missing) or '上期'} 的计算结果，"
+               f"“{rule}”的规则本期未能适用")
+        results = {c.code: GradeResult(grading.id, grading.default, (), why, rank[c.code]) for c in cands}
+        return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", 0, 0, why)], [why])
+    results = {}
+    for c in cands:
+        chain = [c.other.get(streak.grading)] + [grades.get(c.code) for _, grades in earlier]  # type: ignore[union-attr]
+        if all(g in streak.grades for g in chain):
+            periods = "、".join(p for p, _ in reversed(earlier))
+            res = GradeResult(grading.id, streak.grade, (), f"{periods}及本期均为“{wanted}”", rank[c.code])
+            cons = grading.consequences.get(streak.grade)
+            res.consequence = cons.text if cons else ""
+        else:
+            res = GradeResult(grading.id, grading.default, (), "", rank[c.code])
+            cons = grading.consequences.get(grading.default)
+            res.consequence = cons.text if cons else ""
+        results[c.code] = res
+    actual = sum(1 for r in results.values() if r.grade == streak.grade)
+    return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", actual)], [])

@@ -159,6 +159,10 @@ def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None =
             _col("row", "评价内容", required=True),
             *[_col(opt, opt, "integer", min=Decimal(0), max=Decimal(1000000)) for opt in form.options],
         ]
+    if form.kind == "register" and form.scope == "township":  # one register for all units: a unit column
+        return [_col("seq", "序号", "integer", min=Decimal(1), max=Decimal(form.max_rows)),
+                _col("unit", "单位代码", max_length=20), _col("unit_name", "单位名称", max_length=40),
+                *form.columns]
     if form.kind == "register":
         return [_col("seq", "序号", "integer", min=Decimal(1), max=Decimal(form.max_rows)), *form.columns]
     if form.kind == "unit_scores":

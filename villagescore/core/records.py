@@ -182,6 +182,7 @@ class BallotLine:
     file: str
     sheet: str
     row: int
+    votes: str = ""  # a vote ballot: "李明（书记）好；王芳（村委会主任）较好；…"
 
 
 @dataclass
@@ -213,6 +214,28 @@ class RunResult:
     node_formulas: dict[str, list[tuple[str, Decimal]]] = field(default_factory=dict)  # inner node → [(child, weight)]
     period_weights: dict[str, Decimal] = field(default_factory=dict)  # a year's result: period → weight
     rounding: str = "end"  # the scheme's rounding: "end" (exact inside, round once) or "each"
+    lists: list[ListResult] = field(default_factory=list)
+    grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
+
+
+@dataclass
+class ListEntry:
+    unit: str  # unit code
+    name: str  # as shown: 青山村, or 青山村 李明（书记） for a person
+    township: str
+    grade: str  # the grade that put the unit on the list ("" for a list of form rows)
+    rows: list[list[str]] = field(default_factory=list)  # the matching form rows, as text
+
+
+@dataclass
+class ListResult:
+    """A list the scheme asks for (e.g. 约谈名单 with open rectification items; adjustments pending)."""
+
+    id: str
+    title: str
+    text: str
+    columns: list[str]  # labels of the row columns
+    entries: list[ListEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class Column(Strict):
 # Columns the tool itself lays out in front of a form's own columns; a scheme may not reuse their keys.
 RESERVED_KEYS = {
     "callback": ("seq", "request_id", "date", "content", "requester", "phone"),
-    "register": ("seq",),
+    "register": ("seq", "unit", "unit_name"),
     "unit_scores": ("unit", "unit_name"),
 }
 
@@ -488,6 +488,8 @@ class Scheme(Strict):
                     problems.append(f"gradings.{g.id}.applies_to：单位类型“{t}”不在 scheme.unit_types 或 member_types 中")
             if g.streak and g.streak.grading not in grading_ids:
                 problems.append(f"gradings.{g.id}.streak：等次“{g.streak.grading}”不存在")
+            elif g.streak and [x.id for x in self.gradings].index(g.streak.grading) > self.gradings.index(g):
+                problems.append(f"gradings.{g.id}.streak：等次“{g.streak.grading}”须写在本等次之前")
             elif g.streak and not set(g.streak.grades) <= set(grading_ids[g.streak.grading].grades):
                 problems.append(f"gradings.{g.id}.streak.grades：不在“{g.streak.grading}”的等次中")
         for i, lst in enumerate(self.lists):

@@ -79,7 +79,8 @@ def _from_ballots(form: Form, targets: list[tuple[str, str]], rows: list[Row], s
                 v = r.get(k)
                 if v is not None:
                     counts[k][str(v)] += 1
-        out.ballots.append(BallotLine(unit, period, serial, votes, None, status, where["file"], sheet, r.row))
+        text = "；".join(f"{label} {v}" for label, v in votes.items() if v is not None)
+        out.ballots.append(BallotLine(unit, period, serial, {}, None, status, where["file"], sheet, r.row, text))
     if issued is not None and out.returned > issued:
         out.issues.append(issue("too-many-ballots", sheet=sheet, count=out.returned, issued=issued, **where))
     for k, label in targets:

@@ -311,7 +311,8 @@ class _Trace:
         self.fallbacks: list[str] = []
         self.averaged = False  # a ballot mean was written as AVERAGEIFS
         self._leaves: dict[tuple[str, str, str], _Entry | None] = {}
-        self.total_col = 3 + len(_ballot_keys(result))  # 测评明细: 单位代码, 期间, 票号, items…, 合计, 状态
+        # 测评明细: 单位代码, 期间, 票号, [投票], items…, 合计, 状态
+        self.total_col = 3 + any(b.votes for b in result.ballots) + len(_ballot_keys(result))
         self._ballots: dict[tuple[str, str], list[int]] = {}
         for i, b in enumerate(result.ballots):
             self._ballots.setdefault((b.unit, b.period), []).append(i)
@@ -424,12 +425,15 @@ def _grade_text(gr: GradeResult | None) -> str:
     return "未评定"
 
 
-def _grade_tone(gr: GradeResult | None, order: list[str]) -> dict:
-    """Top grade green, bottom grade red, pending yellow (order: the grading's grades, best first)."""
+def _grade_tone(gr: GradeResult | None, order: list[str], colors: dict[str, str] | None = None) -> dict:
+    """The scheme's colour of the grade if it gives one (e.g. 红色预警); else top grade green, bottom grade red;
+    pending yellow (order: the grading's grades, best first)."""
     if gr is None:
         return {}
     if not gr.grade:
         return PENDING if gr.pending else {}
+    if colors:
+        return {"bg_color": colors[gr.grade]} if gr.grade in colors else {}
     if order and gr.grade == order[0]:
         return GOOD
     if len(order) > 1 and gr.grade == order[-1]:
@@ -488,7 +492,11 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
     one = len(result.gradings) == 1
-    header = ["排名", "单位代码", "单位名称", "类型", "党组织书记"]
+    people = any(u.unit.parent for u in result.units)  # 系统 B: people graded beside their units
+    townships = len({u.unit.township for u in result.units}) > 1  # a county ranking across townships
+    header = ["排名", "单位代码", "单位名称", "类型", "所属单位" if people else "党组织书记"]
+    if townships:
+        header.insert(2, "乡镇（街道）")
     header += [f"{_period_label(p)}得分" for p in extra]
     header += [label(n, n) for n in result.display]
     previous = getattr(result, "previous", None) or {}
@@ -502,7 +510,10 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     rows = []
     for i, u in enumerate(result.units, 1):
         rank = _rank(u, result.gradings) or (i if u.ok and not result.gradings else None)
-        values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type, u.unit.secretary]
+        values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type,
+                             u.unit.parent_name if people else u.unit.secretary]
+        if townships:
+            values.insert(2, u.unit.township)
         values += [trace.scored(u, p, root, SCORES) for p in extra]
         values += [trace.scored(u, result.period, n, SCORES) for n in result.display]
         if previous:
@@ -511,10 +522,11 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
         fmts = {c: dict(tone) for c in range(len(header))}
         for gid, _ in result.gradings:
             gr = u.grades.get(gid)
-            fmts[len(values)] = {"align": "center", **tone, **_grade_tone(gr, result.grade_orders.get(gid, []))}
+            fmts[len(values)] = {"align": "center", **tone, **_grade_tone(gr, result.grade_orders.get(gid, []),
+                                                                       result.grade_colors.get(gid))}
             values += [_grade_text(gr), _consequence(gr)]
         values.append(_remarks(u))
-        for c in (0, 1, 3):
+        for c in (0, 1, header.index("类型")):
             fmts[c]["align"] = "center"
         rows.append((values, fmts))
     g.table_rows(header, rows)
@@ -582,6 +594,25 @@ def _quota(book, st: _Styles, result: RunResult, title: str) -> None:
     g.finish()
 
 
+def _lists(book, st: _Styles, result: RunResult, title: str) -> None:
+    """The scheme's lists (e.g. 约谈名单 with open rectification items), one table after another."""
+    g = _Grid(book, st, "名单")
+    width = max((4 + len(lst.columns) for lst in result.lists), default=4)
+    g.title(title, width)
+    for lst in result.lists:
+        g.block([f"{lst.title}（{len(lst.entries)} 个）" + (f"：{lst.text}" if lst.text else "")], gap=0 if g.row == 1
+                else 1, bold=True)
+        header = ["单位代码", "单位名称", "乡镇（街道）", "等次", *lst.columns]
+        rows = []
+        for e in lst.entries:
+            for line in e.rows or [["无" if lst.columns else ""] + [""] * (len(lst.columns) - 1)]:
+                rows.append(([e.unit, e.name, e.township, e.grade, *line], {0: {"align": "center"}, 3: {"align": "center"}}))
+        if not rows:
+            rows.append((["无", *[""] * (len(header) - 1)], {}))
+        g.table_rows(header, rows, autofilter=False)
+    g.finish()
+
+
 def _criterion_order(key: str) -> tuple[int, str]:
     m = re.fullmatch(r"c(\d+)", key)
     return (int(m.group(1)), key) if m else (10**6, key)
@@ -592,13 +623,16 @@ def _ballots(book, st: _Styles, result: RunResult, title: str) -> None:
     g = _Grid(book, st, BALLOTS)
     keys = _ballot_keys(result)
     names = [f"细则{n}" if n < 10**6 else k for n, k in map(_criterion_order, keys)]
-    header = ["单位代码", "期间", "票号", *names, "合计", "状态", "文件", "工作表", "行"]
+    votes = ["投票"] if any(b.votes for b in result.ballots) else []  # vote ballots: one text per ballot
+    header = ["单位代码", "期间", "票号", *votes, *names, "合计", "状态", "文件", "工作表", "行"]
     g.title(title, len(header))
-    status_col = 3 + len(keys) + 1
+    status_col = 3 + len(votes) + len(keys) + 1
+    if votes:
+        g.caps[3] = CAP
     rows = []
     for b in result.ballots:
-        values = [b.unit, _period_label(b.period), b.serial, *(b.scores.get(k) for k in keys), b.total,
-                  b.status, b.file, b.sheet, b.row]
+        values = [b.unit, _period_label(b.period), b.serial, *([b.votes] if votes else []),
+                  *(b.scores.get(k) for k in keys), b.total, b.status, b.file, b.sheet, b.row]
         tone = {"align": "center", **BALLOT_TONE.get(b.status, {})}
         rows.append((values, {0: {"align": "center"}, status_col: tone}))
     g.table_rows(header, rows)
@@ -857,6 +891,8 @@ def build_summary(result: RunResult) -> bytes:
         _charts(book, st, result, f"{head} 图表")
         _scores(book, st, result, f"{head} 分项得分", trace)
         _quota(book, st, result, f"{head} 等次配额")
+        if result.lists:
+            _lists(book, st, result, f"{head} 名单")
         _ballots(book, st, result, f"{head} 测评明细")
         _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
         _about(book, st, result, f"{head} 说明", trace)
