@@ -11,7 +11,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import gettext
 import re
@@ -26,7 +26,9 @@ from villagescore import __version__
 from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
-from villagescore.core.scheme import Combine, Scheme, SchemeError
+
+if TYPE_CHECKING:  # the scheme model (pydantic) is imported by the commands that use it, not by --help
+    from villagescore.core.scheme import Scheme
 
 # click's own words (usage, errors) go through gettext; give them in Chinese.
 _CLICK_ZH = {
@@ -187,6 +189,7 @@ def guarded(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from villagescore.core.scheme import SchemeError
         from villagescore.io.atomic import OutputError
         from villagescore.pipeline import FatalInput
 
@@ -398,31 +401,56 @@ def template(
 
 def _ranking_table(result) -> Table:
     table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
+    people = any(u.unit.parent for u in result.units)
+    townships = len({u.unit.township for u in result.units}) > 1
+    # gradings for different unit types (系统 B: villages, secretaries, cadres …): one column, label and grade
+    merged = len(result.gradings) > 2 or any(
+        any(gid not in u.grades for gid, _ in result.gradings) for u in result.units)
     table.add_column("排名", justify="right", no_wrap=True)
     table.add_column("代码", no_wrap=True)
-    table.add_column("单位", overflow="fold", min_width=6)
-    table.add_column("书记", overflow="fold", min_width=4)
+    if townships:
+        table.add_column("乡镇（街道）", overflow="fold", min_width=4)
+    table.add_column("单位" if not people else "单位或人员", overflow="fold", min_width=6)
+    table.add_column("所属单位" if people else "书记", overflow="fold", min_width=4)
     for nid in result.display:
         table.add_column(result.node_labels[nid], justify="right", overflow="fold", min_width=6)
-    for _, label in result.gradings:
+    for _, label in ([("", "等次")] if merged else result.gradings):
         table.add_column(label, overflow="fold", min_width=4)
+    labels = dict(result.gradings)
     for r in result.units:
         cells = []
         for gid, _ in result.gradings:
             g = r.grades.get(gid)
             if g is None:
-                cells.append("")
+                text = ""
             elif g.pending:
-                cells.append(f"[yellow]待党委研究（{'/'.join(g.pending)}）[/]")
+                text = f"[yellow]待党委研究（{'/'.join(g.pending)}）[/]"
             elif g.grade is None:
-                cells.append("[dim]未评定[/]")
+                text = "[dim]未评定[/]"
             else:
-                cells.append(g.grade)
-        first = r.grades.get(result.gradings[0][0]) if result.gradings else None
+                text = escape(g.grade)
+            if merged and text:
+                text = f"{escape(labels[gid])}：{text}"
+            cells.append(text)
+        if merged:
+            cells = ["；".join(c for c in cells if c)]
+        first = next((r.grades[gid] for gid, _ in result.gradings if gid in r.grades), None)
         rank = str(first.rank) if first and first.rank else "—"
         vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
-        table.add_row(rank, escape(r.code), escape(r.unit.name), escape(r.unit.secretary), *vals, *cells)
+        who = [escape(r.unit.township)] if townships else []
+        table.add_row(rank, escape(r.code), *who, escape(r.unit.name if not people else r.unit.label),
+                      escape(r.unit.parent_name if people else r.unit.secretary), *vals, *cells)
     return table
+
+
+def _print_lists(result) -> None:
+    for lst in result.lists:
+        console.print(f"[bold]{escape(lst.title)}[/]（{len(lst.entries)} 个）" + (f"：{escape(lst.text)}" if lst.text else ""))
+        for e in lst.entries:
+            head = "  " + "  ".join(escape(x) for x in (e.unit, e.name, e.grade) if x)
+            console.print(head)
+            for row in e.rows:
+                console.print("      " + "；".join(f"{escape(c)}：{escape(v)}" for c, v in zip(lst.columns, row) if v))
 
 
 @app.command()
@@ -498,6 +526,7 @@ def compute(
         console.print_json(json.dumps(to_json(result), ensure_ascii=False))
     else:
         console.print(_ranking_table(result))
+        _print_lists(result)
         for note in result.notes:
             console.print(f"[yellow]{escape(note)}[/]")
         _print_report(result.report)
@@ -735,6 +764,7 @@ def scheme_list() -> None:
 
     示例：villagescore scheme list
     """
+    from villagescore.core.scheme import SchemeError
     from villagescore.io import schemes
 
     table = Table(title="内置考评方案", title_justify="left")
@@ -752,7 +782,7 @@ def scheme_list() -> None:
 
 def _scheme_tree(sch: Scheme) -> Tree:
     """The whole scheme for a clerk: forms, one score tree per graded total, gradings, vetoes (all escaped)."""
-    from villagescore.core.scheme import RegisterSum
+    from villagescore.core.scheme import Combine, RegisterSum
     from villagescore.core.scoring import describe_leaf
 
     def num(x) -> str:

@@ -66,8 +66,9 @@ def _header(ws, labels: Iterable[str]) -> tuple[int, dict[str, int]]:
     raise ValueError(f"header not found in {ws.title}")
 
 
-def fill(path: Path, rows: list[dict[str, Any]], *, match: str | None = None, save_as: Path | None = None) -> None:
-    """Type rows into the first sheet below its header, as a clerk would.
+def fill(path: Path, rows: list[dict[str, Any]], *, match: str | None = None, save_as: Path | None = None,
+         sheet: str | None = None) -> None:
+    """Type rows into the first sheet (or ``sheet``) below its header, as a clerk would.
 
     With ``match`` (a header label), each row goes to the existing row whose cell in that column
     equals the row's value (e.g. the prefilled 票号 or 单位代码); otherwise rows fill the table
@@ -76,7 +77,7 @@ def fill(path: Path, rows: list[dict[str, Any]], *, match: str | None = None, sa
     from openpyxl import load_workbook
 
     wb = load_workbook(path)
-    ws = wb.worksheets[0]
+    ws = wb[sheet] if sheet else wb.worksheets[0]
     labels = {k for row in rows for k in row}
     head, cols = _header(ws, labels | ({match} if match else set()))
     if match:

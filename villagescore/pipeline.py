@@ -684,11 +684,13 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
     quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier)
-    first = scheme.gradings[0].id if scheme.gradings else ""
+    types = [*scheme.scheme.unit_types, *scheme.scheme.member_types]
 
     def sort_key(r: UnitResult):
-        g = r.grades.get(first)
-        return (0 if r.ok else 1, g.rank if g and g.rank else 10**9, r.code)
+        """Units before people, each category by the rank of its first grading; units without a result last."""
+        g = next((r.grades[x.id] for x in scheme.gradings if x.id in r.grades), None)
+        group = types.index(r.unit.type) if r.unit.parent and r.unit.type in types else -1
+        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, r.code)
 
     results.sort(key=sort_key)
     files = sorted(chk.col.files, key=lambda f: f.path)
