@@ -18,3 +18,115 @@ def test_samples_compute_like_the_demo(scheme, tmp_path):
 
     assert table(from_files) == table(demo)
     assert (SAMPLES / "2025年度汇总.xlsx").exists()
+
+
+# ------------------------------------------------------------------ systems D and E: 云河街道, 桃源镇
+
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+import pytest  # noqa: E402
+from openpyxl import load_workbook  # noqa: E402
+
+from villagescore.io.reader import read_workbook  # noqa: E402
+from villagescore.io.schemes import load  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+NEW = {  # folder → (scheme, period)
+    "yunhe": ("dazhou_street", "2024"),
+    "taoyuan": ("shuocheng", "2024"),
+}
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "scripts" / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_samples", module)  # its dataclass looks its module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def _computed(name):
+    scheme_id, period = NEW[name]
+    return compute(load(scheme_id), [ROOT / "samples" / name / f"{period}表格"])
+
+
+def _table(result):
+    """(code, rank, {display node: rounded score}, {grading: grade}) per unit, in the summary's order."""
+    out = []
+    for u in result.units:
+        scores = {n: u.rounded[n] for n in result.display if n in u.rounded}
+        rank = next(iter(u.grades.values())).rank  # within the unit's own grading (offices apart in D)
+        out.append((u.code, rank, scores, {g: u.grades[g].grade for g in u.grades}))
+    return out
+
+
+def _summary_table(path, result):
+    """The same table read back from the written 汇总 sheet (cached values of the formula cells)."""
+    ws = load_workbook(path, data_only=True)["汇总"]
+    head = [c.value for c in ws[2]]
+    labels = {result.node_labels[n]: n for n in result.display}
+    gradings = {label: g for g, label in result.gradings}
+    out = []
+    for row in ws.iter_rows(min_row=3, values_only=True):
+        if not row[1]:
+            break
+        cells = dict(zip(head, row))
+        scores = {labels[h]: Decimal(str(v)) for h, v in cells.items() if h in labels and v is not None}
+        grades = {gradings[h]: v for h, v in cells.items() if h in gradings and v != "未评定"}
+        out.append((cells["单位代码"], cells["排名"], scores, grades))
+    return out
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_sample_computes_to_its_summary(name):
+    scheme_id, period = NEW[name]
+    result = _computed(name)
+    assert result.period == period
+    assert [i.text() for i in result.report.errors] == []
+    assert result.units and all(u.ok for u in result.units)
+    summary = ROOT / "samples" / name / f"{period}汇总.xlsx"
+    assert _summary_table(summary, result) == _table(result)
+
+
+def test_yunhe_offices_get_only_their_forms():
+    folder = ROOT / "samples" / "yunhe" / "2024表格"
+    forms: dict[str, set[str]] = {}
+    for p in folder.rglob("*.xlsx"):
+        ident = read_workbook(p).identity or {}
+        if ident.get("role") == "entry" and ident.get("unit_code"):
+            forms.setdefault(ident["unit_code"], set()).add(ident["form_id"])
+    assert forms["YZ01"] == {"leaders", "adjust"}
+    assert forms["YH01"] == {"leaders", "adjust", "village_vote"}
+    dept = load_workbook(next(folder.glob("党建办评分表_*.xlsx"))).worksheets[0]
+    codes = [dept.cell(r, 1).value for r in range(5, dept.max_row + 1) if dept.cell(r, 1).value]
+    assert codes == [f"YH0{i}" for i in range(1, 10)]  # villages and communities only, no 站办所 rows
+
+
+def test_yunhe_veto_and_adjustments():
+    units = {u.code: u for u in _computed("yunhe").units}
+    # 石门村 ranks second but its safety veto makes it 不合格; the five 先进 places pass to the next five
+    assert units["YH03"].grades["grade"].rank == 2 and units["YH03"].grades["grade"].grade == "不合格"
+    assert "安全生产" in units["YH03"].grades["grade"].reason
+    grades = {c: u.grades["grade"].grade for c, u in units.items() if "grade" in u.grades}
+    assert sorted(c for c, g in grades.items() if g == "先进") == ["YH01", "YH02", "YH04", "YH05", "YH07"]
+    # 市级荣誉 +1, 县级市表彰 +0.2; three entries for 大坪村: −0.2 − 0.2 − 0.2
+    assert units["YH01"].rounded["adjust"] == Decimal("1.20")
+    assert units["YH08"].rounded["adjust"] == Decimal("-0.60")
+    assert {c: u.grades["office_grade"].grade for c, u in units.items() if "office_grade" in u.grades} == {
+        "YZ01": "先进", "YZ02": "先进", "YZ03": "合格"}
+
+
+def test_taoyuan_has_a_failing_village():
+    units = {u.code: u for u in _computed("taoyuan").units}
+    worst = units["TY05"]
+    assert (worst.grades["grade"].grade, worst.grades["star"].grade) == ("差", "零星")
+    assert worst.rounded["penalty"] == Decimal("10.00")  # 5 + 3 + 2.5 capped at 10
+
+
+def test_taoyuan_regenerates_the_same(tmp_path):
+    """The script is deterministic: a fresh run writes a township that computes to the same table."""
+    fresh = _script().make_taoyuan(tmp_path / "taoyuan")
+    assert _table(fresh.result) == _table(_computed("taoyuan"))
+    assert _summary_table(fresh.summary, fresh.result) == _table(fresh.result)

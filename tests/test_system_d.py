@@ -5,6 +5,7 @@ year's forms, type them as the clerks would (openpyxl), compute, and check every
 against the arithmetic written out below.
 """
 
+import shutil
 from decimal import Decimal as D
 
 import pytest
@@ -94,7 +95,7 @@ def _forms(scheme, root):
 
 
 def _fill(scheme, folder, veto=VETO):
-    # each department types one band per village on its own sheet; office rows stay blank
+    # each department types one band per village on its own sheet (its sheet has no rows for offices)
     for form in scheme.forms:
         if not form.id.startswith("dept_"):
             continue
@@ -197,3 +198,28 @@ def test_without_veto_thirty_percent_liang_hao(tmp_path, scheme_d):
                       "V7": "良好", "V8": "不合格"}
     line = next(q for q in res.quota if q.grading == "grade" and q.grade == "良好")
     assert (line.allowed, line.actual) == ("≤ 2", 2)
+
+
+def test_offices_get_no_village_forms(street):
+    from openpyxl import load_workbook
+
+    # 站办所 get only the forms the scheme gives them (applies_to): no 村述村评 tally, no department rows
+    with pytest.raises(FileNotFoundError):
+        find(street, "village_vote", "O1")
+    find(street, "leaders", "O1"), find(street, "adjust", "O1")
+    ws = load_workbook(find(street, "dept_djb")).worksheets[0]
+    assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value] == VILLAGES
+    ws = load_workbook(find(street, "office")).worksheets[0]
+    assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value] == OFFICES
+
+
+def test_blank_band_is_an_error(tmp_path, street, scheme_d):
+    # every village row of a department sheet is required now: a blank band names its cell
+    folder = tmp_path / "copy"
+    shutil.copytree(street, folder)
+    fill(find(folder, "dept_djb"), [{"单位代码": "V2", "党建工作（8分）": None}], match="单位代码")
+    res = compute(scheme_d, [folder])
+    blank = [i for i in res.report.errors if i.code == "missing-value"]
+    assert [(i.sheet, i.cell) for i in blank] == [("党建办评分表", "C6")]  # V2 is the second row below the header
+    assert "党建工作（8分）" in blank[0].text()
+    assert not _by(res)["V2"].ok and _by(res)["V1"].ok
