@@ -74,7 +74,7 @@ def _summary_table(path, result):
             break
         cells = dict(zip(head, row))
         scores = {labels[h]: Decimal(str(v)) for h, v in cells.items() if h in labels and v is not None}
-        grades = {gradings[h]: v for h, v in cells.items() if h in gradings and v != "未评定"}
+        grades = {gradings[h]: v for h, v in cells.items() if h in gradings and v not in ("未评定", "—")}
         out.append((cells["单位代码"], cells["排名"], scores, grades))
     return out
 

@@ -18,16 +18,17 @@ import re
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.tree import Tree
 
 from villagescore import __version__
 from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
 
-if TYPE_CHECKING:  # the scheme model (pydantic) is imported by the commands that use it, not by --help
+if TYPE_CHECKING:  # imported where used, so that --help starts quickly (the scheme model is pydantic)
+    from rich.progress import Progress
+    from rich.tree import Tree
+
     from villagescore.core.scheme import Scheme
 
 # click's own words (usage, errors) go through gettext; give them in Chinese.
@@ -252,6 +253,8 @@ def _load_scheme(name: str) -> Scheme:
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -494,7 +497,9 @@ def compute(
     if csv_dir:
         _check_output(csv_dir / "units.csv", folders, force)
     if folders:
-        result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p})
+        arc_early = None if no_archive else archive or (output.parent if output else Path(".")) / ARCHIVE_NAME
+        result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p},
+                                  arc_early)
     else:
         result = _compute_from_archive(sch, period, archive or (output or Path("x")).parent / ARCHIVE_NAME)
     if output is None:
@@ -542,16 +547,26 @@ def compute(
 ARCHIVE_NAME = "villagescore.db"
 
 
-def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs: set[Path]):
+def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs: set[Path],
+                     arc_path: Path | None = None):
     from villagescore.io.reader import iter_workbook_files
     from villagescore.pipeline import compute as run_compute
+
+    def earlier(p: str):
+        """Archived grades of an earlier period, for streak rules (e.g. two quarters 优秀 → 提级管理)."""
+        if arc_path is None or not arc_path.exists():
+            return None
+        from villagescore.history import earlier_grades
+
+        with _open_archive(arc_path) as arc:
+            return earlier_grades(arc, sch.scheme.id, p)
 
     total = len(iter_workbook_files(folders))
     with _progress() as bar:
         task = bar.add_task("读取表格", total=total, current="")
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
                              progress=lambda name: bar.update(task, advance=1, current=name),
-                             exclude=outputs or None)
+                             exclude=outputs or None, earlier=earlier if any(g.streak for g in sch.gradings) else None)
     if period is None and len(result.periods) > 1:
         console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
                       f"（只算一期请加 --period {result.periods[0]}）。")
@@ -782,6 +797,8 @@ def scheme_list() -> None:
 
 def _scheme_tree(sch: Scheme) -> Tree:
     """The whole scheme for a clerk: forms, one score tree per graded total, gradings, vetoes (all escaped)."""
+    from rich.tree import Tree
+
     from villagescore.core.scheme import Combine, RegisterSum
     from villagescore.core.scoring import describe_leaf
 

@@ -46,6 +46,14 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
             rank - now_rank if rank is not None and now_rank is not None else None)
 
 
+def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | None]] | None:
+    """unit → grading → grade of the current archived run of ``period`` (None when it was never computed)."""
+    run = archive.current(scheme_id, period)
+    if run is None:
+        return None
+    return {code: {gid: grade for gid, (grade, _) in by.items()} for code, by in archive.grades(run.id).items()}
+
+
 def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResult:
     """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them)."""
     from villagescore.pipeline import grade_results, run_result  # the same grading and result as compute

@@ -47,7 +47,7 @@ from villagescore.io.reader import (
     sheet_issues,
 )
 from villagescore.io.batch import read_workbooks
-from villagescore.io.setup_reader import read_setup
+from villagescore.io.setup_reader import read_setup, with_unit
 
 Progress = Callable[[str], None]
 
@@ -126,15 +126,31 @@ class Collected:
     files: list[InputFile] = field(default_factory=list)
     workbooks: dict[str, Workbook] = field(default_factory=dict)
     foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
+    zones: dict[str, str] = field(default_factory=dict)  # file → index of the folder it came from
+    zone_setup: dict[str, dict[str, Path]] = field(default_factory=dict)  # folder index → setup form → path
 
     def status(self, file: str, status: str) -> None:
         self.files = [replace(f, status=status) if f.path == file else f for f in self.files]
 
 
+def _zone_of(path: Path, folders: list[Path]) -> str:
+    """Which of the folders given a file came from (its index as text): a township, when several are merged."""
+    for i, f in enumerate(folders):
+        if is_inside(path, [f]):
+            return str(i)
+    return ""
+
+
 def _display(path: Path, roots: list[Path]) -> str:
+    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
     for r in roots:
+        parts, others = r.resolve().parts, [x.resolve().parts for x in roots if x.name == r.name and x != r]
+        k = 1
+        while k < len(parts) - 1 and any(o[-k:] == parts[-k:] for o in others):
+            k += 1
+        base = r.parents[k - 1] if k <= len(r.parents) else r.resolve().parents[k - 1]
         try:
-            return str(path.relative_to(r.parent if r.is_dir() else r.parent))
+            return str(path.relative_to(base))
         except ValueError:
             continue
     return str(path)
@@ -157,9 +173,10 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     seen: dict[str, str] = {}
     exclude = {p.resolve() for p in (exclude or set())}
     others: list[Path] = []
-    paths = [p for p in iter_workbook_files(folders, others) if p.resolve() not in exclude]
+    paths = [p for p in iter_workbook_files(folders, others) if not exclude or p.resolve() not in exclude]
     for path, wb in read_workbooks(paths):  # in this order, however many processes read them
         name = _display(path, folders)
+        out.zones[name] = _zone_of(path, folders)
         if progress:
             progress(name)
         if isinstance(wb, FileRefused):
@@ -171,7 +188,9 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
             continue
         ident = wb.identity
         if wb.sha256 in seen:
-            if not (ident and ident.get("role") == "setup"):  # the same setup copied per period is normal
+            if ident and ident.get("role") == "setup":
+                out.zone_setup.setdefault(out.zones[name], {}).setdefault(ident.get("form_id", ""), path)
+            else:  # the same setup copied per period is normal
                 report.add(issue("duplicate-file", file=name, other=seen[wb.sha256]))
             out.files.append(InputFile(name, wb.sha256, status="重复，未计入"))
             continue
@@ -184,6 +203,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         role, form_id = ident.get("role", ""), ident.get("form_id", "")
         if role == "setup":
             out.setup_paths.setdefault(form_id, path)
+            out.zone_setup.setdefault(out.zones[name], {}).setdefault(form_id, path)
             out.files.append(InputFile(name, wb.sha256, form_id, status="基础信息"))
             continue
         if role == "print":
@@ -414,6 +434,8 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
         rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
                                         keep_if_only=keep_if_only)
+        if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
+            problems = with_unit(problems, rows, "unit")
         fd.rows = rows
         report.extend(problems)
         report.extend(sheet_issues(wb, fd.file, fd.sheet, [r.row for r in rows], fd.unit or ""))
@@ -488,7 +510,9 @@ class _Checked:
     vetoes: dict[str, list[str]] = field(default_factory=dict)
     entered: dict[str, dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
     ballots: list = field(default_factory=list)  # vote ballots as read (score ballots come with the scores)
-    used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # (period, unit|"", form) → files
+    # (period, unit code or, for a township form, its township's folder index or "", form) → files
+    used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
 
 
@@ -498,7 +522,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
     groups: dict[tuple[str, str], list[FormData]] = {}
     for fd in col.forms:
         if fd.period == period:
-            unit = (fd.unit or "") if scheme.form(fd.form_id).scope == "unit" else ""
+            unit = (fd.unit or "") if scheme.form(fd.form_id).scope == "unit" else col.zones.get(fd.file, "")
             groups.setdefault((unit, fd.form_id), []).append(fd)
     for (unit, form_id), fds in groups.items():
         form = scheme.form(form_id)
@@ -512,12 +536,12 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
             for fd in fds:
                 col.status(fd.file, "有冲突，未计入")
             chk.conflicts.add((period, unit, form_id))
-            for code in [unit] if unit else list(inputs):
+            for code in [unit] if form.scope == "unit" else [c for c in inputs if chk.unit_zone.get(c, "") == unit]:
                 inputs[code].rows[form_id] = []
                 inputs[code].sources[form_id] = Source(_SILENT)
             continue
         fd = fds[0]
-        if unit:
+        if form.scope == "unit":
             ui = inputs[unit]
             issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
             if form.kind == "vote_ballot":
@@ -529,7 +553,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         first_row: dict[str, int] = {}
         for r in fd.rows:
             code = str(r.get("unit") or "")
-            if code not in inputs:
+            if code not in inputs or chk.unit_zone.get(code, "") != unit:  # unknown, or another township's
                 report.add(issue("unit-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"),
                                  code=code or "（空）"))
                 continue
@@ -551,7 +575,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                                      unit=code, value=label))
                 else:
                     chk.vetoes.setdefault(code, []).append(label)
-        for u in setup.units:
+        for u in (u for u in setup.units if chk.unit_zone.get(u.code, "") == unit):
             if form.kind == "register":  # no rows: nothing registered for this unit
                 inputs[u.code].sources.setdefault(form_id, Source(fd.file, fd.sheet))
             elif u.code not in first_row and form.applies(u.type):
@@ -560,7 +584,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
     # coverage: every unit needs every form used by its score nodes
     for u in setup.units:
         for f in _needed_forms(scheme, u.type):
-            if (u.code if f.scope == "unit" else "", f.id) not in groups:
+            if (u.code if f.scope == "unit" else chk.unit_zone.get(u.code, ""), f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
                 for m in _members(scheme, setup, f, u.code):  # its people's votes: already reported
                     inputs[m.code].sources[f.id] = Source(_SILENT)
@@ -606,18 +630,52 @@ def _needed_forms(scheme: Scheme, unit_type: str | None = None) -> list[Form]:
     return [f for f in scheme.forms if f.id in needed and (unit_type is None or f.applies(unit_type))]
 
 
+def _county(scheme: Scheme, folders: list[Path], col: Collected,
+            report: Report) -> tuple[Setup, dict[str, str]] | None:
+    """Several townships' folders, each with its own roster of different units: one county-wide setup, each
+    unit's township from its roster (or its folder's name), and the folder each unit belongs to. None when
+    there is one roster, or the rosters share units (the same township's periods in several folders)."""
+    rosters = {z: paths["roster"] for z, paths in sorted(col.zone_setup.items()) if "roster" in paths}
+    if len(rosters) < 2:
+        return None
+    read = {}
+    for z, path in rosters.items():
+        setup, rep = read_setup(scheme, path, col.zone_setup[z].get("criteria"), None)
+        read[z] = (setup, rep)
+    codes = [{u.code for u in s.units} for s, _ in read.values()]
+    if any(a & b for i, a in enumerate(codes) for b in codes[i + 1:]):
+        return None
+    units, criteria, unit_zone = [], {}, {}
+    for z, (setup, rep) in read.items():
+        report.extend(rep.issues)
+        name = folders[int(z)].name
+        for u in setup.units:
+            units.append(replace(u, township=u.township or name))
+            unit_zone[u.code] = z
+        criteria.update(setup.criteria)
+    if not units:
+        raise FatalInput("各乡镇（街道）文件夹的名册中都没有可用的考评对象")
+    return Setup(units=units, criteria=criteria), unit_zone
+
+
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
            progress: Progress | None, exclude: set[Path] | None, every_period: bool = False) -> _Checked:
     """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
     report = Report()
     col = collect(scheme, folders, report, progress, exclude)
-    roster = roster or col.setup_paths.get("roster")
-    criteria = criteria or col.setup_paths.get("criteria")
-    if roster is None:
-        raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
-                         "或用 --roster 指定")
-    setup, setup_report = load_setup(scheme, roster, criteria, None)
-    report.extend(setup_report.issues)
+    county = None if roster is not None else _county(scheme, folders, col, report)
+    if county is not None:
+        setup, unit_zone = county
+    else:
+        col.zones = {}
+        roster = roster or col.setup_paths.get("roster")
+        criteria = criteria or col.setup_paths.get("criteria")
+        if roster is None:
+            raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
+                             "或用 --roster 指定")
+        setup, setup_report = load_setup(scheme, roster, criteria, None)
+        report.extend(setup_report.issues)
+        unit_zone = {}
     identify_foreign(scheme, setup, col, report)
     try:
         target, periods = choose_periods(scheme, col.forms, period)
@@ -628,7 +686,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
         target, periods = found[-1], found  # validate checks every period it finds
     resolve_foreign(scheme, col, periods, report)
     _parse_forms(scheme, setup, col, periods, report)
-    chk = _Checked(report, col, setup, target, periods)
+    chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
     for p in periods:
         for code, ui in _unit_inputs(scheme, setup, col, p, report, chk).items():
             for g in scheme.gradings:
@@ -703,7 +761,9 @@ def _rows_by_unit(scheme: Scheme, chk: "_Checked", period: str) -> dict[str, dic
     """form id → unit code → the rows of that unit in ``period`` (township registers split by their unit column)."""
     out: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for fd in chk.col.forms:
-        if fd.period != period or (period, fd.unit or "", fd.form_id) in chk.conflicts:
+        township = scheme.form(fd.form_id).scope == "township"
+        key = (period, chk.col.zones.get(fd.file, "") if township else fd.unit or "", fd.form_id)
+        if fd.period != period or key in chk.conflicts:
             continue
         if scheme.form(fd.form_id).scope == "unit":
             out[fd.form_id][fd.unit or ""].extend(fd.rows)
@@ -860,7 +920,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     cells: dict[tuple[str, str, str], str] = {}
     for u in setup.units:
         for p, fid, _ in columns:
-            key = (p, u.code if scheme.form(fid).scope == "unit" else "", fid)
+            key = (p, u.code if scheme.form(fid).scope == "unit" else chk.unit_zone.get(u.code, ""), fid)
             if not scheme.form(fid).applies(u.type):
                 status = "n/a"
             elif key in chk.conflicts:

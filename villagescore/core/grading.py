@@ -194,6 +194,17 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
             g, why = forced, "一票否决：" + "、".join(v.label for v in c.vetoes)
         elif g in grading.grades:
             why = "按录入的等次"
+            cancelled = {x for v in c.vetoes for x in v.cancels.get(grading.id, [])}
+            if g in cancelled:  # a veto takes the entered grade away: the next lower grade not cancelled
+                labels = "、".join(v.label for v in c.vetoes if g in v.cancels.get(grading.id, []))
+                why = f"一票否决：{labels}，取消“{g}”"
+                lower = g
+                while lower in cancelled and _neighbour(grading, lower, downward=True) != lower:
+                    lower = _neighbour(grading, lower, downward=True)
+                if lower in cancelled:
+                    g, why = None, why + "，没有更低的等次，暂不评定"
+                else:
+                    g, why = lower, why + f"，改为“{lower}”"
         else:
             g, why = None, "未录入等次"
         res = GradeResult(grading.id, g, (), why, rank[c.code])
@@ -221,7 +232,7 @@ def grade_streak(grading: Grading, cands: list[Candidate],
     missing = [p for p, grades in earlier if grades is None]
     if missing or len(earlier) < streak.periods - 1:
         why = (f"{grading.label}：结果档案库中没有 {'、'.join(missing) or '上期'} 的计算结果，"
-               f"“{rule}”的规则本期未能适用")
+               f"无法判断是否连续 {streak.periods} 期为“{wanted}”，本期未能适用此规则")
         results = {c.code: GradeResult(grading.id, grading.default, (), why, rank[c.code]) for c in cands}
         return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", 0, 0, why)], [why])
     results = {}

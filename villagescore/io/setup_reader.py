@@ -47,7 +47,7 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
         report.add(issue("sheet-missing", file=file, sheet=sheet or SETUP_TITLES[form_id]))
         return None
     rows, issues, _ = parse_table(wb.sheets[sheet], columns, file=file, sheet=sheet)
-    report.extend(_with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
+    report.extend(with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
     used = {sheet}
     if people is not None:
         pcols = people_columns(scheme)
@@ -57,7 +57,7 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
             report.add(issue("sheet-missing", file=file, sheet=PEOPLE_SHEET))
         else:
             prows, pissues, _ = parse_table(wb.sheets[psheet], pcols, file=file, sheet=psheet)
-            report.extend(_with_unit(pissues, prows, "parent"))
+            report.extend(with_unit(pissues, prows, "parent"))
             report.extend(sheet_issues(wb, file, psheet, [r.row for r in prows]))
             people.append((prows, psheet))
             used.add(psheet)
@@ -65,7 +65,7 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
     return rows, file, sheet
 
 
-def _with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
+def with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
     """Tag each cell issue with the unit code of its row, so only that unit is held back."""
     unit_of = {r.row: r.get(key) or "" for r in rows}
     out = []
@@ -194,4 +194,4 @@ def _ledger(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict
     return out
 
 
-__all__ = ["read_setup"]
+__all__ = ["read_setup", "with_unit"]

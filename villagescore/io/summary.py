@@ -417,10 +417,14 @@ class _Trace:
 # ---------------------------------------------------------------- sheet contents
 
 
-def _grade_text(gr: GradeResult | None) -> str:
-    if gr is not None and gr.grade:
+def _grade_text(gr: GradeResult | None, ok: bool = False) -> str:
+    if gr is None and ok:  # a grading for other unit types (e.g. the offices' grade on a village's row)
+        return "—"
+    if gr is None:
+        return "未评定"
+    if gr.grade:
         return gr.grade
-    if gr is not None and gr.pending:
+    if gr.pending:
         return f"待党委研究（{'/'.join(gr.pending)}）"
     return "未评定"
 
@@ -524,7 +528,7 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
             gr = u.grades.get(gid)
             fmts[len(values)] = {"align": "center", **tone, **_grade_tone(gr, result.grade_orders.get(gid, []),
                                                                        result.grade_colors.get(gid))}
-            values += [_grade_text(gr), _consequence(gr)]
+            values += [_grade_text(gr, u.ok), _consequence(gr)]
         values.append(_remarks(u))
         for c in (0, 1, header.index("类型")):
             fmts[c]["align"] = "center"
