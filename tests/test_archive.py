@@ -54,6 +54,22 @@ def test_newer_archive_refused(tmp_path):
     assert "更新版本" in exc.value.reason
 
 
+def test_version_1_archive_is_migrated(tmp_path):
+    from villagescore.io.archive import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Archive(path) as arc:
+        assert arc.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        cols = [r[1] for r in arc.db.execute("PRAGMA table_info(rectifications)")]
+        assert cols[:2] == ["run_id", "unit_code"] and "repeated" in cols
+        assert arc.items(None) == []
+
+
 def test_not_a_database(tmp_path):
     path = tmp_path / "bad.db"
     path.write_bytes(b"this is not sqlite" * 100)

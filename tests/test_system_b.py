@@ -243,3 +243,40 @@ def test_cli_runs_the_scheme(folder, tmp_path):
                                    "--no-archive"])
     assert res.exit_code == 0, res.output
     assert "约谈名单" in res.output
+
+
+def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_path):
+    """2021 with the archive, then 2022: B3-1 lists 党员发展程序不规范 again (repeated); B1-1's open 2021 item is
+    not on its 2022 list (carried over as still open)."""
+    from openpyxl import load_workbook
+
+    root = folder.parent
+    out = tmp_path / "汇总"
+    out.mkdir()
+    runner = CliRunner()
+    db = out / "villagescore.db"
+    res = runner.invoke(app, ["compute", str(folder), "--scheme", "dazehu", "-o", str(out / "2021.xlsx"),
+                              "--archive", str(db)])
+    assert res.exit_code == 0, res.output
+    later = tmp_path / "2022表格"
+    assert make_forms(scheme, root / "setup" / "名册.xlsx", None, None, "2022", later, seed=3).report.errors == []
+    ballots(later, "B1", B1_BALLOTS)
+    ballots(later, "B2", [(1, ["好"] * 5)])
+    ballots(later, "B3", B3_BALLOTS)
+    fill(find(later, "work"), [{"单位代码": c, "履职情况评分": v} for c, v in WORK.items()], match="单位代码")
+    fill(find(later, "review"), [{"单位代码": c, "总体评价": g} for c, g in REVIEW.items()], match="单位代码")
+    fill(find(later, "rectify", "B3-1"), [{"存在问题": "党员发展程序 不规范", "整改措施": "再次整改", "责任人": "彭志刚",
+                                           "整改时限": "2023年3月底", "整改情况": "未整改"}])
+    res = runner.invoke(app, ["compute", str(later), "--scheme", "dazehu", "-o", str(out / "2022.xlsx"),
+                              "--archive", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "往期已经列入" in res.output and "尚未完成" in res.output
+    ws = load_workbook(out / "2022.xlsx")["整改事项"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert rows[0][:4] == ["B3-1", "新港社区 彭志刚（书记）", "2022年度", "党员发展程序 不规范"]
+    assert rows[0][8] == "2021"  # the same problem (spacing aside) was listed in 2021
+    carried = [r for r in rows if r[0] == "B1-1"]
+    assert carried and carried[0][3] == "集体经济增收渠道单一" and carried[0][7] == "未整改"
+    hist = runner.invoke(app, ["history", "B3-1", "--archive", str(db)])
+    assert hist.exit_code == 0, hist.output
+    assert "未完成 1 项" in hist.output and "往期已列入：2021" in hist.output

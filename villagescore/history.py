@@ -46,6 +46,34 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
             rank - now_rank if rank is not None and now_rank is not None else None)
 
 
+def track_items(result: RunResult, archive: Archive) -> None:
+    """Flag this period's tracked items (问题整改清单) raised before for the same unit (年年述、年年改、年年在),
+    and carry last period's items still open that this period does not list again."""
+    from villagescore.core.normalize import squash
+
+    earlier = archive.items(result.scheme_id, before=result.period)
+    if not earlier:
+        return
+    seen: dict[tuple[str, str], set[str]] = {}
+    for e in earlier:
+        seen.setdefault((e.unit, squash(e.problem)), set()).add(e.period)
+    repeated = 0
+    for it in result.items:
+        periods = seen.get((it.unit, squash(it.problem)))
+        if periods:
+            it.repeated = "、".join(sorted(periods))
+            repeated += 1
+    prev = str(Period.parse(result.period).previous())
+    listed = {(i.unit, squash(i.problem)) for i in result.items}
+    result.carried = [e for e in earlier if e.period == prev and e.open and (e.unit, squash(e.problem)) not in listed]
+    if repeated:
+        result.notes.append(f"有 {repeated} 项整改问题在往期已经列入（见“整改事项”中的“往期已列入”），"
+                            "请防止“年年述、年年改、年年在”。")
+    if result.carried:
+        result.notes.append(f"上期（{prev}）有 {len(result.carried)} 项整改事项尚未完成，本期清单未再列入，"
+                            "已列在“整改事项”中，请核实整改情况。")
+
+
 def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | None]] | None:
     """unit → grading → grade of the current archived run of ``period`` (None when it was never computed)."""
     run = archive.current(scheme_id, period)

@@ -752,9 +752,26 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
 
     results.sort(key=sort_key)
     files = sorted(chk.col.files, key=lambda f: f.path)
-    lists = make_lists(scheme, results, _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target))
+    rows = _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target)
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
-                      lists=lists)
+                      lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows))
+
+
+def tracked_items(scheme: Scheme, period: str, rows: dict[str, dict[str, list[Row]]]):
+    """The rows of tracked registers (问题整改清单) as items, in form, unit and row order."""
+    from villagescore.core.records import Item
+
+    out = []
+    for form in (f for f in scheme.forms if f.track is not None):
+        t = form.track
+        for code in sorted(rows.get(form.id, {})):
+            for r in rows[form.id][code]:
+                problem = _text(r.get(t.problem))
+                if problem:
+                    status = _text(r.get(t.status))
+                    out.append(Item(code, period, problem, _text(r.get(t.measure)), _text(r.get(t.owner)),
+                                    _text(r.get(t.deadline)), status, status in t.open))
+    return out
 
 
 def _rows_by_unit(scheme: Scheme, chk: "_Checked", period: str) -> dict[str, dict[str, list[Row]]]:

@@ -215,6 +215,8 @@ class RunResult:
     period_weights: dict[str, Decimal] = field(default_factory=dict)  # a year's result: period → weight
     rounding: str = "end"  # the scheme's rounding: "end" (exact inside, round once) or "each"
     lists: list[ListResult] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)  # tracked items (问题整改清单) of this period
+    carried: list[Item] = field(default_factory=list)  # items still open last period and not listed again
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
 
 
@@ -236,6 +238,21 @@ class ListResult:
     text: str
     columns: list[str]  # labels of the row columns
     entries: list[ListEntry] = field(default_factory=list)
+
+
+@dataclass
+class Item:
+    """One tracked item (a rectification-list row) of a unit in a period."""
+
+    unit: str
+    period: str
+    problem: str
+    measure: str = ""
+    owner: str = ""
+    deadline: str = ""
+    status: str = ""
+    open: bool = True
+    repeated: str = ""  # earlier periods in which the same problem was listed for the unit, e.g. "2024"
 
 
 @dataclass(frozen=True)

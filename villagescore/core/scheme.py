@@ -82,6 +82,18 @@ RESERVED_KEYS = {
 FormKind = Literal["score_ballot", "vote_ballot", "callback", "tally", "register", "unit_scores"]
 
 
+class Track(Strict):
+    """A register whose rows are items followed from period to period (问题整改清单): which columns hold the
+    problem, measure, owner, deadline and status, and which statuses mean the item is still open."""
+
+    problem: str = "problem"
+    measure: str = "measure"
+    owner: str = "owner"
+    deadline: str = "deadline"
+    status: str = "status"
+    open: list[str]
+
+
 class Form(Strict):
     id: str
     kind: FormKind
@@ -109,6 +121,7 @@ class Form(Strict):
     # (people of ``members`` types on the roster's people sheet), with ``options``; a tally sheet beside it
     self_label: str = ""
     members: list[str] = []
+    track: Track | None = None  # a register of items carried from period to period (问题整改清单)
 
     @model_validator(mode="after")
     def _check(self) -> "Form":
@@ -128,6 +141,13 @@ class Form(Strict):
         clash = [k for k in keys if k in RESERVED_KEYS.get(self.kind, ())]
         if clash:
             raise ValueError(f"columns 的 key “{'、'.join(clash)}”已被本类表格的固定列占用，请换一个名字")
+        if self.track is not None:
+            if self.kind != "register":
+                raise ValueError("track 只能用于登记表（kind = \"register\"）")
+            t = self.track
+            missing = [k for k in (t.problem, t.measure, t.owner, t.deadline, t.status) if self.column(k) is None]
+            if missing:
+                raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if self.evaluators < 1 or self.draw < 1:
@@ -457,9 +477,7 @@ class Scheme(Strict):
                 if form is None:
                     problems.append(f"nodes.{nid}.form：表格“{node.form}”不存在")
                     continue
-                for fld in _fields_used(node):
-                    if form.kind in ("register", "unit_scores", "callback") and form.column(fld) is None:
-                        problems.append(f"nodes.{nid}：表格“{node.form}”没有列“{fld}”")
+                problems.extend(_leaf_problems(nid, node, form))
         if not problems and self.root in self.nodes:
             problems.extend(_cycles(self.nodes))
         for g in self.gradings:
@@ -510,6 +528,14 @@ class Scheme(Strict):
             for gid, grade in v.forces.items():
                 if gid not in grading_ids or grade not in grading_ids[gid].grades:
                     problems.append(f"vetoes.{v.id}.forces：等次“{gid}={grade}”不存在")
+            for gid, cancelled in v.cancels.items():
+                if gid not in grading_ids:
+                    problems.append(f"vetoes.{v.id}.cancels：等次“{gid}”不存在")
+                    continue
+                for grade in cancelled:
+                    if grade not in grading_ids[gid].grades:
+                        problems.append(f"vetoes.{v.id}.cancels：等次“{gid}={grade}”不存在"
+                                        f"（“{gid}”的等次：{'、'.join(grading_ids[gid].grades)}）")
         if self.annual.weights and sum(self.annual.weights.values(), Decimal(0)) != 1:
             problems.append("annual.weights：权重合计应为 1")
         for d in self.display:
@@ -555,14 +581,60 @@ class Scheme(Strict):
         return seen
 
 
-def _fields_used(node: Any) -> list[str]:
+def _fields_used(node: Any) -> list[tuple[str, str]]:
+    """(key naming the column, column key) for every column a leaf reads."""
     out = []
     for name in ("field", "distinct", "points_by"):
         v = getattr(node, name, None)
         if v:
-            out.append(v)
-    out.extend(getattr(node, "where", {}) or {})
+            out.append((name, v))
+    out.extend(("where", k) for k in getattr(node, "where", {}) or {})
     return out
+
+
+_COUNTED_KINDS = {"tally": "统计表", "vote_ballot": "投票测评票"}  # forms whose counts are per option
+
+
+def _leaf_problems(nid: str, node: Any, form: Form) -> list[str]:
+    """Columns and option names a leaf uses that its form does not have.
+
+    A tally or vote ballot counts per option: its leaves give no ``field``, and their ``match``,
+    ``positive`` and ``weights`` name the form's ``options``. On forms with columns, option names are
+    checked only against option columns (a free-text column accepts anything)."""
+    problems: list[str] = []
+    at = f"nodes.{nid}"
+    columns = form.kind in ("register", "unit_scores", "callback")
+    if columns:
+        for key, fld in _fields_used(node):
+            if form.column(fld) is None:
+                problems.append(f"{at}.{key}：表格“{form.id}”没有列“{fld}”")
+    elif form.kind in _COUNTED_KINDS and getattr(node, "field", None):
+        problems.append(f"{at}.field：表格“{form.id}”是{_COUNTED_KINDS[form.kind]}，按选项计数，"
+                        f"不应给出 field（“{node.field}”）")
+
+    def option_column(key: str | None) -> Column | None:
+        col = form.column(key) if columns and key else None
+        return col if col is not None and col.type == "option" and col.options else None
+
+    def check(key: str, names: Any, options: list[str], where: str, what: str = "选项") -> None:
+        for name in names:
+            if name not in options:
+                problems.append(f"{at}.{key}：{what}“{name}”不是{where}的选项（可选：{'、'.join(options)}）")
+
+    if isinstance(node, (CountPoints, SharePoints)):
+        names = node.match if isinstance(node, CountPoints) else (node.weights or node.positive)
+        key = "match" if isinstance(node, CountPoints) else ("weights" if node.weights else "positive")
+        if form.kind in _COUNTED_KINDS:
+            check(key, names, form.options, f"表格“{form.id}”")
+        elif (col := option_column(node.field)) is not None:
+            check(key, names, col.options, f"表格“{form.id}”列“{col.key}”")
+    if isinstance(node, (Deduction, RegisterSum)):
+        for k, values in node.where.items():
+            if (col := option_column(k)) is not None:
+                check(f"where.{k}", values, col.options, f"表格“{form.id}”列“{col.key}”")
+    if isinstance(node, Direct) and node.letters and (col := option_column(node.field)) is not None:
+        check("letters", node.letters, col.options, f"表格“{form.id}”列“{col.key}”", "档次")
+    return problems
 
 
 def _cycles(nodes: dict[str, Any]) -> list[str]:

@@ -246,7 +246,8 @@ def _register_sum(node: RegisterSum, inp: UnitInputs, nid: str) -> LeafOutcome:
 def _register_rule(node: RegisterSum, labels: dict[str, str] | None = None) -> str:
     labels = labels or {}
     cond = "；".join(f"“{labels.get(k, k)}”为{'/'.join(v)}" for k, v in node.where.items())
-    text = ("按" + node.points_by + "计分" if node.points_by else "分值") + "合计" + (f"（{cond}）" if cond else "")
+    by = f"按“{labels.get(node.points_by, node.points_by)}”计分" if node.points_by else "分值"
+    text = by + "合计" + (f"（{cond}）" if cond else "")
     if node.cap is not None:
         text += f"，最高 {_fmt(node.cap)}"
     if node.floor is not None:

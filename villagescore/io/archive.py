@@ -20,9 +20,20 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
-from villagescore.core.records import RunResult
+from villagescore.core.records import Item, RunResult
 
-SCHEMA_VERSION = 1
+
+def _before(p, limit) -> bool:
+    """Whether period ``p`` ends before ``limit`` starts (2024 and 2024H2 are before 2025Q1; 2025 is not)."""
+    def span(x):
+        if x.kind == "year":
+            return (x.year, 1), (x.year, 12)
+        months = 6 if x.kind == "half" else 3
+        return (x.year, (x.index - 1) * months + 1), (x.year, x.index * months)
+
+    return span(p)[1] < span(limit)[0]
+
+SCHEMA_VERSION = 2
 DEFAULT_NAME = "villagescore.db"
 
 MIGRATIONS: dict[int, str] = {
@@ -94,6 +105,24 @@ MIGRATIONS: dict[int, str] = {
         deadline TEXT NOT NULL,
         status TEXT NOT NULL,
         repeated_from INTEGER REFERENCES rectifications (id)
+    );
+    """,
+    # version 1 never wrote rectifications: the table is replaced by one that belongs to a run
+    2: """
+    DROP TABLE rectifications;
+    CREATE TABLE rectifications (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        unit_code TEXT NOT NULL,
+        period TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        problem TEXT NOT NULL,
+        measure TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        deadline TEXT NOT NULL,
+        status TEXT NOT NULL,
+        open INTEGER NOT NULL,
+        repeated TEXT NOT NULL,
+        PRIMARY KEY (run_id, unit_code, seq)
     );
     """,
 }
@@ -227,7 +256,34 @@ class Archive:
                     "INSERT INTO unit_grades VALUES (?,?,?,?,?,?,?)",
                     [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason)
                      for gid, g in u.grades.items()])
+            seq: dict[str, int] = {}
+            rows = []
+            for it in result.items:
+                seq[it.unit] = seq.get(it.unit, 0) + 1
+                rows.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
+                             it.status, int(it.open), it.repeated))
+            self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         return run_id
+
+    def items(self, scheme_id: str | None, before: str | None = None, unit: str | None = None) -> list[Item]:
+        """Tracked items of the current runs (of a scheme; of periods before ``before``; of a unit), oldest first."""
+        sql = ("SELECT x.unit_code, x.period, x.problem, x.measure, x.owner, x.deadline, x.status, x.open, x.repeated"
+               " FROM rectifications x JOIN runs r ON r.id = x.run_id WHERE r.current = 1 AND r.scheme_id = ?")
+        args: list = [scheme_id]
+        if scheme_id is None:
+            sql = sql.replace(" AND r.scheme_id = ?", "")
+            args = []
+        if unit is not None:
+            sql += " AND x.unit_code = ?"
+            args.append(unit)
+        found = [Item(*row[:7], bool(row[7]), row[8]) for row in self.db.execute(sql + " ORDER BY x.period, x.seq",
+                                                                                   args)]
+        if before is not None:
+            from villagescore.core.periods import Period
+
+            limit = Period.parse(before)
+            found = [i for i in found if _before(Period.parse(i.period), limit)]
+        return found
 
     # ---------------------------------------------------------------- reading
     def runs(self, scheme_id: str | None = None) -> list[Run]:

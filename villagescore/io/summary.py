@@ -617,6 +617,25 @@ def _lists(book, st: _Styles, result: RunResult, title: str) -> None:
     g.finish()
 
 
+def _items(book, st: _Styles, result: RunResult, title: str) -> None:
+    """This period's tracked items (问题整改清单) with repeats flagged, then last period's open items not listed again."""
+    g = _Grid(book, st, "整改事项")
+    names = {u.code: u.unit.full_name for u in result.units}
+    header = ["单位代码", "单位名称", "期间", "存在问题", "整改措施", "责任人", "整改时限", "整改情况", "往期已列入"]
+    g.title(title, len(header))
+
+    def rows(items):
+        return [([i.unit, names.get(i.unit, ""), _period_label(i.period), i.problem, i.measure, i.owner, i.deadline,
+                  i.status, i.repeated or ""], {8: BAD if i.repeated else {}, 7: {} if not i.open else PENDING})
+                for i in items]
+
+    g.table_rows(header, rows(result.items) or [(["本期没有整改事项", *[""] * 8], {})], autofilter=False)
+    if result.carried:
+        g.block([f"上期尚未完成、本期清单未再列入的整改事项（{len(result.carried)} 项），请核实整改情况："], bold=True)
+        g.table_rows(header, rows(result.carried), autofilter=False)
+    g.finish()
+
+
 def _criterion_order(key: str) -> tuple[int, str]:
     m = re.fullmatch(r"c(\d+)", key)
     return (int(m.group(1)), key) if m else (10**6, key)
@@ -897,6 +916,8 @@ def build_summary(result: RunResult) -> bytes:
         _quota(book, st, result, f"{head} 等次配额")
         if result.lists:
             _lists(book, st, result, f"{head} 名单")
+        if result.items or result.carried:
+            _items(book, st, result, f"{head} 整改事项")
         _ballots(book, st, result, f"{head} 测评明细")
         _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
         _about(book, st, result, f"{head} 说明", trace)
