@@ -50,7 +50,7 @@ B3_BALLOTS = [
     (3, ["较好", "一般", "较好", "好"]),
 ]
 # B2: the office counted by hand: 好, 较好, 一般, 差 per person (20 valid ballots)
-B2_TALLY = {"self": (10, 6, 4, 0), "B2-1": (12, 6, 2, 0), "B2-2": (4, 8, 6, 2), "B2-3": (2, 6, 8, 4),
+B2_TALLY = {"B2": (10, 6, 4, 0), "B2-1": (12, 6, 2, 0), "B2-2": (4, 8, 6, 2), "B2-3": (2, 6, 8, 4),
             "B2-4": (14, 4, 2, 0)}
 WORK = {"B1": 90, "B2": 85, "B3": 70, "B1-1": 92, "B1-2": 80, "B1-3": 88, "B1-4": 70, "B2-1": 90, "B2-2": 75,
         "B2-3": 50, "B2-4": 95, "B3-1": 65, "B3-2": 85, "B3-3": 60}
@@ -123,13 +123,18 @@ def unit(result, code):
 def test_forms_follow_the_people_sheet(folder):
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.xlsx"))
     # a vote ballot per village, a rectification list per secretary (in the village's folder), township sheets
-    assert sum("民主测评表" in n for n in names) == 3
+    assert sum("民主测评表录入" in n for n in names) == 3 and sum("民主测评表（打印）" in n for n in names) == 3
     assert [n for n in names if "问题整改清单" in n] == [
         "B1_湖滨村/B1-1_孙立新_问题整改清单_2021.xlsx", "B2_桃花村/B2-1_韩国强_问题整改清单_2021.xlsx",
         "B3_新港社区/B3-1_彭志刚_问题整改清单_2021.xlsx"]
     wb = read_workbook(find(folder, "vote", "B1"))
     assert wb.sheets["民主测评表"][3][1:6] == targets("B1")  # header: 票号, the unit, its people
     assert [r[1] for r in wb.sheets["测评结果汇总"][4:]] == targets("B1")
+    assert [r[0] for r in wb.sheets["测评结果汇总"][4:]] == ["B1", "B1-1", "B1-2", "B1-3", "B1-4"]
+    printed = read_workbook(folder / "B1_湖滨村" / "B1_湖滨村_民主测评表（打印）_2021.xlsx")
+    assert printed.identity["role"] == "print"
+    page = printed.sheets[printed.sheet_order[0]]
+    assert page[3] == ["测评对象", "好", "较好", "一般", "差"] and [r[0] for r in page[4:9]] == targets("B1")
     review = read_workbook(find(folder, "review")).sheets["综合评价表"]
     assert [r[0] for r in review[4:]] == ["B1-1", "B2-1", "B3-1"]  # secretaries only
     assert review[4][1] == "湖滨村 孙立新（书记）"
@@ -216,7 +221,7 @@ def test_both_ways_filled_is_an_error(folder, scheme, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
-    fill(find(copy, "vote", "B1"), [{"代码": "self", "好": 3, "较好": 1, "一般": 0, "差": 0}], match="代码",
+    fill(find(copy, "vote", "B1"), [{"代码": "B1", "好": 3, "较好": 1, "一般": 0, "差": 0}], match="代码",
          sheet="测评结果汇总")
     res = validate(scheme, [copy])
     errs = [i for i in res.report.errors if i.code == "vote-both-ways"]

@@ -59,7 +59,7 @@ _NOTES = {
     "callback": "对抽取的每件诉求电话回访或入户走访后填写白色单元格（灰底为台账内容，不能修改），"
     "选择类栏目从下拉列表中选择。",
     "tally": "按回收的问卷逐项统计，在各选项下填写选择该项的人数（0 或正整数）。",
-    "register": "每条反映登记一行，从第 1 行起连续填写；选择类栏目从下拉列表中选择。",
+    "register": "每条事项登记一行，从第 1 行起连续填写；选择类栏目从下拉列表中选择。",
     "unit_scores": "每个单位一行，填写白色单元格（灰底为名册内容，不能修改）。",
 }
 _SETUP_NOTES = {
@@ -446,7 +446,8 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     _write_table(book, table)
     if form.kind == "vote_ballot":
         tcols = layout.vote_tally_columns(form)
-        records = [{"who": key, "row": label} for key, label in layout.vote_targets(form, unit, members)]
+        records = [{"who": unit.code if key == layout.SELF_KEY and unit else key, "row": label}
+                   for key, label in layout.vote_targets(form, unit, members)]
         _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
                                   tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
         book.wb.worksheets()[0].activate()
@@ -530,6 +531,56 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     return book.close()
 
 
+def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, members: list[Unit]) -> bytes:
+    """``form.evaluators`` numbered vote ballots (票号 01..N), one A4 page each: everyone voted on (the unit
+    itself, then its people, as on the entry sheet) with a box under each option; no name field."""
+    if form.kind != "vote_ballot":
+        raise ValueError(f"“{form.title}”不是投票测评票")
+    period = _period(period)
+    members = [m for m in members if not form.members or m.type in form.members]
+    targets = layout.vote_targets(form, unit, members)
+    heads = ["测评对象", *form.options]
+    widths = [32, *[max(7, 40 / max(len(form.options), 1))] * len(form.options)]  # fits portrait A4 at 100%
+    last = len(heads) - 1
+    sheet = _sheet_name(f"{form.short}（打印）")
+    book = _Book(form.title)
+    ws = book.wb.add_worksheet(sheet)
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    f = {"title": book.fmt(_TITLE, font_size=18), "info": book.fmt(font_size=12),
+         "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
+         "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
+         "box": book.fmt(border=1)}
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    note = ("请在每个测评对象对应的档次下划“√”，每个测评对象只选一个档次；未投任何一票的按废票处理。"
+            "本票不记名，请勿署名或作任何记号。")
+    height = max(30, min(48, 560 / max(len(targets), 1)))
+    row, breaks = 0, []
+    for copy in range(1, form.evaluators + 1):
+        if copy > 1:
+            breaks.append(row)
+        book.banner(ws, row, 0, last, form.title, f["title"], 40)
+        book.banner(ws, row + 1, 0, max(last - 2, 0), label, f["info"], 26)
+        book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
+        book.banner(ws, row + 2, 0, last, note, f["note"], 36)
+        for i, h in enumerate(heads):
+            ws.write_string(row + 3, i, h, f["head"])
+        ws.set_row(row + 3, 24)
+        row += 4
+        for _, who in targets:
+            ws.write_string(row, 0, who, f["text"])
+            for i in range(1, last + 1):
+                ws.write_blank(row, i, None, f["box"])
+            ws.set_row(row, height)
+            row += 1
+    ws.set_h_pagebreaks(breaks)
+    ws.print_area(0, 0, row - 1, last)
+    _page(ws, landscape=False)
+    ws.activate()
+    book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
+    return book.close()
+
+
 # ------------------------------------------------------------------ a period's files
 
 
@@ -563,6 +614,9 @@ def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
         if form.kind == "score_ballot" and form.printable:
             out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
                         build_print_ballots(scheme, form, period, unit, crit)))
+        if form.kind == "vote_ballot" and form.printable:
+            out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
+                        build_print_votes(scheme, form, period, unit, members or [])))
     return out
 
 
@@ -613,7 +667,7 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
         if len(jobs) >= PARALLEL_MIN_UNITS and workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            size = max(8, len(jobs) // (workers * 8))
+            size = max(4, len(jobs) // (workers * 32))  # small chunks: no worker is left with a long tail
             chunks = [(scheme, period, jobs[i:i + size]) for i in range(0, len(jobs), size)]
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for files in pool.map(_chunk_files, chunks):
