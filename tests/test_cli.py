@@ -182,3 +182,18 @@ def test_validate(township, tmp_path):
     rows = [[c.value for c in r] for r in load_workbook(report).worksheets[0].iter_rows()]
     assert any("form-missing" in r for r in rows)
     assert run("validate", broken, "--report", broken / "x.xlsx").exit_code == 2
+
+
+def test_validate_with_many_forms_lists_only_what_is_missing(tmp_path):
+    """System D has a sheet per department (33 forms): one line per unit instead of a column per form."""
+    import shutil
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "yunhe"
+    folder = tmp_path / "2024表格"
+    shutil.copytree(next(sample.glob("*表格")), folder)
+    next(folder.rglob("*武装部评分表*.xlsx")).unlink()
+    res = CliRunner().invoke(app, ["validate", str(folder), "--scheme", "dazhou_street"], env={"COLUMNS": "200"})
+    assert res.exit_code == 1
+    assert "未齐全的表格" in res.output and "武装部评分表：缺少" in res.output
+    assert "32/33" in res.output and "4/4" in res.output  # offices do not get the department sheets

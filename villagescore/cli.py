@@ -661,18 +661,34 @@ def validate(
             table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, i.code, escape(i.message),
                           escape(i.hint))
         console.print(table)
-    rows = res.coverage.table()
-    cov = Table(title="表格收齐情况", title_justify="left")
-    for h in rows[0]:
-        cov.add_column(h, overflow="fold")
-    colours = {"齐全": "green", "有错误": "red", "缺少": "red", "有冲突": "red"}
-    for r in rows[1:]:
-        cov.add_row(escape(r[0]), *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
-    console.print(cov)
+    console.print(_coverage_table(res.coverage))
     console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))
     if report_file:
         console.print(f"问题清单已保存：{report_file}")
     raise Exit(res.exit_code)
+
+
+COVERAGE_COLUMNS_MAX = 8  # more forms than this: one line per unit listing only what is not 齐全
+
+
+def _coverage_table(coverage) -> Table:
+    rows = coverage.table()
+    cov = Table(title="表格收齐情况", title_justify="left")
+    colours = {"齐全": "green", "有错误": "red", "缺少": "red", "有冲突": "red"}
+    if len(rows[0]) - 2 <= COVERAGE_COLUMNS_MAX:
+        for h in rows[0]:
+            cov.add_column(h, overflow="fold")
+        for r in rows[1:]:
+            cov.add_row(escape(r[0]), *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
+        return cov
+    heads = rows[0][1:-1]  # many forms (e.g. a department sheet each): what is missing or wrong, by unit
+    for h in ("单位", "齐全", "未齐全的表格", "错误数"):
+        cov.add_column(h, overflow="fold")
+    for r in rows[1:]:
+        cells = [c for c in r[1:-1] if c != "—"]
+        bad = [f"[red]{escape(h)}：{c}[/]" for h, c in zip(heads, r[1:-1]) if c not in ("齐全", "—")]
+        cov.add_row(escape(r[0]), f"{cells.count('齐全')}/{len(cells)}", "；".join(bad) or "[green]无[/]", r[-1])
+    return cov
 
 
 @app.command()
