@@ -164,7 +164,10 @@ def test_votes_per_person(result):
     b31 = unit(result, "B3-1").rounded
     assert (b31["vote_score"], b31["fine_rate"]) == (D("66.67"), D("33.33"))
     detail = next(d for d in unit(result, "B1-2").details if d.node == "vote_score")
-    assert detail.inputs == {"较好": "3", "一般": "1", "好": "0", "差": "0", "合计": "4"} or detail.inputs["合计"] == "4"
+    assert detail.inputs == {"发放": 40, "收回": 6, "有效票": 4, "好": "0", "较好": "3", "一般": "1", "差": "0",
+                             "合计": "4"}
+    tallied = next(d for d in unit(result, "B2-1").details if d.node == "vote_score")
+    assert tallied.inputs["人工统计"] == "测评结果汇总" and tallied.inputs["合计"] == "20"
 
 
 def test_totals_by_hand(result):

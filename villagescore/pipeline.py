@@ -605,11 +605,13 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
     report.extend(vc.issues)
     chk.ballots.extend(vc.ballots)
     sheet = fd.sheet if vc.how != "测评结果汇总" else layout.VOTE_TALLY_SHEET
+    counted = {"发放": issued if issued is not None else "—", "收回": vc.returned, "有效票": vc.valid} \
+        if vc.how == "逐票录入" else {"人工统计": "测评结果汇总"}
     for key, _ in targets:
         code = unit if key == layout.SELF_KEY else key
         row = vc.per_target.get(key)
         inputs[code].rows[form.id] = [row] if row is not None else []
-        inputs[code].sources[form.id] = Source(fd.file, sheet, issued) if row is not None else Source(_SILENT)
+        inputs[code].sources[form.id] = Source(fd.file, sheet, issued, counted) if row is not None else Source(_SILENT)
 
 
 def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:

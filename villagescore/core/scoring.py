@@ -35,6 +35,7 @@ class Source:
     file: str = ""
     sheet: str = ""
     issued: int | None = None  # ballots issued (score ballots)
+    counted: dict[str, int | str] | None = None  # vote ballots: {"发放": …, "收回": …, "有效票": …} as read
 
 
 @dataclass
@@ -196,7 +197,7 @@ def _share_points(node: SharePoints, inp: UnitInputs, nid: str) -> LeafOutcome:
         value = exact(node.points) * weighted / total
     if node.weights:
         pos = "、".join(f"{o}×{_fmt(w)}" for o, w in node.weights.items())
-        inputs = {o: _fmt(n) for o, n in counts.items()} | {"合计": _fmt(total)}
+        inputs = dict(src.counted or {}) | {o: _fmt(n) for o, n in counts.items()} | {"合计": _fmt(total)}
         rule = f"{_fmt(node.points)} × Σ（票数×权重：{pos}）/ 合计"
     else:
         pos = "+".join(node.positive)
