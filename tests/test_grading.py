@@ -170,3 +170,33 @@ def test_entered_grades_rank_by_score_and_respect_vetoes():
     assert r["B"].grade is None and r["B"].reason == "未录入等次"
     assert r["C"].grade == "差" and "严重违纪" in r["C"].reason
     assert {q.grade: q.actual for q in out.quota} == {"好": 1, "较好": 0, "一般": 0, "差": 1}
+
+
+def test_entered_grade_cancelled_by_a_veto_moves_down():
+    from villagescore.core.grading import grade_entered
+
+    g = Grading(id="xsxp", label="下述下评等次", by="total", grades=["好", "较好", "一般", "差"], default="较好",
+                entered={"form": "committee", "field": "xsxp"})
+    late = Veto(id="late", label="材料报送严重滞后", cancels={"xsxp": ["好"]})
+    worse = Veto(id="worse", label="通报批评", cancels={"xsxp": ["好", "较好"]})
+    other = Veto(id="other", label="其他", cancels={"excellent": ["优秀"]})
+    cs = [Candidate("A", (D(90),), (late,)), Candidate("B", (D(95),), (late,)), Candidate("C", (D(80),), (worse,)),
+          Candidate("D", (D(70),), (other,))]
+    out = grade_entered(g, cs, {"A": "好", "B": "一般", "C": "好", "D": "好"})
+    r = out.results
+    assert r["A"].grade == "较好"
+    assert r["A"].reason == "一票否决：材料报送严重滞后，取消“好”，改为“较好”"
+    assert (r["B"].grade, r["B"].reason) == ("一般", "按录入的等次")  # the entered grade is not cancelled
+    assert r["C"].grade == "一般" and "一票否决：通报批评，取消“好”" in r["C"].reason  # 较好 is cancelled too
+    assert (r["D"].grade, r["D"].reason) == ("好", "按录入的等次")  # a veto on another grading
+    assert {q.grade: q.actual for q in out.quota} == {"好": 1, "较好": 1, "一般": 2, "差": 0}
+
+
+def test_entered_grade_cancelled_with_nothing_below_is_left_ungraded():
+    from villagescore.core.grading import grade_entered
+
+    g = Grading(id="xsxp", label="下述下评等次", by="total", grades=["好", "差"], default="好",
+                entered={"form": "committee", "field": "xsxp"})
+    veto = Veto(id="v", label="严重问题", cancels={"xsxp": ["差"]})
+    out = grade_entered(g, [Candidate("A", (D(90),), (veto,))], {"A": "差"})
+    assert out.results["A"].grade is None and "取消“差”" in out.results["A"].reason

@@ -54,6 +54,9 @@ class CellProblem:
         return self.value or "（公式）"
 
 
+_ASCII = re.compile(r"[\x20-\x7e]*")
+
+
 def clean_text(raw: Any) -> str:
     """Any raw cell value as tidy text: NFKC, no invisible marks, no surrounding spaces.
 
@@ -154,7 +157,9 @@ def normalize(raw: Any, column: Column) -> Result:
     if column.type == "text":
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and _EXACT_DIGITS <= abs(raw) < math.inf:
             return None, "long-number", {"value": text, "label": column.label}
-        return text, None, {}
+        if isinstance(raw, str) and not _ASCII.fullmatch(text):  # prose keeps its Chinese punctuation (，：（）)
+            return raw.translate(_INVISIBLE).strip(), None, {}
+        return text, None, {}  # codes and numbers typed full-width become plain ASCII
     return _numeric(raw, text, column)
 
 
