@@ -2,7 +2,14 @@
 
 - ``qingshi``: 青石乡 (system A, ``pingbian``), 2025H1 and 2025H2, from ``villagescore.demo``;
 - ``yunhe``: 云河街道 (system D, ``dazhou_street``), 2024, nine villages/communities and three 站办所;
-- ``taoyuan``: 桃源镇 (system E, ``shuocheng``), 2024, eight villages/communities.
+- ``taoyuan``: 桃源镇 (system E, ``shuocheng``), 2024, eight villages/communities;
+- ``qinghu``: 青湖街道 (system B, ``dazehu``), 2024 and 2025, six villages/communities and their 两委 members
+  and 驻村工作队长 on the roster's 人员名单; computed 2024 then 2025 by the real command line with
+  ``--archive`` (the sample's ``villagescore.db``), so the 2025 summary shows 上期得分, 往期已列入 and the
+  carried rectification items;
+- ``lanxi``: 岚溪县 (system C, ``county_dynamic``), 2025Q1 and 2025Q2, three townships each with its own
+  roster and folder per quarter, computed together as one county by the command line with ``--archive``
+  (2025Q2 shows 提级管理 from Q1's 优秀).
 
 Every place and person here is invented. The blank forms come from the real ``template`` code path
 (``make_forms``), the values are typed into them with openpyxl the way a clerk types paper sheets into
@@ -12,6 +19,7 @@ Run from the repo:
 
     python scripts/make_samples.py                  # all samples
     python scripts/make_samples.py yunhe taoyuan    # only these
+    python scripts/make_samples.py qinghu lanxi     # systems B and C (print the compute output)
 """
 
 from __future__ import annotations
@@ -105,6 +113,265 @@ def make_qingshi(target: Path = SAMPLES / "qingshi") -> None:
     result = compute(scheme, list(paths.forms.values()), period="2025")
     write_bytes_atomic(paths.summary, build_summary(result))
 
+
+
+# ------------------------------------------------------------------ B: 青湖街道 (dazehu)
+
+QINGHU_TOWNSHIP = "青湖街道"
+QINGHU_PERIODS = ("2024", "2025")
+QINGHU_SEED = 20250110
+# code, name, type, funds base, quality (0..1), how the votes are entered ("票" one row per ballot, "汇总" tally)
+QINGHU_UNITS = [
+    ("QH01", "青湖社区", "社区", 60000, 0.93, "票"),
+    ("QH02", "柳塘村", "村", 45000, 0.86, "票"),
+    ("QH03", "荷花村", "村", 42000, 0.90, "汇总"),
+    ("QH04", "石岗村", "村", 40000, 0.70, "票"),
+    ("QH05", "梅溪村", "村", 44000, 0.82, "票"),
+    ("QH06", "新桥社区", "社区", 55000, 0.76, "汇总"),
+]
+# 人员名单: code, name, unit, category, post, quality
+QINGHU_PEOPLE = [
+    ("QH01-1", "沈卫东", "QH01", "书记", "", 0.94),
+    ("QH01-2", "陆佳琪", "QH01", "村干部", "居委会副主任", 0.88),
+    ("QH01-3", "严国平", "QH01", "村干部", "居委会委员", 0.80),
+    ("QH02-1", "汪德胜", "QH02", "书记", "", 0.86),
+    ("QH02-2", "洪丽萍", "QH02", "村干部", "村委会副主任", 0.84),
+    ("QH02-3", "祝海波", "QH02", "村干部", "村委会委员", 0.72),
+    ("QH02-4", "常建华", "QH02", "驻村工作队长", "", 0.90),
+    ("QH03-1", "叶春芳", "QH03", "书记", "", 0.91),
+    ("QH03-2", "章守仁", "QH03", "村干部", "村务监督委员会主任", 0.83),
+    ("QH03-3", "岳晓琳", "QH03", "村干部", "村委会委员", 0.90),
+    ("QH03-4", "柏俊峰", "QH03", "驻村工作队长", "", 0.85),
+    ("QH04-1", "詹永康", "QH04", "书记", "", 0.68),
+    ("QH04-2", "骆红梅", "QH04", "村干部", "村委会副主任", 0.78),
+    ("QH04-3", "任志伟", "QH04", "村干部", "村委会委员", 0.62),
+    ("QH05-1", "卢长青", "QH05", "书记", "", 0.84),
+    ("QH05-2", "温小燕", "QH05", "村干部", "村委会副主任", 0.86),
+    ("QH05-3", "戴金龙", "QH05", "村干部", "村委会委员", 0.76),
+    ("QH05-4", "季淑兰", "QH05", "村干部", "村务监督委员会主任", 0.81),
+    ("QH05-5", "齐振华", "QH05", "驻村工作队长", "", 0.79),
+    ("QH06-1", "方明辉", "QH06", "书记", "", 0.74),
+    ("QH06-2", "石玉珍", "QH06", "村干部", "居委会副主任", 0.82),
+    ("QH06-3", "贾文涛", "QH06", "村干部", "居委会委员", 0.77),
+]
+# 下述下评 总体评价, entered by the street's Party working committee after its meeting
+QINGHU_REVIEW = {
+    "2024": {"QH01-1": "好", "QH02-1": "较好", "QH03-1": "好", "QH04-1": "差", "QH05-1": "较好", "QH06-1": "一般"},
+    "2025": {"QH01-1": "好", "QH02-1": "好", "QH03-1": "较好", "QH04-1": "一般", "QH05-1": "较好", "QH06-1": "差"},
+}
+QINGHU_COMMENT = {"好": "班子团结，党建引领作用明显", "较好": "工作较扎实，个别方面仍需加强",
+                  "一般": "抓党建工作主动性不强，问题整改不到位", "差": "党建工作责任落实不力，群众意见较大"}
+# 问题整改清单 per secretary: 存在问题, 整改措施, 责任人, 整改时限, 整改情况
+# 2025: 石岗村 lists 党员发展 again (往期已列入) and leaves its open 集体经济 item off (carried as still open).
+QINGHU_RECTIFY = {
+    "2024": {
+        "QH02-1": [("主题党日活动形式单一", "结合农时开展志愿服务和政策宣讲", "汪德胜", "2025年4月底", "已整改")],
+        "QH04-1": [("党员发展工作程序不规范", "对照发展党员工作细则逐项补正材料", "詹永康", "2025年3月底", "整改中"),
+                   ("村级财务公开不及时", "每季度首月10日前公开上季度收支", "骆红梅", "2025年1月底", "已整改"),
+                   ("集体经济增收渠道单一", "盘活闲置厂房对外出租", "詹永康", "2025年6月底", "未整改")],
+        "QH05-1": [("后备干部培养不足", "每个村民小组物色1名后备人选", "卢长青", "2025年6月底", "整改中")],
+        "QH06-1": [("“三会一课”记录不完整", "建立会议记录月检制度", "方明辉", "2025年2月底", "整改中"),
+                   ("居民议事会召开次数不足", "每季度至少召开一次居民议事会", "石玉珍", "2025年3月底", "未整改")],
+    },
+    "2025": {
+        "QH04-1": [("党员发展工作程序不规范", "由街道组织办逐份审核发展党员材料", "詹永康", "2026年3月底", "整改中"),
+                   ("人居环境整治长效机制未建立", "落实门前三包和村民小组轮查", "任志伟", "2026年5月底", "未整改")],
+        "QH05-1": [("后备干部培养不足", "每个村民小组物色1名后备人选", "卢长青", "2025年6月底", "已整改")],
+        "QH06-1": [("“三会一课”记录不完整", "建立会议记录月检制度", "方明辉", "2025年2月底", "已整改"),
+                   ("网格员队伍管理松散", "实行网格员月度考勤和积分管理", "方明辉", "2026年4月底", "整改中"),
+                   ("居民诉求办理反馈不及时", "建立诉求台账，三日内回复", "贾文涛", "2026年3月底", "未整改")],
+    },
+}
+QINGHU_OPTIONS = ("好", "较好", "一般", "差")
+
+
+def _vote(rng: random.Random, q: float) -> str:
+    x = q + rng.gauss(0, 0.12)
+    for option, floor in zip(QINGHU_OPTIONS, (0.88, 0.72, 0.55)):
+        if x >= floor:
+            return option
+    return "差"
+
+
+def _vote_targets(scheme: Scheme, code: str) -> list[tuple[str, str, float]]:
+    """(tally key, ballot column, quality) for the unit itself and each of its people, in roster order."""
+    self_label = scheme.form("vote").self_label
+    quality = next(q for c, *_, q, _ in QINGHU_UNITS if c == code)
+    return [(code, self_label, quality)] + [(pc, f"{n}（{post or cat}）", q)
+                                               for pc, n, u, cat, post, q in QINGHU_PEOPLE if u == code]
+
+
+def fill_qinghu(scheme: Scheme, folder: Path, year: str, rng: random.Random) -> None:
+    """Each village's clerk types the ballots (or the hand-counted totals); the street types its three sheets."""
+    entries = _entries(folder)
+    drift = 0.0 if year == QINGHU_PERIODS[0] else 0.02
+    for code, _, _, _, _, how in QINGHU_UNITS:
+        targets = _vote_targets(scheme, code)
+        returned = rng.randint(25, 35)
+        if how == "票":
+            void = set(rng.sample(range(1, returned + 1), 2))
+            rows: list[dict[str, Any]] = []
+            for serial in range(1, returned + 1):
+                if serial in void:  # spoiled or blank: the clerk marks it 作废 and types what is legible
+                    rows.append({"票号": serial, "是否作废": "是", targets[0][1]: "好"} if serial % 2 else
+                                {"票号": serial, "是否作废": "是"})
+                else:
+                    rows.append({"票号": serial, **{col: _vote(rng, q + drift) for _, col, q in targets}})
+            fill(entries[("vote", code)], rows, match="票号")
+        else:  # counted by hand at the meeting: 好/较好/一般/差 per person over the valid ballots
+            valid = returned - 1
+            rows = []
+            for key, _, q in targets:
+                counts = {o: 0 for o in QINGHU_OPTIONS}
+                for _ in range(valid):
+                    counts[_vote(rng, q + drift)] += 1
+                rows.append({"代码": key, **counts})
+            fill(entries[("vote", code)], rows, match="代码", sheet="测评结果汇总")
+    quality = {c: q for c, *_, q, _ in QINGHU_UNITS} | {c: q for c, *_, q in QINGHU_PEOPLE}
+    work = []
+    for code, q in quality.items():
+        row: dict[str, Any] = {"单位代码": code, "履职情况评分": _half(_clip(rng.gauss(100 * (q + drift), 3), 40, 100))}
+        if q < 0.7:
+            row["备注"] = "年度目标任务未全部完成"
+        work.append(row)
+    fill(entries[("work", "")], work, match="单位代码")
+    review = QINGHU_REVIEW[year]
+    fill(entries[("review", "")], [{"单位代码": c, "总体评价": g, "综合评价意见": QINGHU_COMMENT[g]}
+                                   for c, g in review.items()], match="单位代码")
+    for code, items in QINGHU_RECTIFY[year].items():
+        fill(entries[("rectify", code)], [{"存在问题": p, "整改措施": m, "责任人": o, "整改时限": d, "整改情况": s}
+                                          for p, m, o, d, s in items])
+
+
+def _cli(args: list[str]) -> str:
+    """Run the real ``villagescore`` command line (typer's runner) and return what it printed."""
+    from typer.testing import CliRunner
+
+    from villagescore.cli import app
+
+    res = CliRunner().invoke(app, args)
+    if res.exit_code != 0:
+        raise SystemExit(f"villagescore {' '.join(args)} → 退出码 {res.exit_code}\n{res.output}")
+    return res.output
+
+
+def make_qinghu(target: Path = SAMPLES / "qinghu") -> dict[str, Path]:
+    """青湖街道: forms for 2024 and 2025, filled; computed 2024 then 2025 into the sample's own archive."""
+    _fresh(target)
+    scheme = schemes.load("dazehu")
+    rng = random.Random(QINGHU_SEED)
+    setup = target / "基础信息"
+    setup.mkdir()
+    roster = setup / "名册.xlsx"
+    secretary = {u: n for _, n, u, cat, *_ in QINGHU_PEOPLE if cat == "书记"}
+    write_bytes_atomic(roster, build_setup_workbook("roster", scheme, values=[
+        {"code": c, "name": n, "type": t, "secretary": secretary[c], "township": QINGHU_TOWNSHIP, "funds_base": f}
+        for c, n, t, f, *_ in QINGHU_UNITS], people=[
+        {"code": c, "name": n, "parent": u, "type": cat, "post": post} for c, n, u, cat, post, _ in QINGHU_PEOPLE]))
+    summaries = {}
+    for year in QINGHU_PERIODS:
+        folder = target / f"{year}表格"
+        run = make_forms(scheme, roster, None, None, year, folder, seed=QINGHU_SEED)
+        if run.report.errors:
+            raise SystemExit("\n".join(i.text() for i in run.report.errors))
+        fill_qinghu(scheme, folder, year, rng)
+        summaries[year] = target / f"{year}年度汇总.xlsx"
+        out = _cli(["compute", str(folder), "--scheme", "dazehu", "-o", str(summaries[year]),
+                    "--archive", str(target / "villagescore.db")])
+        print(out)
+    return summaries
+
+
+# ------------------------------------------------------------------ C: 岚溪县 (county_dynamic)
+
+LANXI_COUNTY = "岚溪县"
+LANXI_PERIODS = ("2025Q1", "2025Q2")
+LANXI_SEED = 20250331
+# township → [(code, name, type, secretary, quality 0..1)]
+LANXI_TOWNSHIPS = {
+    "云岭镇": [("YL01", "云岭村", "村", "郑怀远", 0.97), ("YL02", "茶园村", "村", "邱美玲", 0.88),
+               ("YL03", "松坪村", "村", "雷永祥", 0.80), ("YL04", "竹溪村", "村", "施桂英", 0.74),
+               ("YL05", "杨家坳村", "村", "黎德全", 0.84), ("YL06", "云岭社区", "社区", "江慧敏", 0.90)],
+    "石湾镇": [("SW01", "石湾村", "村", "聂宏伟", 0.86), ("SW02", "沙洲村", "村", "钟玉兰", 0.82),
+               ("SW03", "渡口村", "村", "薛成林", 0.77), ("SW04", "芦花村", "村", "苗春燕", 0.92),
+               ("SW05", "桥头村", "村", "覃国良", 0.66), ("SW06", "石湾社区", "社区", "房丽君", 0.85),
+               ("SW07", "新塘村", "村", "甘永福", 0.79)],
+    "河西街道": [("HX01", "河西社区", "社区", "邵静怡", 0.94), ("HX02", "杏花社区", "社区", "孔德明", 0.81),
+                 ("HX03", "榆林村", "村", "毕海燕", 0.75), ("HX04", "长乐村", "村", "喻建平", 0.87),
+                 ("HX05", "桂花村", "村", "滕秀珍", 0.70)],
+}
+# 加减分登记 per township and quarter: 单位代码, 事由, 级别, 类别, 分值, 文件文号, 状态
+LANXI_ADJUST = {
+    "2025Q1": {
+        "云岭镇": [("YL01", "获评市级乡村振兴示范村", "市级", "加分", 2, "岚市农〔2025〕6号", "有效"),
+                   ("YL04", "秸秆焚烧点位被县级通报", "县级", "减分", 2, "岚环〔2025〕3号", "申请撤销"),
+                   ("YL03", "党建例会无故缺席", "乡镇级", "减分", 0.5, "云岭镇通报第 2 期", "已撤销")],
+        "石湾镇": [("SW04", "获评省级美丽乡村精品村", "省级", "加分", 3, "省农办〔2025〕11号", "有效"),
+                   ("SW05", "发生越级上访被县级通报", "县级", "减分", 3, "岚信〔2025〕4号", "有效"),
+                   ("SW07", "防汛值班抽查脱岗", "乡镇级", "减分", 1, "石湾镇通报第 1 期", "申请撤销")],
+        "河西街道": [("HX01", "获评县级文明社区", "县级", "加分", 1, "岚文明〔2025〕2号", "有效"),
+                     ("HX05", "消防安全隐患整改不到位", "县级", "减分", 2, "岚安〔2025〕5号", "有效"),
+                     ("HX03", "信息报送逾期", "乡镇级", "减分", 0.5, "河西街道通报第 3 期", "已撤销")],
+    },
+    "2025Q2": {
+        "云岭镇": [("YL01", "村集体经济增收受县级表扬", "县级", "加分", 1, "岚组〔2025〕18号", "有效"),
+                   ("YL05", "人居环境检查排名靠后", "乡镇级", "减分", 1, "云岭镇通报第 5 期", "有效")],
+        "石湾镇": [("SW05", "村务公开长期未更新", "县级", "减分", 2, "岚纪〔2025〕9号", "申请撤销"),
+                   ("SW03", "森林防火巡查不到位", "县级", "减分", 1.5, "岚林〔2025〕7号", "有效"),
+                   ("SW02", "党费收缴不及时", "乡镇级", "减分", 0.5, "石湾镇通报第 4 期", "已撤销")],
+        "河西街道": [("HX04", "矛盾纠纷化解经验被市级推广", "市级", "加分", 2, "岚市政法〔2025〕3号", "有效"),
+                     ("HX02", "网格巡查记录不全", "乡镇级", "减分", 1, "河西街道通报第 6 期", "申请撤销")],
+    },
+}
+
+
+def fill_lanxi(folder: Path, town: str, period: str, rng: random.Random) -> None:
+    """The township's office types its 基础项目赋分表 and its 加减分登记表."""
+    entries = _entries(folder)
+    drift = 0.0 if period == LANXI_PERIODS[0] else 0.01
+    rows = []
+    for code, _, _, _, q in LANXI_TOWNSHIPS[town]:
+        q += drift + rng.gauss(0, 0.02)
+        row: dict[str, Any] = {"单位代码": code, "工作绩效考核（50分）": _half(_clip(50 * q + rng.gauss(0, 1), 0, 50)),
+                               "日常管理（30分）": _half(_clip(30 * q + rng.gauss(0, 0.8), 0, 30)),
+                               "综合测评（20分）": _half(_clip(20 * q + rng.gauss(0, 0.5), 0, 20))}
+        if q < 0.72:
+            row["备注"] = "重点工作推进滞后"
+        rows.append(row)
+    fill(entries[("base", "")], rows, match="单位代码")
+    items = LANXI_ADJUST[period].get(town, [])
+    if items:
+        fill(entries[("adjust", "")], [{"单位代码": c, "事由": why, "级别": lv, "类别": k, "分值": pts, "文件文号": doc,
+                                        "状态": st} for c, why, lv, k, pts, doc, st in items])
+
+
+def make_lanxi(target: Path = SAMPLES / "lanxi") -> dict[str, Path]:
+    """岚溪县: each township makes its forms from its own roster and fills them; the county computes the
+    townships' folders together each quarter, Q1 then Q2, into the sample's archive (提级管理 needs Q1)."""
+    _fresh(target)
+    scheme = schemes.load("county_dynamic")
+    rng = random.Random(LANXI_SEED)
+    rosters = {}
+    for town, units in LANXI_TOWNSHIPS.items():
+        setup = target / town / "基础信息"
+        setup.mkdir(parents=True)
+        rosters[town] = setup / "名册.xlsx"
+        write_bytes_atomic(rosters[town], build_setup_workbook("roster", scheme, values=[
+            {"code": c, "name": n, "type": t, "secretary": s, "township": town} for c, n, t, s, _ in units]))
+    summaries = {}
+    for period in LANXI_PERIODS:
+        folders = []
+        for town in LANXI_TOWNSHIPS:
+            folder = target / town / f"{period}表格"
+            run = make_forms(scheme, rosters[town], None, None, period, folder, seed=LANXI_SEED)
+            if run.report.errors:
+                raise SystemExit("\n".join(i.text() for i in run.report.errors))
+            fill_lanxi(folder, town, period, rng)
+            folders.append(folder)
+        summaries[period] = target / f"{period}汇总.xlsx"
+        print(_cli(["compute", *map(str, folders), "--scheme", "county_dynamic", "-o", str(summaries[period]),
+                    "--archive", str(target / "villagescore.db")]))
+    return summaries
 
 # ------------------------------------------------------------------ D: 云河街道 (dazhou_street)
 
@@ -306,7 +573,7 @@ def make_taoyuan(target: Path = SAMPLES / "taoyuan") -> Sample:
 
 # ------------------------------------------------------------------ main
 
-MAKERS = {"qingshi": make_qingshi, "yunhe": make_yunhe, "taoyuan": make_taoyuan}
+MAKERS = {"qingshi": make_qingshi, "yunhe": make_yunhe, "taoyuan": make_taoyuan, "qinghu": make_qinghu, "lanxi": make_lanxi}
 
 
 def main(argv: list[str] | None = None) -> None:

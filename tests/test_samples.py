@@ -130,3 +130,104 @@ def test_taoyuan_regenerates_the_same(tmp_path):
     fresh = _script().make_taoyuan(tmp_path / "taoyuan")
     assert _table(fresh.result) == _table(_computed("taoyuan"))
     assert _summary_table(fresh.summary, fresh.result) == _table(fresh.result)
+
+
+# ------------------------------------------------------------------ systems B and C: 青湖街道, 岚溪县
+
+import shutil  # noqa: E402
+
+from villagescore.history import earlier_grades  # noqa: E402
+from villagescore.io.archive import Archive  # noqa: E402
+
+QINGHU = ROOT / "samples" / "qinghu"
+LANXI = ROOT / "samples" / "lanxi"
+LANXI_TOWNS = ["云岭镇", "石湾镇", "河西街道"]
+
+
+def _lanxi(period, archive=None):
+    """The county's computation of one quarter: every township's folder together; streaks from ``archive``."""
+    earlier = None
+    if archive is not None:
+        def earlier(p):
+            with Archive(archive) as arc:
+                return earlier_grades(arc, "county_dynamic", p)
+    return compute(load("county_dynamic"), [LANXI / town / f"{period}表格" for town in LANXI_TOWNS],
+                   earlier=earlier)
+
+
+@pytest.mark.parametrize("year", ["2024", "2025"])
+def test_qinghu_computes_to_its_summary(year):
+    result = compute(load("dazehu"), [QINGHU / f"{year}表格"])
+    assert result.period == year
+    assert [i.text() for i in result.report.errors] == []
+    assert len(result.units) == 6 + 22 and all(u.ok for u in result.units)  # 6 villages, 22 people
+    assert _summary_table(QINGHU / f"{year}年度汇总.xlsx", result) == _table(result)
+
+
+def test_qinghu_votes_rectification_and_talks():
+    result = compute(load("dazehu"), [QINGHU / "2025表格"])
+    # four villages typed per ballot (two voided each), two counted by hand in 测评结果汇总
+    voided = {b.unit for b in result.ballots if b.status == "作废"}
+    assert voided == {"QH01", "QH02", "QH04", "QH05"}
+    assert sum(b.status == "作废" for b in result.ballots) == 8
+    grades = {u.code: u.grades["xsxp"].grade for u in result.units if "xsxp" in u.grades}
+    assert {"一般", "差"} <= set(grades.values())
+    (talk,) = result.lists
+    assert sorted(e.unit for e in talk.entries) == ["QH04-1", "QH06-1"]
+    # the 2025 summary, computed with the archive: 上期得分, 往期已列入 and the 2024 item not listed again
+    wb = load_workbook(QINGHU / "2025年度汇总.xlsx", data_only=True)
+    assert "上期（2024年度）得分" in [c.value for c in wb["汇总"][2]]
+    rows = [[c.value for c in r] for r in wb["整改事项"].iter_rows(min_row=3)]
+    repeated = [(r[0], r[3]) for r in rows if r[8] == "2024"]
+    assert ("QH04-1", "党员发展工作程序不规范") in repeated
+    carried = [r for r in rows if r[2] == "2024年度"]
+    assert ["QH04-1", "集体经济增收渠道单一", "未整改"] in [[r[0], r[3], r[7]] for r in carried]
+    cells = [c.value for row in wb["名单"].iter_rows() for c in row if c.value is not None]
+    assert any(str(c).startswith("约谈名单") for c in cells)
+
+
+@pytest.mark.parametrize("period", ["2025Q1", "2025Q2"])
+def test_lanxi_computes_to_its_summary(period, tmp_path):
+    db = tmp_path / "villagescore.db"
+    shutil.copy(LANXI / "villagescore.db", db)  # the sample's archive: Q1 grades for Q2's 提级管理
+    result = _lanxi(period, db)
+    assert result.period == period
+    assert [i.text() for i in result.report.errors] == []
+    assert len(result.units) == 18 and all(u.ok for u in result.units)
+    assert {u.unit.township for u in result.units} == set(LANXI_TOWNS)
+    assert _summary_table(LANXI / f"{period}汇总.xlsx", result) == _table(result)
+
+
+def test_lanxi_second_quarter_lists(tmp_path):
+    db = tmp_path / "villagescore.db"
+    shutil.copy(LANXI / "villagescore.db", db)
+    units = {u.code: u for u in _lanxi("2025Q2", db).units}
+    promoted = [c for c, u in units.items() if u.grades["promote"].grade == "提级管理"]
+    assert promoted == ["YL01"]  # 优秀 in Q1 and Q2
+    assert {u.grades["colour"].grade for u in units.values()} == {"绿色激励", "黄色警示", "红色预警"}
+    assert [c for c, u in units.items() if u.grades["talk"].grade == "集中约谈"] == ["SW05"]
+    speak = {c: u.grades["speak"].grade for c, u in units.items()}
+    assert sorted(c for c, g in speak.items() if g != "否") == ["HX01", "HX05", "SW05", "YL01", "YL04", "YL06"]
+    # without the archive the streak cannot apply
+    assert {u.grades["promote"].grade for u in _lanxi("2025Q2").units} == {"否"}
+    wb = load_workbook(LANXI / "2025Q2汇总.xlsx")
+    cells = [c.value for row in wb["名单"].iter_rows() for c in row if c.value is not None]
+    assert any(str(c).startswith("提级管理名单") for c in cells)
+    assert "村务公开长期未更新" in cells and "网格巡查记录不全" in cells  # 申请撤销: pending, not counted
+    assert "党费收缴不及时" not in cells  # 已撤销
+    assert units["SW05"].rounded["penalty"] == Decimal("0.00") and units["SW03"].rounded["penalty"] == Decimal("1.50")
+    ws = wb["汇总"]
+    head = [c.value for c in ws[2]]
+    col = head.index("三色管理") + 1
+    fills = {ws.cell(r, 2).value: ws.cell(r, col).fill.fgColor.rgb for r in range(3, 21)}
+    assert fills["YL01"].endswith("C6EFCE") and fills["SW05"].endswith("FFC7CE") and fills["YL04"].endswith("FFEB9C")
+
+
+def test_lanxi_regenerates_the_same(tmp_path):
+    """The script is deterministic: a fresh run writes summaries that hold the sample's table."""
+    fresh = _script().make_lanxi(tmp_path / "lanxi")
+    db = tmp_path / "villagescore.db"
+    shutil.copy(LANXI / "villagescore.db", db)
+    for period, summary in fresh.items():
+        result = _lanxi(period, db)
+        assert _summary_table(summary, result) == _table(result)
