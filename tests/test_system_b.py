@@ -287,4 +287,6 @@ def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_pat
     assert carried and carried[0][3] == "集体经济增收渠道单一" and carried[0][7] == "未整改"
     hist = runner.invoke(app, ["history", "B3-1", "--archive", str(db)])
     assert hist.exit_code == 0, hist.output
-    assert "未完成 1 项" in hist.output and "往期已列入：2021" in hist.output
+    assert "未完成的整改事项 1 项" in hist.output and "往期已列入：2021" in hist.output
+    rows = [r for r in hist.output.splitlines() if r.startswith("│ 202")]
+    assert len(rows) == 2 and all(" 3 " in r and "一般" in r for r in rows)  # rank among the 3 secretaries

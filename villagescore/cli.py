@@ -784,14 +784,15 @@ def history(
             table.add_row(t.period, t.scheme_id, str(t.score) if t.score is not None else "—",
                           str(t.rank) if t.rank else "—", grade, "是" if t.current else "（已被重算）", str(t.run_id))
         console.print(table)
+        from villagescore.history import open_items
+
         items = arc.items(None, unit=what)
         if items:
-            last = max(i.period for i in items)
-            open_items = [i for i in items if i.period == last and i.open]
-            console.print(f"整改事项（{last}，未完成 {len(open_items)} 项）：" if open_items else f"整改事项（{last}）：已全部完成")
-            for i in open_items:
+            still = open_items(items)
+            console.print(f"未完成的整改事项 {len(still)} 项：" if still else "整改事项：已全部完成")
+            for i in still:
                 again = f"  [yellow]往期已列入：{escape(i.repeated)}[/]" if i.repeated else ""
-                console.print(f"  {escape(i.problem)}；整改措施：{escape(i.measure)}；责任人：{escape(i.owner)}；"
+                console.print(f"  {i.period}  {escape(i.problem)}；整改措施：{escape(i.measure)}；责任人：{escape(i.owner)}；"
                               f"时限：{escape(i.deadline)}；{escape(i.status)}{again}")
 
 

@@ -32,9 +32,10 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
     values = archive.exact_values(run.id)
     grades = archive.grades(run.id)
     root = result.display[-1] if result.display else ""
-    main = result.gradings[0][0] if result.gradings else ""
     result.previous_period = prev
     for u in result.units:
+        # the unit's first grading: villages' and people's categories are ranked apart (系统 B)
+        main = next((gid for gid, _ in result.gradings if gid in u.grades), "")
         before = values.get(u.code, {}).get(root)
         score = rounded({root: before}, result.places).get(root) if before is not None else None
         grade, rank = grades.get(u.code, {}).get(main, (None, None))
@@ -72,6 +73,16 @@ def track_items(result: RunResult, archive: Archive) -> None:
     if result.carried:
         result.notes.append(f"上期（{prev}）有 {len(result.carried)} 项整改事项尚未完成，本期清单未再列入，"
                             "已列在“整改事项”中，请核实整改情况。")
+
+
+def open_items(items: list) -> list:
+    """Items still open: each problem of a unit as last listed (items oldest first), if its status is open."""
+    from villagescore.core.normalize import squash
+
+    last: dict[tuple[str, str], object] = {}
+    for it in items:
+        last[(it.unit, squash(it.problem))] = it
+    return [it for it in last.values() if it.open]
 
 
 def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | None]] | None:

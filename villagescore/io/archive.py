@@ -321,7 +321,8 @@ class Archive:
             " FROM runs r JOIN unit_results u ON u.run_id = r.id"
             " LEFT JOIN unit_scores s ON s.run_id = r.id AND s.unit_code = u.unit_code AND s.period = r.period"
             "   AND s.node = r.root_node"
-            " LEFT JOIN unit_grades g ON g.run_id = r.id AND g.unit_code = u.unit_code AND g.grading = r.main_grading"
+            " LEFT JOIN unit_grades g ON g.rowid = (SELECT MIN(x.rowid) FROM unit_grades x"  # its first grading
+            "   WHERE x.run_id = r.id AND x.unit_code = u.unit_code)"
             " WHERE u.unit_code = ? ORDER BY r.current DESC, r.period, r.id", (unit_code,))
         return [TimelineEntry(rid, period, scheme, Decimal(score) if score else None, rank, grade, pending or "",
                               bool(current))
