@@ -407,8 +407,7 @@ def _ranking_table(result) -> Table:
     people = any(u.unit.parent for u in result.units)
     townships = len({u.unit.township for u in result.units}) > 1
     # gradings for different unit types (系统 B: villages, secretaries, cadres …): one column, label and grade
-    merged = len(result.gradings) > 2 or any(
-        any(gid not in u.grades for gid, _ in result.gradings) for u in result.units)
+    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units)
     table.add_column("排名", justify="right", no_wrap=True)
     table.add_column("代码", no_wrap=True)
     if townships:
@@ -432,6 +431,9 @@ def _ranking_table(result) -> Table:
                 text = "[dim]未评定[/]"
             else:
                 text = escape(g.grade)
+                colour = result.grade_colors.get(gid, {}).get(g.grade)
+                if colour:  # the scheme's colour (三色管理), as in the summary
+                    text = f"[black on {colour}]{text}[/]"
             if merged and text:
                 text = f"{escape(labels[gid])}：{text}"
             cells.append(text)
