@@ -15,6 +15,7 @@ hand-written script would, and prints the ratios compute/floor and pandas/comput
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shutil
@@ -124,17 +125,42 @@ def generate(n: int, seed: int, root: Path, scheme_name: str = "pingbian") -> tu
 # ------------------------------------------------------------------ timing
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB and exit code of a whole process (GNU time)."""
+def timed(cmd: list[str]) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS in MB (of the largest process), exit code and CPU seconds (user + system,
+    worker processes included) of a whole process (GNU time)."""
     out = tempfile.NamedTemporaryFile(suffix=".txt", delete=False)
     out.close()
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd],
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", out.name, *cmd],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - start
-    rss = int(Path(out.name).read_text().split()[-1]) / 1024
+    rss, user, system = Path(out.name).read_text().split()[-3:]
     os.unlink(out.name)
-    return wall, rss, proc.returncode
+    return wall, int(rss) / 1024, proc.returncode, float(user) + float(system)
+
+
+def startup(runs: int = 10) -> float:
+    """Best wall seconds of ``villagescore --help`` over ``runs`` runs (start-up time)."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cli("--help"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def machine() -> str:
+    """Cores, CPU model, RAM and load: the figures mean little without them (a shared machine is slower)."""
+    model, ram = "?", "?"
+    with contextlib.suppress(OSError):
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "?")
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+        ram = f"{kb / 1024 / 1024:.0f} GB"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return f"{os.cpu_count()} cores, {model}, {ram} RAM, load average {load}"
 
 
 def workbooks(root: Path) -> list[Path]:
@@ -190,15 +216,17 @@ def run(n: int, seed: int, work: Path, pandas: bool) -> dict:
     paths = workbooks(root / "forms")
     floor = floor_calamine(paths)
     pd_time = floor_pandas(paths) if pandas else None
-    print(f"{'step':<10}{'wall s':>8}{'files/s':>10}{'peak MB':>9}{'exit':>6}")
-    for name, (wall, rss, code), count in rows:
-        print(f"{name:<10}{wall:>8.2f}{count / wall:>10.0f}{rss:>9.0f}{code:>6}")
+    print(f"machine: {machine()}")
+    print(f"{'step':<10}{'wall s':>8}{'files/s':>10}{'peak MB':>9}{'exit':>6}{'cpu s':>8}")
+    for name, (wall, rss, code, cpu), count in rows:
+        print(f"{name:<10}{wall:>8.2f}{count / wall:>10.0f}{rss:>9.0f}{code:>6}{cpu:>8.2f}")
     print(f"{'floor':<10}{floor:>8.2f}{len(paths) / floor:>10.0f}{'':>9}   (python-calamine, values only, in-process)")
     if pd_time is not None:
         print(f"{'pandas':<10}{pd_time:>8.2f}{len(paths) / pd_time:>10.0f}{'':>9}   (pandas.read_excel, default engine)")
     print(f"compute / floor = {cmp_[0] / floor:.2f}" + (f"   pandas / compute = {pd_time / cmp_[0]:.1f}"
                                                        if pd_time is not None else ""))
     print(f"compute: {1000 * cmp_[0] / files:.2f} ms per file")
+    print(f"--help: {startup():.2f} s (best of 10)")
     return {"n": n, "files": files, "compute": cmp_[0], "floor": floor, "rss": cmp_[1]}
 
 

@@ -407,7 +407,7 @@ def _ranking_table(result) -> Table:
     people = any(u.unit.parent for u in result.units)
     townships = len({u.unit.township for u in result.units}) > 1
     # gradings for different unit types (系统 B: villages, secretaries, cadres …): one column, label and grade
-    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units)
+    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
     table.add_column("排名", justify="right", no_wrap=True)
     table.add_column("代码", no_wrap=True)
     if townships:

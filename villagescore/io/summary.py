@@ -506,8 +506,10 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     previous = getattr(result, "previous", None) or {}
     if previous:
         header += [f"上期（{_period_label(result.previous_period)}）得分", "得分变化", "名次变化"]
-    for _, glabel in result.gradings:
-        header += [glabel, "结果运用" if one else f"{glabel}结果运用"]
+    # gradings of different unit types (系统 B: villages, secretaries, cadres …): one 等次 column, label and grade
+    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
+    for _, glabel in ([("", "等次")] if merged else result.gradings):
+        header += [glabel, "结果运用" if one or merged else f"{glabel}结果运用"]
     header.append("备注")
     g.title(title, len(header))
     g.caps.update({c: 24 for c, h in enumerate(header) if h == "备注" or h.endswith("结果运用")})
@@ -524,7 +526,14 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
             values += _movement(previous.get(u.code), result.places)
         tone = {} if u.ok else ERROR_ROW
         fmts = {c: dict(tone) for c in range(len(header))}
-        for gid, _ in result.gradings:
+        if merged:
+            mine = [(gid, glabel, u.grades[gid]) for gid, glabel in result.gradings if gid in u.grades]
+            first = mine[0] if mine else ("", "", None)
+            fmts[len(values)] = {**tone, **_grade_tone(first[2], result.grade_orders.get(first[0], []),
+                                                       result.grade_colors.get(first[0]))}
+            values += ["\n".join(f"{glabel}：{_grade_text(gr, u.ok)}" for _, glabel, gr in mine) or "未评定",
+                       "\n".join(c for c in (_consequence(gr) for *_, gr in mine) if c)]
+        for gid, _ in ([] if merged else result.gradings):
             gr = u.grades.get(gid)
             fmts[len(values)] = {"align": "center", **tone, **_grade_tone(gr, result.grade_orders.get(gid, []),
                                                                        result.grade_colors.get(gid))}
