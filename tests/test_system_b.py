@@ -290,3 +290,13 @@ def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_pat
     assert "未完成的整改事项 1 项" in hist.output and "往期已列入：2021" in hist.output
     rows = [r for r in hist.output.splitlines() if r.startswith("│ 202")]
     assert len(rows) == 2 and all(" 3 " in r and "一般" in r for r in rows)  # rank among the 3 secretaries
+
+
+def test_explain_a_secretary(folder):
+    res = CliRunner().invoke(app, ["explain", "B3-1", str(folder), "--scheme", "dazehu"])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "年度考核综合得分 = 40% × 民主测评得分" in out
+    assert "按录入的等次：“好” 1 个、“较好” 1 个、“一般” 1 个、“差” 0 个（共 3 个单位）" in out
+    assert "【村（社区）考核等次】不参加本项评定" in out
+    assert "“优秀”不超过40%（向下取整）：3 个单位，名额 ≤ 1" in out

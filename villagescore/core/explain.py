@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
+from villagescore.core.grading import ENTERED_RULE
 from villagescore.core.numbers import exact, round_half_up
 from villagescore.core.periods import Period
 from villagescore.core.records import GradeResult, LeafDetail, RunResult, UnitResult
@@ -239,7 +240,12 @@ def _grading_lines(result: RunResult, u: UnitResult) -> list[str]:
         n = sum(1 for x in result.units if gid in x.grades)
         if gr.rank is not None:
             lines.append(f"  排名：第 {gr.rank} 名（共 {n} 个单位）")
-        for q in (q for q in result.quota if q.grading == gid):
+        quota = [q for q in result.quota if q.grading == gid]
+        if quota and all(q.rule == ENTERED_RULE for q in quota):  # grades typed in by the committee
+            counts = "、".join(f"“{q.grade}” {q.actual} 个" for q in quota)
+            quota = []
+            lines.append(f"  · {ENTERED_RULE}：{counts}（共 {n} 个单位）")
+        for q in quota:
             allowed = f"，名额 {q.allowed}" if q.allowed not in ("", "—") else ""
             head = f"  · {q.rule}：{q.n} 个单位{allowed}，实际 {q.actual} 个"
             lines.append(head + ("；" + _stance(result, u, gid, gr, q) if gr.grade or gr.pending else ""))

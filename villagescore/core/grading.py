@@ -18,6 +18,7 @@ from villagescore.core.records import GradeResult, QuotaLine
 from villagescore.core.scheme import Grading, Rule, Veto
 
 PENDING = "待党委研究"
+ENTERED_RULE = "按录入的等次"  # the rule of grades typed into a form by the committee
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
         if forced:
             g, why = forced, "一票否决：" + "、".join(v.label for v in c.vetoes)
         elif g in grading.grades:
-            why = "按录入的等次"
+            why = ENTERED_RULE
             cancelled = {x for v in c.vetoes for x in v.cancels.get(grading.id, [])}
             if g in cancelled:  # a veto takes the entered grade away: the next lower grade not cancelled
                 labels = "、".join(v.label for v in c.vetoes if g in v.cancels.get(grading.id, []))
@@ -214,7 +215,7 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
             if cons.funds is not None and c.funds_base is not None:
                 res.funds_change = round_half_up(exact(c.funds_base) * exact(cons.funds), places)
         results[c.code] = res
-    quota = [QuotaLine(grading.id, "按录入的等次", grade, len(cands), "—",
+    quota = [QuotaLine(grading.id, ENTERED_RULE, grade, len(cands), "—",
                        sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
     return GradingOutcome(results, quota, [])
 
