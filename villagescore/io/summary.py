@@ -615,11 +615,14 @@ def _lists(book, st: _Styles, result: RunResult, title: str) -> None:
     for lst in result.lists:
         g.block([f"{lst.title}（{len(lst.entries)} 个）" + (f"：{lst.text}" if lst.text else "")], gap=0 if g.row == 1
                 else 1, bold=True)
-        header = ["单位代码", "单位名称", "乡镇（街道）", "等次", *lst.columns]
+        graded = any(e.grade for e in lst.entries)
+        header = ["单位代码", "单位名称", "乡镇（街道）", *(["等次"] if graded else []), *lst.columns]
+        none = ["无", *[""] * (len(lst.columns) - 1)] if lst.columns else []  # a listed unit without matching rows
         rows = []
         for e in lst.entries:
-            for line in e.rows or [["无" if lst.columns else ""] + [""] * (len(lst.columns) - 1)]:
-                rows.append(([e.unit, e.name, e.township, e.grade, *line], {0: {"align": "center"}, 3: {"align": "center"}}))
+            for line in e.rows or [none]:
+                rows.append(([e.unit, e.name, e.township, *([e.grade] if graded else []), *line],
+                             {0: {"align": "center"}, 3: {"align": "center"}}))
         if not rows:
             rows.append((["无", *[""] * (len(header) - 1)], {}))
         g.table_rows(header, rows, autofilter=False)
