@@ -75,6 +75,9 @@ def _summary_table(path, result):
         cells = dict(zip(head, row))
         scores = {labels[h]: Decimal(str(v)) for h, v in cells.items() if h in labels and v is not None}
         grades = {gradings[h]: v for h, v in cells.items() if h in gradings and v not in ("未评定", "—")}
+        if "等次" in cells and cells["等次"]:  # gradings of different unit types share one column: 标签：等次
+            by_label = dict(line.split("：", 1) for line in cells["等次"].split("\n"))
+            grades = {gradings[k]: v for k, v in by_label.items() if v not in ("未评定", "—")}
         out.append((cells["单位代码"], cells["排名"], scores, grades))
     return out
 
