@@ -197,3 +197,8 @@ def test_validate_with_many_forms_lists_only_what_is_missing(tmp_path):
     assert res.exit_code == 1
     assert "未齐全的表格" in res.output and "武装部评分表：缺少" in res.output
     assert "32/33" in res.output and "4/4" in res.output  # offices do not get the department sheets
+
+
+def test_brackets_in_paths_are_shown_as_typed(tmp_path):
+    res = CliRunner().invoke(app, ["compute", str(tmp_path / "[2025]表格")])
+    assert res.exit_code == 2 and "[2025]表格" in res.output

@@ -157,3 +157,12 @@ def test_a_unit_listed_by_the_wrong_township_is_refused(scheme, tmp_path):
     data = json.loads(res.output)
     assert res.exit_code == 1
     assert [i["code"] for i in data["issues"] if i["severity"] == "error"] == ["unit-unknown"]
+
+
+def test_a_year_of_a_quarterly_scheme_is_refused(scheme, tmp_path):
+    folder = township_forms(scheme, tmp_path, "甲镇", "2025Q1", Q1, [])
+    res = CliRunner().invoke(app, ["compute", str(folder), "--scheme", "county_dynamic", "--period", "2025",
+                                   "-o", str(tmp_path / "y.xlsx"), "--no-archive"])
+    assert res.exit_code == 2
+    assert "本方案按季度考评，没有规定全年如何合并（方案文件的 [annual] weights）" in res.output  # markup kept as text
+    assert not (tmp_path / "y.xlsx").exists()

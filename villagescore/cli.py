@@ -203,19 +203,19 @@ def guarded(func):
         except SchemeError as exc:
             if STATE["debug"]:
                 raise
-            err.print(f"[red]考评方案有错误：{exc.source}[/]")
+            err.print(f"[red]考评方案有错误：{escape(str(exc.source))}[/]")
             for p in exc.problems:
-                err.print(f"  · {p}")
+                err.print(f"  · {escape(p)}")
             raise typer.Exit(2) from None
         except FatalInput as exc:
             if STATE["debug"]:
                 raise
-            err.print(f"[red]{exc.message}[/]")
+            err.print(f"[red]{escape(exc.message)}[/]")
             raise typer.Exit(2) from None
         except OutputError as exc:
             if STATE["debug"]:
                 raise
-            err.print(f"[red]无法写入 {exc.path}：{exc.reason}[/]")
+            err.print(f"[red]无法写入 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("已中断，未写入任何结果。")
@@ -223,7 +223,7 @@ def guarded(func):
         except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for a clerk
             if STATE["debug"]:
                 raise
-            err.print(f"[red]程序内部错误：{type(exc).__name__}: {exc}[/]\n请加 --debug 重新运行，并把输出发给维护人员。")
+            err.print(f"[red]程序内部错误：{type(exc).__name__}: {escape(str(exc))}[/]\n请加 --debug 重新运行，并把输出发给维护人员。")
             raise typer.Exit(3) from None
 
     return wrapper
@@ -290,7 +290,7 @@ def _print_report(report: Report) -> None:
 def _check_folders(folders: list[Path]) -> None:
     for f in folders:
         if not f.is_dir():
-            err.print(f"[red]找不到文件夹：{f}[/]")
+            err.print(f"[red]找不到文件夹：{escape(str(f))}[/]")
             raise Exit(2)
 
 
@@ -298,10 +298,10 @@ def _check_output(output: Path, inputs: list[Path], force: bool) -> None:
     from villagescore.pipeline import is_inside
 
     if is_inside(output, inputs):
-        err.print(f"[red]输出文件 {output} 位于输入文件夹内，请换一个位置（例如 -o 上一级文件夹/汇总.xlsx）。[/]")
+        err.print(f"[red]输出文件 {escape(str(output))} 位于输入文件夹内，请换一个位置（例如 -o 上一级文件夹/汇总.xlsx）。[/]")
         raise Exit(2)
     if output.exists() and not force:
-        err.print(f"[red]{output} 已存在。如需覆盖，请加 --force。[/]")
+        err.print(f"[red]{escape(str(output))} 已存在。如需覆盖，请加 --force。[/]")
         raise Exit(2)
 
 
@@ -344,7 +344,7 @@ def template(
     sch = _load_scheme(scheme)
     if kind is not None:
         if kind not in SETUP_KINDS:
-            err.print(f"[red]不认识的表格种类“{kind}”，可选：roster、criteria、ledger。[/]")
+            err.print(f"[red]不认识的表格种类“{escape(str(kind))}”，可选：roster、criteria、ledger。[/]")
             raise Exit(2)
         from villagescore.io.forms import build_setup_workbook
 
@@ -359,10 +359,10 @@ def template(
             units = setup.units
         target = out or Path(f"{SETUP_KINDS[kind]}.xlsx")
         if target.exists() and not force:
-            err.print(f"[red]{target} 已存在。如需覆盖，请加 --force。[/]")
+            err.print(f"[red]{escape(str(target))} 已存在。如需覆盖，请加 --force。[/]")
             raise Exit(2)
         _write(target, build_setup_workbook(kind, sch, units))
-        console.print(f"已生成{SETUP_KINDS[kind]}空白表：{target}")
+        console.print(f"已生成{SETUP_KINDS[kind]}空白表：{escape(str(target))}")
         return
     needs_criteria = any(f.kind == "score_ballot" and f.items == "criteria" for f in sch.forms)
     needs_ledger = any(f.kind == "callback" for f in sch.forms)
@@ -376,11 +376,11 @@ def template(
     try:
         per = Period.parse(period or "")
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         raise Exit(2)
     target = out or Path(f"{per}表格")
     if target.exists() and any(target.iterdir()) and not force:
-        err.print(f"[red]文件夹 {target} 已有文件。如需覆盖其中的表格，请加 --force。[/]")
+        err.print(f"[red]文件夹 {escape(str(target))} 已有文件。如需覆盖其中的表格，请加 --force。[/]")
         raise Exit(2)
     from villagescore.pipeline import make_forms
 
@@ -394,7 +394,7 @@ def template(
         raise Exit(1)
     if run.report.issues:
         _print_report(run.report)
-    console.print(f"已为 {per.label} 生成 {len(run.paths)} 个文件，保存在：{target}")
+    console.print(f"已为 {per.label} 生成 {len(run.paths)} 个文件，保存在：{escape(str(target))}")
     if run.draws:
         console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
 
@@ -538,11 +538,11 @@ def compute(
         for note in result.notes:
             console.print(f"[yellow]{escape(note)}[/]")
         _print_report(result.report)
-        console.print(f"汇总表已保存：{output}")
+        console.print(f"汇总表已保存：{escape(str(output))}")
         for line in extra:
             console.print(line)
         if recorded:
-            console.print(f"已记入结果档案库：{recorded[0]}（第 {recorded[1]} 次计算）")
+            console.print(f"已记入结果档案库：{escape(str(recorded[0]))}（第 {recorded[1]} 次计算）")
     if result.report.errors:
         raise Exit(1)
 
@@ -583,13 +583,13 @@ def _compute_from_archive(sch, period, path: Path):
         err.print("[red]请给出表格文件夹；或用 --period 2025 从结果档案库合并全年结果。[/]")
         raise Exit(2)
     if not path.exists():
-        err.print(f"[red]找不到结果档案库：{path}（请用 --archive 指定，或给出表格文件夹）[/]")
+        err.print(f"[red]找不到结果档案库：{escape(str(path))}（请用 --archive 指定，或给出表格文件夹）[/]")
         raise Exit(2)
     with _open_archive(path) as arc:
         try:
             return annual_from_archive(sch, arc, period)
         except HistoryMissing as exc:
-            err.print(f"[red]{exc.message}[/]")
+            err.print(f"[red]{escape(exc.message)}[/]")
             raise Exit(2) from None
 
 
@@ -599,7 +599,7 @@ def _open_archive(path: Path):
     try:
         return Archive(path)
     except ArchiveError as exc:
-        err.print(f"[red]无法使用结果档案库 {exc.path}：{exc.reason}[/]")
+        err.print(f"[red]无法使用结果档案库 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
         raise Exit(2) from None
 
 
@@ -666,7 +666,7 @@ def validate(
     console.print(_coverage_table(res.coverage))
     console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))
     if report_file:
-        console.print(f"问题清单已保存：{report_file}")
+        console.print(f"问题清单已保存：{escape(str(report_file))}")
     raise Exit(res.exit_code)
 
 
@@ -720,7 +720,7 @@ def explain(
         lines = explain_unit(result, unit)
     except KeyError:
         codes = "、".join(u.code for u in result.units)
-        err.print(f"[red]名册中没有单位代码“{unit}”（有：{codes}）[/]")
+        err.print(f"[red]名册中没有单位代码“{escape(str(unit))}”（有：{escape(str(codes))}）[/]")
         raise Exit(2) from None
     for line in lines:
         console.print(line, markup=False)
@@ -750,7 +750,7 @@ def history(
       villagescore history export 档案.xlsx
     """
     if not archive.exists():
-        err.print(f"[red]找不到结果档案库：{archive}（compute 会在汇总表所在文件夹建立 {ARCHIVE_NAME}）[/]")
+        err.print(f"[red]找不到结果档案库：{escape(str(archive))}（compute 会在汇总表所在文件夹建立 {ARCHIVE_NAME}）[/]")
         raise Exit(2)
     with _open_archive(archive) as arc:
         if what == "runs":
@@ -767,16 +767,16 @@ def history(
                 err.print("[red]请写出导出的文件名，例如：villagescore history export 档案.xlsx[/]")
                 raise Exit(2)
             if target.exists() and not force:
-                err.print(f"[red]{target} 已存在。如需覆盖，请加 --force。[/]")
+                err.print(f"[red]{escape(str(target))} 已存在。如需覆盖，请加 --force。[/]")
                 raise Exit(2)
             from villagescore.io.archive import export_workbook
 
             _write(target, export_workbook(arc))
-            console.print(f"档案库已导出：{target}")
+            console.print(f"档案库已导出：{escape(str(target))}")
             return
         entries = arc.timeline(what)
         if not entries:
-            err.print(f"[red]档案库中没有单位 {what} 的记录。[/]")
+            err.print(f"[red]档案库中没有单位 {escape(str(what))} 的记录。[/]")
             raise Exit(1)
         table = Table(title=f"{what} 历次结果", title_justify="left")
         for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号"):
@@ -1022,8 +1022,8 @@ def demo(
     for note in result.notes:
         console.print(f"[yellow]{escape(note)}[/]")
     _print_report(result.report)
-    console.print(f"演示数据在：{out}")
-    console.print(f"[bold]汇总表已保存：{summary}[/]")
+    console.print(f"演示数据在：{escape(str(out))}")
+    console.print(f"[bold]汇总表已保存：{escape(str(summary))}[/]")
 
 
 # ------------------------------------------------------------------ entry point

@@ -376,6 +376,10 @@ def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) ->
         except ValueError as exc:
             raise FatalInput(str(exc)) from None
         if target.kind == "year" and scheme.scheme.period_kind != "year":
+            if not scheme.annual.weights:
+                kind = {"half": "半年", "quarter": "季度"}[scheme.scheme.period_kind]
+                raise FatalInput(f"本方案按{kind}考评，没有规定全年如何合并（方案文件的 [annual] weights），"
+                                 f"请用 --period 指定一期，例如 --period {found[-1] if found else target.year}")
             parts = [p for p in found if Period.parse(p).year == target.year]
         else:
             parts = [str(target)] if str(target) in found else []
