@@ -42,13 +42,15 @@ def test_units_csv_columns_and_values(tmp_path):
     paths = write_csv(_result(), tmp_path / "导出")
     assert [p.name for p in paths] == ["units.csv", "issues.csv"]
     rows = _read(paths[0])
-    assert rows[0] == ["unit_code", "unit_name", "unit_type", "secretary", "township", "rank", "score_reverse",
+    assert rows[0] == ["unit_code", "unit_name", "unit_type", "secretary", "township", "parent_code", "parent_name",
+                       "rank", "score_reverse",
                        "score_composite", "grade_grade", "grade_pending", "funds_change", "ok"]
     assert rows[0] == unit_columns(_result())
-    assert rows[1] == ["V1", "青山村", "村", "王小明", "青石乡", "1", "87.52", "88.52", "好", "", "3000.00", "true"]
-    assert rows[2][1] == "'=HYPERLINK(\"http://x\")" and rows[2][8:10] == ["", "好/中"]
-    assert rows[3][1] == "'@石桥村" and rows[3][10] == "-2500.50"  # our own negative number stays a number
-    assert rows[4][1] == "'+河口村" and rows[4][5:8] == ["", "", ""] and rows[4][-1] == "false"
+    assert rows[1] == ["V1", "青山村", "村", "王小明", "青石乡", "", "", "1", "87.52", "88.52", "好", "", "3000.00",
+                       "true"]
+    assert rows[2][1] == "'=HYPERLINK(\"http://x\")" and rows[2][10:12] == ["", "好/中"]
+    assert rows[3][1] == "'@石桥村" and rows[3][12] == "-2500.50"  # our own negative number stays a number
+    assert rows[4][1] == "'+河口村" and rows[4][7:10] == ["", "", ""] and rows[4][-1] == "false"
     assert paths[0].read_bytes().count(b"\r\n") == 5
 
 

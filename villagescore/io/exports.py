@@ -24,7 +24,7 @@ ISSUE_COLUMNS = ["code", "severity", "file", "sheet", "cell", "unit", "message",
 
 
 def unit_columns(result: RunResult) -> list[str]:
-    return ["unit_code", "unit_name", "unit_type", "secretary", "township", "rank",
+    return ["unit_code", "unit_name", "unit_type", "secretary", "township", "parent_code", "parent_name", "rank",
             *(f"score_{n}" for n in result.display), *(f"grade_{g}" for g, _ in result.gradings),
             "grade_pending", "funds_change", "ok"]
 
@@ -42,7 +42,8 @@ def unit_record(result: RunResult, u: UnitResult) -> dict[str, Any]:
     """One unit's fields, typed for JSON: scores and funds as exact text, pending grades as lists."""
     return {
         "unit_code": u.unit.code, "unit_name": u.unit.name, "unit_type": u.unit.type,
-        "secretary": u.unit.secretary, "township": u.unit.township, "rank": _rank(u, result),
+        "secretary": u.unit.secretary, "township": u.unit.township,
+        "parent_code": u.unit.parent, "parent_name": u.unit.parent_name, "rank": _rank(u, result),
         **{f"score_{n}": fmt(u.rounded[n], result.places) if n in u.rounded else None for n in result.display},
         **{f"grade_{g}": u.grades[g].grade if g in u.grades else None for g, _ in result.gradings},
         "grade_pending": {g: list(u.grades[g].pending) for g, _ in result.gradings
