@@ -267,7 +267,10 @@ def _progress() -> Progress:
     )
 
 
-def _issues_table(report: Report, limit: int = 200) -> Table:
+REPORT_ROWS = 50  # issues printed on screen (errors first); drawing thousands of rows takes seconds
+
+
+def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
     table = Table(title="问题清单", show_lines=False, title_justify="left")
     for col in ("级别", "文件", "工作表", "单元格", "问题", "改正方法"):
         table.add_column(col, overflow="fold")
@@ -276,14 +279,20 @@ def _issues_table(report: Report, limit: int = 200) -> Table:
         style = "red" if i.severity is Severity.ERROR else "yellow"
         table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.file or "—"), escape(i.sheet),
                       i.cell, escape(i.message), escape(i.hint))
-    if len(ordered) > limit:
-        table.caption = f"另有 {len(ordered) - limit} 条未显示，详见汇总表“问题清单”工作表"
     return table
 
 
-def _print_report(report: Report) -> None:
+def _more_issues(shown: int, total: int) -> str:
+    """The line under a cut issue table: how many are not shown and where the whole list is."""
+    return (f"另有 {total - shown} 条问题未显示（共 {total} 条，以上先列错误）。完整清单见汇总表的“问题清单”工作表；"
+            "也可用 villagescore validate 文件夹 --report 问题清单.xlsx 另存为工作簿。")
+
+
+def _print_report(report: Report, limit: int = REPORT_ROWS) -> None:
     if report.issues:
-        console.print(_issues_table(report))
+        console.print(_issues_table(report, limit))
+        if len(report.issues) > limit:
+            console.print(_more_issues(limit, len(report.issues)))
     console.print(f"错误 {len(report.errors)} 条，提示 {len(report.warnings)} 条。")
 
 

@@ -133,10 +133,17 @@ class Collected:
         self.files = [replace(f, status=status) if f.path == file else f for f in self.files]
 
 
-def _zone_of(path: Path, folders: list[Path]) -> str:
-    """Which of the folders given a file came from (its index as text): a township, when several are merged."""
-    for i, f in enumerate(folders):
-        if is_inside(path, [f]):
+def _zone_of(path: Path, folders: list[Path], resolved: list[Path] | None = None,
+             inside: list[bool] | None = None) -> str:
+    """Which of the folders given a file came from (its index as text): a township, when several are merged.
+
+    ``collect`` resolves each folder once and passes ``resolved`` (the folders resolved, ``path`` too) and,
+    optionally, ``inside``: for each folder whether it is the resolved path's parent or one of its parents
+    (the same for every file of a directory)."""
+    if resolved is None:
+        path, resolved = path.resolve(), [f.resolve() for f in folders]
+    for i, fr in enumerate(resolved):
+        if path == fr or (inside[i] if inside is not None else fr in path.parents):
             return str(i)
     return ""
 
@@ -173,10 +180,31 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     seen: dict[str, str] = {}
     exclude = {p.resolve() for p in (exclude or set())}
     others: list[Path] = []
-    paths = [p for p in iter_workbook_files(folders, others) if not exclude or p.resolve() not in exclude]
+    roots = [f.resolve() for f in folders]  # once, not for every file
+    real_dirs: dict[Path, Path] = {}
+    inside: dict[Path, list[bool]] = {}
+
+    def real(p: Path) -> Path:
+        """``p.resolve()``, resolving each directory once: a file that is no symlink resolves to its name in
+        its directory resolved."""
+        if p.name in ("", ".", "..") or p.is_symlink():
+            return p.resolve()
+        d = real_dirs.get(p.parent)
+        if d is None:
+            d = real_dirs[p.parent] = p.parent.resolve()
+        return d / p.name
+
+    def zone(p: Path) -> str:
+        rp = real(p)
+        flags = inside.get(rp.parent)
+        if flags is None:  # is each folder the parent or an ancestor of the resolved path
+            flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
+        return _zone_of(rp, folders, roots, flags)
+
+    paths = [p for p in iter_workbook_files(folders, others) if not exclude or real(p) not in exclude]
     for path, wb in read_workbooks(paths):  # in this order, however many processes read them
         name = _display(path, folders)
-        out.zones[name] = _zone_of(path, folders)
+        out.zones[name] = zone(path)
         if progress:
             progress(name)
         if isinstance(wb, FileRefused):

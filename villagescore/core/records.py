@@ -108,7 +108,29 @@ class Setup:
     ledger: dict[str, list[LedgerEntry]] = field(default_factory=dict)
 
     def unit(self, code: str) -> Unit | None:
-        return next((u for u in self.units if u.code == code), None)
+        """The first unit of ``units`` with this code (None if none has it).
+
+        An index by code, built on first use and built again when ``units`` is another list or has
+        another length (units may be appended after construction) or when the unit found is no longer
+        at its place; it is not a dataclass field (not compared, printed or copied)."""
+        units = self.units
+        index = self.__dict__.get("_by_code")
+        if index is None or index[0] is not units or index[1] != len(units):
+            by_code: dict[str, int] = {}
+            for i, u in enumerate(units):
+                by_code.setdefault(u.code, i)
+            index = self.__dict__["_by_code"] = (units, len(units), by_code)
+        i = index[2].get(code)
+        if i is None:
+            if any(u.code == code for u in units):  # a unit replaced in place since: look it up the slow way
+                del self.__dict__["_by_code"]
+                return self.unit(code)
+            return None
+        u = units[i]
+        if u.code != code:
+            del self.__dict__["_by_code"]
+            return self.unit(code)
+        return u
 
     def members(self, code: str, types: list[str] | None = None) -> list[Unit]:
         """The people of a unit (roster order), of the given types (all when empty)."""

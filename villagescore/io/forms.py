@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from villagescore import TEMPLATE_VERSION
@@ -475,60 +476,152 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     widths = ([10] if has_aspect else []) + [46 if has_aspect else 56, 7, 10]  # fits portrait A4 at 100%
     last, text_col = len(heads) - 1, len(heads) - 3
     sheet = _sheet_name(f"{form.short}（打印）")
-
-    book = _Book(form.title)
-    ws = book.wb.add_worksheet(sheet)
-    for i, w in enumerate(widths):
-        ws.set_column(i, i, w)
-    f = {
-        "title": book.fmt(_TITLE, font_size=18), "info": book.fmt(font_size=12),
-        "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
-        "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
-        "center": book.fmt(border=1, align="center", text_wrap=True), "box": book.fmt(border=1),
-        "total": book.fmt(border=1, align="center", bold=True),
-    }
     label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
     total = plain(sum((c.max or Decimal(0) for c in items), Decimal(0)))
     base = max(30, min(48, 520 / max(len(items), 1)))  # spread the items over the page, room to write
     heights = [max(base, LINE * _lines(c.label, widths[text_col]) + 10) for c in items]
+    maxima = [plain(c.max or Decimal(0)) for c in items]
+    runs = [(name, len(list(run))) for name, run in itertools.groupby(aspects)] if has_aspect else []
+    page = 4 + len(items) + 1  # rows per ballot
 
-    row, breaks = 0, []
-    for copy in range(1, form.evaluators + 1):
-        if copy > 1:
-            breaks.append(row)  # each ballot starts a new page
-        book.banner(ws, row, 0, last, form.title, f["title"], 40)
-        book.banner(ws, row + 1, 0, last - 2, label, f["info"], 26)
-        book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
-        book.banner(ws, row + 2, 0, last, _BALLOT_NOTE, f["note"], 36)
-        for i, h in enumerate(heads):
-            ws.write_string(row + 3, i, h, f["head"])
-        ws.set_row(row + 3, 24)
-        row += 4
-        if has_aspect:  # one merged 方面 cell per run of items of the same aspect
+    def build(every_copy: bool) -> bytes:
+        """The workbook; with ``every_copy`` False only the first ballot and the other ballots' 票号 are written
+        (``_repeat_ballots`` then writes the other ballots' rows into the sheet)."""
+        book = _Book(form.title)
+        ws = book.wb.add_worksheet(sheet)
+        for i, w in enumerate(widths):
+            ws.set_column(i, i, w)
+        f = {
+            "title": book.fmt(_TITLE, font_size=18), "info": book.fmt(font_size=12),
+            "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
+            "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
+            "center": book.fmt(border=1, align="center", text_wrap=True), "box": book.fmt(border=1),
+            "total": book.fmt(border=1, align="center", bold=True),
+        }
+        row, breaks = 0, []
+        for copy in range(1, form.evaluators + 1):
+            if copy > 1:
+                breaks.append(row)  # each ballot starts a new page
+            if copy > 1 and not every_copy:  # its 票号 only: the shared strings keep the order of a full write
+                book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
+                row += page
+                continue
+            book.banner(ws, row, 0, last, form.title, f["title"], 40)
+            book.banner(ws, row + 1, 0, last - 2, label, f["info"], 26)
+            book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
+            book.banner(ws, row + 2, 0, last, _BALLOT_NOTE, f["note"], 36)
+            for i, h in enumerate(heads):
+                ws.write_string(row + 3, i, h, f["head"])
+            ws.set_row(row + 3, 24)
+            row += 4
             k = 0
-            for name, run in itertools.groupby(aspects):
-                n = len(list(run))
+            for name, n in runs:  # one merged 方面 cell per run of items of the same aspect
                 if n > 1:
                     ws.merge_range(row + k, 0, row + k + n - 1, 0, name, f["center"])
                 else:
                     ws.write_string(row + k, 0, name, f["center"])
                 k += n
-        for k, c in enumerate(items):
-            ws.write_string(row + k, text_col, c.label, f["text"])
-            ws.write_string(row + k, text_col + 1, plain(c.max or Decimal(0)), f["center"])
-            ws.write_blank(row + k, last, None, f["box"])
-            ws.set_row(row + k, heights[k])
-        row += len(items)
-        book.banner(ws, row, 0, text_col, "合计", f["total"], 32)
-        ws.write_string(row, text_col + 1, total, f["center"])
-        ws.write_blank(row, last, None, f["box"])
-        row += 1
-    ws.set_h_pagebreaks(breaks)
-    ws.print_area(0, 0, row - 1, last)
-    _page(ws, landscape=False)
-    ws.activate()
-    book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
-    return book.close()
+            for k, c in enumerate(items):
+                ws.write_string(row + k, text_col, c.label, f["text"])
+                ws.write_string(row + k, text_col + 1, maxima[k], f["center"])
+                ws.write_blank(row + k, last, None, f["box"])
+                ws.set_row(row + k, heights[k])
+            row += len(items)
+            book.banner(ws, row, 0, text_col, "合计", f["total"], 32)
+            ws.write_string(row, text_col + 1, total, f["center"])
+            ws.write_blank(row, last, None, f["box"])
+            row += 1
+        if not every_copy:
+            ws.set_row(row - 1, 32)  # the last ballot's 合计 row: the sheet's extent, as in a full write
+        ws.set_h_pagebreaks(breaks)
+        ws.print_area(0, 0, row - 1, last)
+        _page(ws, landscape=False)
+        ws.activate()
+        book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
+        return book.close()
+
+    if form.evaluators > 1:
+        fast = _repeat_ballots(build(False), form.evaluators, page, last)
+        if fast is not None:
+            return fast
+    return build(True)
+
+
+_SHEET_XML = "xl/worksheets/sheet1.xml"
+_ROW_XML = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
+_ROW_NUMBER = re.compile(r'(<row r="|<c r="[A-Z]+)(\d+)"')
+_MERGE_XML = re.compile(r'<mergeCells count="\d+">((?:<mergeCell ref="[A-Z]+\d+:[A-Z]+\d+"/>)*)</mergeCells>')
+_MERGE_REF = re.compile(r'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"/>')
+_SST_COUNT = re.compile(r'(<sst [^>]*?count=")(\d+)(")')
+
+
+def _repeat_ballots(data: bytes, copies: int, page: int, last: int) -> bytes | None:
+    """The workbook of ``copies`` identical ballots of ``page`` rows, from one where only the first ballot
+    and the others' 票号 (the merged cell ending in column ``last``) were written: the first ballot's rows
+    and merges repeated in the sheet XML with their row numbers moved, each with its own 票号, and the
+    shared-string count of a full write. The same package, part for part, as writing every cell (checked by
+    tests/test_perf_equivalence.py); None when the sheet is not laid out as expected (write every cell)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+        parts = {i.filename: z.read(i) for i in infos}
+    if _SHEET_XML not in parts or "xl/sharedStrings.xml" not in parts:
+        return None
+    xml = parts[_SHEET_XML].decode("utf-8")
+    head, sep, rest = xml.partition("<sheetData>")
+    body, sep2, tail = rest.partition("</sheetData>")
+    rows = [(int(m.group(1)), m.group(0)) for m in _ROW_XML.finditer(body)]
+    if not sep or not sep2 or "".join(x for _, x in rows) != body or [r for r, _ in rows[:page]] != \
+            list(range(1, page + 1)):
+        return None
+    col = xl_col_to_name(last - 1)
+    spans = f' spans="1:{last + 1}" '
+    first = rows[:page]
+    if any(spans not in x.partition(">")[0] for _, x in first):  # every row of a ballot spans every column
+        return None
+    # the other ballots' 票号: one merged cell each, in row 2 of its page
+    serial = re.compile(rf'<c r="{col}(\d+)" s="(\d+)" t="s"><v>(\d+)</v></c>')
+    found = {int(m.group(1)): (m.group(2), m.group(3)) for _, x in rows[page:] for m in serial.finditer(x)}
+    own = serial.search(first[1][1])
+    if own is None or own.group(1) != "2" or sorted(found) != [k * page + 2 for k in range(1, copies)] or \
+            any(s != own.group(2) for s, _ in found.values()):
+        return None
+    template = "".join(x for _, x in first).replace("{", "{{").replace("}", "}}")
+    template = template.replace(own.group(0), f'<c r="{col}{{1}}" s="{own.group(2)}" t="s"><v>{{{page}}}</v></c>', 1)
+    template = _ROW_NUMBER.sub(lambda m: f'{m.group(1)}{{{int(m.group(2)) - 1}}}"', template)
+    copies_xml = [template.format(*range(k * page + 1, (k + 1) * page + 1), found[k * page + 2][1] if k else
+                                  own.group(3)) for k in range(copies)]
+    merges = _MERGE_XML.search(tail)
+    if merges is None:
+        return None
+    refs = [(a, int(r1), b, int(r2)) for a, r1, b, r2 in _MERGE_REF.findall(merges.group(1))]
+    mine = [m for m in refs if m[3] <= page]
+    if refs[:len(mine)] != mine or len(refs) != len(mine) + copies - 1:
+        return None
+    merged = "".join(f'<mergeCell ref="{a}{r1 + k * page}:{b}{r2 + k * page}"/>'
+                     for k in range(copies) for a, r1, b, r2 in mine)
+    tail = (tail[:merges.start()] + f'<mergeCells count="{len(mine) * copies}">{merged}</mergeCells>'
+            + tail[merges.end():])
+    expected = f'<dimension ref="A1:{xl_col_to_name(last)}{copies * page}"/>'
+    if expected not in head:
+        return None
+    parts[_SHEET_XML] = (head + sep + "".join(copies_xml) + sep2 + tail).encode("utf-8")
+    strings = parts["xl/sharedStrings.xml"].decode("utf-8")
+    per_copy = copies_xml[0].count(' t="s">')  # string cells of one ballot, its 票号 among them
+    count = _SST_COUNT.search(strings)
+    if count is None:
+        return None
+    strings = (strings[:count.start(2)] + str(int(count.group(2)) + (copies - 1) * (per_copy - 1))
+               + strings[count.end(2):])
+    parts["xl/sharedStrings.xml"] = strings.encode("utf-8")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        for info in infos:  # the same entries as xlsxwriter writes them (in memory: dated 1 Jan 1980)
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = info.compress_type
+            z.writestr(entry, parts[info.filename])
+    return buf.getvalue()
 
 
 def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, members: list[Unit]) -> bytes:

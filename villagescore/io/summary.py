@@ -10,6 +10,7 @@ their computed values cached (see ``_Trace``); otherwise numbers rounded half up
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 import re
@@ -49,17 +50,32 @@ CHART_COLOURS = {"good": "#70AD47", "bad": "#E06666", "pending": "#FFC000", "non
 PUBLIC_NOTE = "公示期：____年__月__日至____年__月__日。如有异议，请在公示期内向乡（镇）党委反映。"
 
 
+_WIDTHS: dict[str, int] = {}  # text → display width: a county's summary measures the same texts many times
+_WIDTHS_MAX = 200_000
+
+
 def _text_width(text: str) -> int:
     """Display width of the longest line: 2 units per CJK (wide) character, 1 otherwise."""
-    return max(
-        (sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in text.split("\n")),
-        default=0,
-    )
+    width = _WIDTHS.get(text)
+    if width is None:
+        if text.isascii():  # no ASCII character is wide
+            width = max(map(len, text.split("\n")))
+        else:
+            width = max(
+                (sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in text.split("\n")),
+                default=0,
+            )
+        if len(_WIDTHS) >= _WIDTHS_MAX:
+            _WIDTHS.clear()
+        _WIDTHS[text] = width
+    return width
 
 
 def _lines(text: str, width: int) -> int:
     """Lines a wrapped text takes in a column ``width`` units wide."""
     room = max((width - 1) * 1.1, 1)  # widths are in units of the 11-point default font; text is 10-point
+    if "\n" not in text:
+        return max(1, math.ceil(_text_width(text) / room))
     return sum(max(1, math.ceil(_text_width(line) / room)) for line in text.split("\n"))
 
 
@@ -103,6 +119,10 @@ class _Styles:
         self.book, self.places, self.size = book, places, size
         self.num = "0" if places <= 0 else "0." + "0" * places
         self._cache: dict[tuple, Any] = {}
+        # a table cell's format by (kind, the extra properties as given): no sorting or merging per cell
+        self._cells: dict[tuple, Any] = {}
+        # (type, value, places) → (the number written, width of its text): one Decimal rounding per value
+        self.numbers: dict[tuple, tuple[float, int]] = {}
 
     def __call__(self, **props: Any):
         key = tuple(sorted(props.items()))
@@ -110,6 +130,47 @@ class _Styles:
             base = {"font_name": FONT, "font_size": self.size, "valign": "vcenter"}
             self._cache[key] = self.book.add_format({**base, **props})
         return self._cache[key]
+
+    def cell(self, kind: str, fmt: dict[str, Any]):
+        """The bordered format of a table cell: ``kind`` is blank, int, text or num; ``fmt`` extra properties.
+
+        The same format ``__call__`` gives for ``border=1`` plus the kind's own properties and ``fmt``."""
+        key = (kind, *fmt.items()) if fmt else (kind,)
+        try:
+            return self._cells[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable property value: no shortcut
+            key = None
+        if kind == "blank":
+            style = self(border=1, **fmt)
+        elif kind == "int":
+            style = self(border=1, num_format="0", **fmt)
+        elif kind == "text":
+            style = self(border=1, text_wrap=True, **fmt)
+        else:
+            style = self(border=1, num_format=self.num, **fmt)
+        if key is not None:
+            self._cells[key] = style
+        return style
+
+    def number(self, value: Decimal | Fraction, places: int | None) -> tuple[float, int]:
+        """The float a score cell holds (rounded half up to ``places``, or as is for None) and the width of
+        its text at the sheet's places."""
+        key = (value.__class__, value, places) if value else None  # 0 and -0 are equal but written differently
+        if key is not None:
+            try:
+                return self.numbers[key]
+            except (KeyError, TypeError):
+                pass
+        shown = value if places is None else round_half_up(value, places)
+        out = (float(shown), len(f"{round_half_up(shown, max(self.places, 0)):f}"))
+        if key is not None:
+            try:
+                self.numbers[key] = out
+            except TypeError:
+                pass
+        return out
 
 
 class _Grid:
@@ -129,46 +190,65 @@ class _Grid:
         self.titles: tuple[int, int] | None = None  # rows printed atop every page, when not title..header
         self.table: tuple[int, int] | None = None  # (header row, last row) of the filtered table
         self.heading = 0  # width the merged title needs (merged cells clip their text in Excel)
+        self.line = LINE_HEIGHT * st.size / 10  # line height of the sheet's table text (``_wrap``)
 
     # -- cells
     def _note(self, col: int, width: int) -> None:
-        self.widths[col] = max(self.widths.get(col, 0), math.ceil(width * self.scale))
+        width = math.ceil(width * self.scale)
+        old = self.widths.get(col)
+        if old is None or width > old:
+            self.widths[col] = width
 
     def _wrap(self, r: int, c1: int, c2: int, text: str, *, block: bool = False, size: int | None = None) -> None:
         line = LINE_HEIGHT * (size or self.st.size) / 10
         self.texts.append((r, c1, c2, text, line, 6 if block else 3))
 
     def put(self, r: int, c: int, value: Any, **fmt: Any) -> None:
-        ws, st = self.ws, self.st
+        self._put(r, c, value, fmt)
+
+    def _put(self, r: int, c: int, value: Any, fmt: dict[str, Any]) -> None:
+        """``put`` with the extra format as a dict (read, never changed): the per-cell path of every table."""
+        ws, st, cls = self.ws, self.st, value.__class__
+        if cls is str and value:  # the common cases first, each as the general branches below would do it
+            ws.write_string(r, c, value, st.cell("text", fmt))
+            self._note(c, _text_width(value))
+            self.texts.append((r, c, c, value, self.line, 3))  # _wrap
+            return
+        if cls is Decimal:
+            self._number(r, c, value, st.places, "", "", fmt)
+            return
         if isinstance(value, bool):
             value = "是" if value else "否"
         if isinstance(value, Decimal):
             value = _Entry(value, places=st.places)
         if value is None or value == "":
-            ws.write_blank(r, c, None, st(border=1, **fmt))
+            ws.write_blank(r, c, None, st.cell("blank", fmt))
         elif isinstance(value, _Entry):
-            self.number(r, c, value, **fmt)
+            self._number(r, c, value.value, value.places, value.formula, value.note, fmt)
         elif isinstance(value, int):
-            ws.write_number(r, c, value, st(border=1, num_format="0", **fmt))
+            ws.write_number(r, c, value, st.cell("int", fmt))
             self._note(c, len(str(value)))
         else:
             text = str(value)
-            ws.write_string(r, c, text, st(border=1, text_wrap=True, **fmt))
+            ws.write_string(r, c, text, st.cell("text", fmt))
             self._note(c, _text_width(text))
             self._wrap(r, c, c, text)
 
     def number(self, r: int, c: int, e: _Entry, **fmt: Any) -> None:
-        value = e.value if e.places is None else round_half_up(e.value, e.places)
-        shown = float(value)
-        style = self.st(border=1, num_format=self.st.num, **fmt)
-        if e.formula:
-            self.ws.write_formula(r, c, "=" + e.formula, style, shown)
+        self._number(r, c, e.value, e.places, e.formula, e.note, fmt)
+
+    def _number(self, r: int, c: int, value: Decimal | Fraction, places: int | None, formula: str, note: str,
+                fmt: dict[str, Any]) -> None:
+        shown, width = self.st.number(value, places)
+        style = self.st.cell("num", fmt)
+        if formula:
+            self.ws.write_formula(r, c, "=" + formula, style, shown)
         else:
             self.ws.write_number(r, c, shown, style)
-        if e.note:
-            self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
-            self.log.append(f"{self.name}!{xl_rowcol_to_cell(r, c)}：{e.note}")
-        self._note(c, len(f"{round_half_up(value, max(self.st.places, 0)):f}"))
+        if note:
+            self.ws.write_comment(r, c, note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
+            self.log.append(f"{self.name}!{xl_rowcol_to_cell(r, c)}：{note}")
+        self._note(c, width)
 
     def merged(self, r: int, c1: int, c2: int, text: str, fmt) -> None:
         if c2 > c1:
@@ -196,9 +276,10 @@ class _Grid:
         return r
 
     def record(self, values: list[Any], fmts: dict[int, dict] | None = None) -> int:
-        r = self.row
+        r, put, none = self.row, self._put, {}
+        get = fmts.get if fmts else none.get
         for c, value in enumerate(values):
-            self.put(r, c, value, **(fmts or {}).get(c, {}))
+            put(r, c, value, get(c, none))
         self.row += 1
         return r
 
@@ -233,8 +314,12 @@ class _Grid:
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
         need: dict[int, float] = {}  # Excel and LibreOffice do not re-fit wrapped rows on opening
+        spans: dict[tuple[int, int, float], float] = {}
         for r, c1, c2, text, line, pad in self.texts:
-            n = _lines(text, sum(widths[c1:c2 + 1]) / (line / LINE_HEIGHT))
+            span = spans.get((c1, c2, line))
+            if span is None:
+                span = spans[(c1, c2, line)] = sum(widths[c1:c2 + 1]) / (line / LINE_HEIGHT)
+            n = _lines(text, span)
             if n > 1 or pad > 3:
                 need[r] = max(need.get(r, 0), line * n + pad)
         for r, height in need.items():
@@ -311,6 +396,7 @@ class _Trace:
         self.fallbacks: list[str] = []
         self.averaged = False  # a ballot mean was written as AVERAGEIFS
         self._leaves: dict[tuple[str, str, str], _Entry | None] = {}
+        self._exprs: dict[tuple[str, str, str, str], tuple[str, Fraction] | None] = {}
         # 测评明细: 单位代码, 期间, 票号, [投票], items…, 合计, 状态
         self.total_col = 3 + any(b.votes for b in result.ballots) + len(_ballot_keys(result))
         self._ballots: dict[tuple[str, str], list[int]] = {}
@@ -386,6 +472,12 @@ class _Trace:
         return _Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)  # type: ignore[index]
 
     def _expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
+        k = (u.code, key, node, sheet)  # an inner node's subtree is asked for again by every node above it
+        if k not in self._exprs:
+            self._exprs[k] = self._build_expr(u, key, node, sheet)
+        return self._exprs[k]
+
+    def _build_expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
         if node not in self.tree:
             e = self.leaf(u, key, node) if node in self.col else None
             return None if e is None or e.model is None else (self.ref(u, key, node, sheet), e.model)
@@ -894,13 +986,22 @@ def _properties(title: str, when: str = "") -> dict[str, Any]:
 
 
 def _build(title: str, when: str, write, role: str) -> bytes:
-    buf = io.BytesIO()
-    book = _workbook(buf)
-    book.set_properties(_properties(title, when))
-    write(book)
-    _identity(book, role)
-    book.close()
-    return buf.getvalue()
+    # A county's summary stores some 300,000 cell records and wrapped texts, none in a reference cycle: the
+    # cycle collector would only walk them again and again (about a fifth of the time), so it waits until
+    # the workbook is written.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        buf = io.BytesIO()
+        book = _workbook(buf)
+        book.set_properties(_properties(title, when))
+        write(book)
+        _identity(book, role)
+        book.close()
+        return buf.getvalue()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _identity(book, role: str) -> None:
