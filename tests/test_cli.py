@@ -202,3 +202,19 @@ def test_validate_with_many_forms_lists_only_what_is_missing(tmp_path):
 def test_brackets_in_paths_are_shown_as_typed(tmp_path):
     res = CliRunner().invoke(app, ["compute", str(tmp_path / "[2025]表格")])
     assert res.exit_code == 2 and "[2025]表格" in res.output
+
+
+def test_a_county_ranking_on_screen_shows_top_and_bottom():
+    from villagescore.cli import RANKING_ROWS_MAX, _ranking_table, console
+    from villagescore.core.records import GradeResult, RunResult, Unit, UnitResult
+    from villagescore.core.issues import Report
+
+    units = [UnitResult(Unit(f"C{i:03d}", f"村{i}"), rounded={"total": i}, grades={"g": GradeResult("g", "合格", rank=i)})
+             for i in range(1, 101)]
+    result = RunResult("s", "方案", "1", "", "2025Q1", ["2025Q1"], units, [], Report(), [], [], "", "0",
+                       node_labels={"total": "得分"}, display=["total"], gradings=[("g", "等次")])
+    with console.capture() as cap:
+        console.print(_ranking_table(result))
+    out = cap.get()
+    assert "C001" in out and "C040" in out and "C041" not in out and "C081" in out and "C100" in out
+    assert f"中间 {100 - RANKING_ROWS_MAX} 个单位从略，完整排名见汇总表" in out

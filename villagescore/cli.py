@@ -411,6 +411,9 @@ def template(
 # ------------------------------------------------------------------ compute
 
 
+RANKING_ROWS_MAX = 60  # more units than this (a county): the screen shows the top 40 and the bottom 20
+
+
 def _ranking_table(result) -> Table:
     table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
     people = any(u.unit.parent for u in result.units)
@@ -428,7 +431,15 @@ def _ranking_table(result) -> Table:
     for _, label in ([("", "等次")] if merged else result.gradings):
         table.add_column(label, overflow="fold", min_width=4)
     labels = dict(result.gradings)
-    for r in result.units:
+    shown = result.units
+    if len(shown) > RANKING_ROWS_MAX:  # a county: the top and the bottom; every unit is in the summary
+        head, tail = RANKING_ROWS_MAX * 2 // 3, RANKING_ROWS_MAX // 3
+        shown = [*shown[:head], None, *shown[-tail:]]
+    for r in shown:
+        if r is None:
+            table.add_row("…", "", *([""] if townships else []),
+                          f"[dim]中间 {len(result.units) - RANKING_ROWS_MAX} 个单位从略，完整排名见汇总表[/]")
+            continue
         cells = []
         for gid, _ in result.gradings:
             g = r.grades.get(gid)
