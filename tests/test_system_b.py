@@ -267,14 +267,24 @@ def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_pat
                               "--archive", str(db)])
     assert res.exit_code == 0, res.output
     later = tmp_path / "2022表格"
-    assert make_forms(scheme, root / "setup" / "名册.xlsx", None, None, "2022", later, seed=3).report.errors == []
+    res = runner.invoke(app, ["template", "--scheme", "dazehu", "--roster", str(root / "setup" / "名册.xlsx"),
+                              "--period", "2022", "-o", str(later), "--archive", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "往期未完成的整改事项 2 项" in res.output  # B3-1's 整改中 item and B1-1's 未整改 item
+    from openpyxl import load_workbook as _load
+
+    carried_ws = _load(find(later, "rectify", "B1-1")).worksheets[0]
+    assert [c.value for c in carried_ws[5]][1:6] == ["集体经济增收渠道单一", "发展乡村旅游", "孙立新", "2022年6月底", "未整改"]
+    # the clerk of B1-1 clears the carried row: this year's list does not mention it
+    fill(find(later, "rectify", "B1-1"), [{"存在问题": None, "整改措施": None, "责任人": None, "整改时限": None,
+                                           "整改情况": None}])
     ballots(later, "B1", B1_BALLOTS)
     ballots(later, "B2", [(1, ["好"] * 5)])
     ballots(later, "B3", B3_BALLOTS)
     fill(find(later, "work"), [{"单位代码": c, "履职情况评分": v} for c, v in WORK.items()], match="单位代码")
     fill(find(later, "review"), [{"单位代码": c, "总体评价": g} for c, g in REVIEW.items()], match="单位代码")
     fill(find(later, "rectify", "B3-1"), [{"存在问题": "党员发展程序 不规范", "整改措施": "再次整改", "责任人": "彭志刚",
-                                           "整改时限": "2023年3月底", "整改情况": "未整改"}])
+                                           "整改时限": "2023年3月底", "整改情况": "未整改"}])  # over the carried row
     res = runner.invoke(app, ["compute", str(later), "--scheme", "dazehu", "-o", str(out / "2022.xlsx"),
                               "--archive", str(db)])
     assert res.exit_code == 0, res.output

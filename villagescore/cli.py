@@ -340,6 +340,8 @@ def template(
     out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="路径", help="输出文件（基础表）或文件夹（本期表格）。"),
     seed: Optional[int] = typer.Option(None, "--seed", metavar="数字", help="回访抽取的随机种子；不写则随机生成并记录在表中。"),
     force: bool = typer.Option(False, "--force", help="覆盖已存在的文件或文件夹中的表格。"),
+    archive: Optional[Path] = typer.Option(None, "--archive", metavar="文件",
+                                           help="结果档案库：把往期未完成的整改事项预先填入本期的问题整改清单。"),
 ) -> None:
     """生成空白表格。
 
@@ -349,6 +351,7 @@ def template(
       villagescore template roster -o 名册.xlsx
       villagescore template criteria --roster 名册.xlsx -o 考核细则.xlsx
       villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格
+      villagescore template --scheme dazehu --roster 名册.xlsx --period 2026 --archive 汇总/villagescore.db
     """
     sch = _load_scheme(scheme)
     if kind is not None:
@@ -393,10 +396,19 @@ def template(
         raise Exit(2)
     from villagescore.pipeline import make_forms
 
+    carried = None
+    if archive is not None:
+        if not archive.exists():
+            err.print(f"[red]找不到结果档案库：{escape(str(archive))}[/]")
+            raise Exit(2)
+        from villagescore.history import open_items
+
+        with _open_archive(archive) as arc:
+            carried = open_items(arc.items(sch.scheme.id, before=str(per)))
     with _progress() as bar:
         task = bar.add_task("生成表格", total=None, current="")
         run = make_forms(sch, roster, criteria, ledger, str(per), target, seed,  # type: ignore[arg-type]
-                         lambda name: bar.update(task, advance=1, current=name))
+                         lambda name: bar.update(task, advance=1, current=name), carried=carried)
     if run.report.errors:
         _print_report(run.report)
         err.print("[red]基础表有错误，未生成表格。请改正后重试。[/]")
@@ -404,6 +416,8 @@ def template(
     if run.report.issues:
         _print_report(run.report)
     console.print(f"已为 {per.label} 生成 {len(run.paths)} 个文件，保存在：{escape(str(target))}")
+    if carried is not None:
+        console.print(f"已把往期未完成的整改事项 {len(carried)} 项预先填入问题整改清单，请各单位更新整改情况。")
     if run.draws:
         console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
 

@@ -84,7 +84,10 @@ def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
 
 
 def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, period: str,
-               out_dir: Path, seed: int | None = None, progress: Progress | None = None) -> TemplateRun:
+               out_dir: Path, seed: int | None = None, progress: Progress | None = None,
+               carried: list | None = None) -> TemplateRun:
+    """Every blank form of ``period``; ``carried`` (open items of earlier periods, from the archive) are typed
+    into each unit's tracked register (问题整改清单) so the list continues where it stopped."""
     period = str(Period.parse(period))
     setup, report = load_setup(scheme, roster, criteria, ledger)
     if report.errors:
@@ -102,7 +105,7 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
     from villagescore.io.forms import write_period_forms
 
     report.issues = name_units(report.issues, setup)
-    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress)
+    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried))
     for key, src in (("roster", roster), ("criteria", criteria), ("ledger", ledger)):
         if src is not None:
             target = out_dir / SETUP_DIR / SETUP_NAMES[key]
@@ -110,6 +113,19 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
             shutil.copyfile(src, target)
             paths.append(target)
     return TemplateRun(paths, report, draws, seed)
+
+
+def _carried_values(scheme: Scheme, items: list | None) -> dict[str, dict[str, list[dict]]]:
+    """unit → tracked form → rows typed into it (by column key)."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for form in (f for f in scheme.forms if f.track is not None):
+        t = form.track
+        for it in items or []:
+            rows = out.setdefault(it.unit, {}).setdefault(form.id, [])
+            if len(rows) < form.max_rows:
+                rows.append({t.problem: it.problem, t.measure: it.measure, t.owner: it.owner,
+                             t.deadline: it.deadline, t.status: it.status})
+    return out
 
 
 # ------------------------------------------------------------------ reading the folders

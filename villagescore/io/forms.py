@@ -694,16 +694,18 @@ PARALLEL_MIN_UNITS = 48
 
 def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
                 draw: Draw | None, members: list[Unit] | None = None,
-                parent: Unit | None = None) -> list[tuple[str, bytes]]:
+                parent: Unit | None = None, values: dict[str, list[dict]] | None = None) -> list[tuple[str, bytes]]:
     """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes).
 
-    A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit."""
+    A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit;
+    ``values`` (form id → rows) are typed into a form, e.g. the open items carried from earlier periods."""
     folder = unit_folder(parent or unit)
     out = []
     for form in (f for f in scheme.forms if f.scope == "unit" and f.applies(unit.type)):
         out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
                     build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
-                                         draw=draw if form.kind == "callback" else None, members=members)))
+                                         draw=draw if form.kind == "callback" else None, members=members,
+                                         values=(values or {}).get(form.id))))
         if form.kind == "score_ballot" and form.printable:
             out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
                         build_print_ballots(scheme, form, period, unit, crit)))
@@ -719,7 +721,8 @@ def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
 
 
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
-                       progress: Callable[[str], None] | None = None) -> list[Path]:
+                       progress: Callable[[str], None] | None = None,
+                       values: dict[str, dict[str, list[dict]]] | None = None) -> list[Path]:
     """Write every blank form of ``period``: per unit in ``<code>_<name>/``, township forms at the top.
 
     Workbooks are built into a staging folder inside ``out_dir`` (on both cores for a large roster)
@@ -738,8 +741,8 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
     for u in setup.units:
         if u.parent:
             people.setdefault(u.parent, []).append(u)
-    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent))
-            for u in setup.units]
+    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent),
+             (values or {}).get(u.code)) for u in setup.units]
     written: list[str] = []
 
     def keep(files: list[tuple[str, bytes]]) -> None:
