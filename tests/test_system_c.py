@@ -2,7 +2,6 @@
 colours, bottom 5% and top/bottom three, and 提级管理 after two quarters 优秀 read from the archive."""
 
 import json
-from decimal import Decimal as D
 from pathlib import Path
 
 import pytest

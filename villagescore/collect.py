@@ -1,0 +1,314 @@
+"""Reading the folders: every workbook sorted by its identity record, and the office's own tables (without
+an identity record) matched to a form by their header, with the unit and period found in the sheet.
+
+File I/O through ``villagescore.io``; never imports typer or rich.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import villagescore
+from villagescore.core import layout
+from villagescore.core.issues import Report, issue
+from villagescore.core.normalize import clean_text, squash
+from villagescore.core.records import FormData, InputFile, Setup
+from villagescore.core.scheme import Form, Scheme
+from villagescore.core.tables import find_header
+from villagescore.io.batch import read_workbooks
+from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
+
+Progress = Callable[[str], None]
+
+
+# ------------------------------------------------------------------ reading the folders
+
+OWN_OUTPUT_ROLES = {"summary", "issues", "public"}  # identity roles of what this tool writes: never read back
+_SUMMARY_SHEETS = {"汇总", "说明"}  # fallback for summaries written before they carried an identity
+
+
+@dataclass
+class Collected:
+    forms: list[FormData] = field(default_factory=list)
+    setup_paths: dict[str, Path] = field(default_factory=dict)
+    files: list[InputFile] = field(default_factory=list)
+    workbooks: dict[str, Workbook] = field(default_factory=dict)
+    foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
+    zones: dict[str, str] = field(default_factory=dict)  # file → index of the folder it came from
+    zone_setup: dict[str, dict[str, Path]] = field(default_factory=dict)  # folder index → setup form → path
+
+    def status(self, file: str, status: str) -> None:
+        self.files = [replace(f, status=status) if f.path == file else f for f in self.files]
+
+
+def _zone_of(path: Path, folders: list[Path], resolved: list[Path] | None = None,
+             inside: list[bool] | None = None) -> str:
+    """Which of the folders given a file came from (its index as text): a township, when several are merged.
+
+    ``collect`` resolves each folder once and passes ``resolved`` (the folders resolved, ``path`` too) and,
+    optionally, ``inside``: for each folder whether it is the resolved path's parent or one of its parents
+    (the same for every file of a directory)."""
+    if resolved is None:
+        path, resolved = path.resolve(), [f.resolve() for f in folders]
+    for i, fr in enumerate(resolved):
+        if path == fr or (inside[i] if inside is not None else fr in path.parents):
+            return str(i)
+    return ""
+
+
+def _display(path: Path, roots: list[Path]) -> str:
+    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
+    for r in roots:
+        parts, others = r.resolve().parts, [x.resolve().parts for x in roots if x.name == r.name and x != r]
+        k = 1
+        while k < len(parts) - 1 and any(o[-k:] == parts[-k:] for o in others):
+            k += 1
+        base = r.parents[k - 1] if k <= len(r.parents) else r.resolve().parents[k - 1]
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _own_output(wb: Workbook) -> bool:
+    if wb.identity:
+        return wb.identity.get("role", "") in OWN_OUTPUT_ROLES
+    return _SUMMARY_SHEETS <= set(wb.sheet_order)
+
+
+def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
+            exclude: set[Path] | None = None) -> Collected:
+    """Read every workbook under the folders and sort them by their identity record.
+
+    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
+    record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
+    """
+    out = Collected()
+    seen: dict[str, str] = {}
+    exclude = {p.resolve() for p in (exclude or set())}
+    others: list[Path] = []
+    roots = [f.resolve() for f in folders]  # once, not for every file
+    real_dirs: dict[Path, Path] = {}
+    inside: dict[Path, list[bool]] = {}
+
+    def real(p: Path) -> Path:
+        """``p.resolve()``, resolving each directory once: a file that is no symlink resolves to its name in
+        its directory resolved."""
+        if p.name in ("", ".", "..") or p.is_symlink():
+            return p.resolve()
+        d = real_dirs.get(p.parent)
+        if d is None:
+            d = real_dirs[p.parent] = p.parent.resolve()
+        return d / p.name
+
+    def zone(p: Path) -> str:
+        rp = real(p)
+        flags = inside.get(rp.parent)
+        if flags is None:  # is each folder the parent or an ancestor of the resolved path
+            flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
+        return _zone_of(rp, folders, roots, flags)
+
+    paths = [p for p in iter_workbook_files(folders, others) if not exclude or real(p) not in exclude]
+    for path, wb in read_workbooks(paths):  # in this order, however many processes read them
+        name = _display(path, folders)
+        out.zones[name] = zone(path)
+        if progress:
+            progress(name)
+        if isinstance(wb, FileRefused):
+            report.add(wb.issue(name))
+            out.files.append(InputFile(name, "", status="无法读取"))
+            continue
+        if _own_output(wb):
+            out.files.append(InputFile(name, wb.sha256, status="本工具输出的文件，已跳过"))
+            continue
+        ident = wb.identity
+        if wb.sha256 in seen:
+            if ident and ident.get("role") == "setup":
+                out.zone_setup.setdefault(out.zones[name], {}).setdefault(ident.get("form_id", ""), path)
+            else:  # the same setup copied per period is normal
+                report.add(issue("duplicate-file", file=name, other=seen[wb.sha256]))
+            out.files.append(InputFile(name, wb.sha256, status="重复，未计入"))
+            continue
+        seen[wb.sha256] = name
+        if not ident:
+            out.workbooks[name] = wb
+            out.foreign.append(name)
+            out.files.append(InputFile(name, wb.sha256, status="已跳过"))
+            continue
+        role, form_id = ident.get("role", ""), ident.get("form_id", "")
+        if role == "setup":
+            out.setup_paths.setdefault(form_id, path)
+            out.zone_setup.setdefault(out.zones[name], {}).setdefault(form_id, path)
+            out.files.append(InputFile(name, wb.sha256, form_id, status="基础信息"))
+            continue
+        if role == "print":
+            out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""),
+                                       ident.get("period", ""), status="打印用，未计入"))
+            continue
+        if ident.get("scheme_id") != scheme.scheme.id:
+            report.add(issue("file-other-scheme", file=name, found=ident.get("scheme_id", ""),
+                             expected=scheme.scheme.id))
+            out.files.append(InputFile(name, wb.sha256, form_id, status="其他方案，未计入"))
+            continue
+        if ident.get("template_version") != villagescore.TEMPLATE_VERSION:
+            report.add(issue("template-version", file=name, found=ident.get("template_version", ""),
+                             expected=villagescore.TEMPLATE_VERSION))
+        try:
+            scheme.form(form_id)
+        except KeyError:
+            report.add(issue("file-unknown", file=name))
+            out.files.append(InputFile(name, wb.sha256, status="已跳过"))
+            continue
+        sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
+        out.workbooks[name] = wb
+        out.forms.append(FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet,
+                                  wb.sha256, [], dict(ident)))
+        out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
+    for path in others:
+        if path.resolve() not in exclude:
+            name = _display(path, folders)
+            report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
+            out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
+    return out
+
+
+# ------------------------------------------------------------------ tables the office made itself
+
+_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
+_UNIT_LABELS = {squash(x) for x in ("单位代码", "代码", "单位名称", "单位", "名称", "村名", "村(社区)", "村(社区)名称",
+                                    "村", "社区", "村(社区)代码")}
+
+
+def _periods_in(text: str) -> set[str]:
+    out = set()
+    for m in _PERIOD_TEXT.finditer(text):
+        year, half, h, quarter, q = m.groups()
+        if half or h:
+            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
+        else:
+            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
+    return out
+
+
+def _units_in(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
+
+
+def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, set[str] | None, int] | None:
+    """(form, units whose criteria the header carries or None, 0-based header row) of the best-matching form."""
+    best: tuple[tuple[Fraction, int], Form, set[str] | None, int] | None = None
+    for form in scheme.forms:
+        if form.kind == "score_ballot" and form.items == "criteria":
+            options = [(layout.entry_columns(scheme, form, cs), {code}) for code, cs in setup.criteria.items() if cs]
+        else:
+            options = [(layout.entry_columns(scheme, form), None)]
+        for cols, units in options:
+            found = find_header(grid, cols)
+            if found is None or len(found[1]) < 2 or not {c.key for c in cols if c.required} <= found[1].keys():
+                continue
+            key = (Fraction(len(found[1]), len(cols)), len(found[1]))
+            if best is None or key > best[0]:
+                best = (key, form, units, found[0])
+            elif key == best[0] and best[1] is form and units and best[2] is not None:
+                best[2].update(units)  # the same criteria in several units: the unit comes from elsewhere
+    return None if best is None else best[1:]
+
+
+def _foreign_unit(setup: Setup, grid: list[list], head: int, sheet: str, name: str,
+                  candidates: set[str] | None) -> tuple[str | None, str]:
+    """The unit of a foreign sheet and how it was found: a unit column, the title, sheet or file name."""
+    by_text = {clean_text(x): u.code for u in setup.units for x in (u.code, u.name)}
+    cols = [i for i, v in enumerate(grid[head]) if squash(clean_text(v)) in _UNIT_LABELS]
+    in_column = {by_text[t] for row in grid[head + 1:] for i in cols if i < len(row)
+                 if (t := clean_text(row[i])) in by_text}
+    title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
+    sources = [("表内单位列", in_column), ("表格标题", _units_in(title, setup)),
+               ("工作表名", _units_in(sheet, setup)), ("文件名", _units_in(name, setup))]
+    for how, units in sources:
+        units = units & candidates if candidates is not None else units
+        if len(units) == 1:
+            return units.pop(), how
+    if candidates is not None and len(candidates) == 1:
+        return next(iter(candidates)), "考核细则"
+    return None, ""
+
+
+def identify_foreign(scheme: Scheme, setup: Setup, col: Collected, report: Report) -> None:
+    """Accept sheets without our identity record whose header carries a form's labels (see ``_match_form``).
+
+    The unit comes from a unit column, the title rows, the sheet name or the file name; the period
+    from the title, sheet or file name, else the period computed (``resolve_foreign``).
+    """
+    names = {u.code: u.name for u in setup.units}
+    for name in col.foreign:
+        wb = col.workbooks[name]
+        found = []
+        for sheet in wb.visible():
+            grid = wb.sheets[sheet]
+            match = _match_form(scheme, setup, grid)
+            if match is None:
+                continue
+            form, candidates, head = match
+            found.append(form.id)
+            unit, how = None, ""
+            if form.scope == "unit":
+                unit, how = _foreign_unit(setup, grid, head, sheet, name, candidates)
+                if unit is None:
+                    report.add(issue("foreign-unit-unknown", file=name, sheet=sheet, form=form.title))
+                    continue
+            title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
+            period, phow = "", "表中未注明，按本次计算的期间"
+            for where, text in (("表格标题", title), ("工作表名", sheet), ("文件名", name)):
+                periods = _periods_in(clean_text(text))
+                if len(periods) == 1:
+                    period, phow = periods.pop(), f"依据{where}"
+                    break
+            unit_how = f"{names[unit]}（{unit}），依据{how}" if unit else "各行的单位代码"
+            col.forms.append(FormData(form.id, unit, period, name, sheet, wb.sha256, [],
+                                      {"foreign": "1", "unit_how": unit_how, "period_how": phow}))
+        if any(fd.file == name for fd in col.forms):
+            col.status(name, "自制表格，按表头识别")
+        elif found:
+            col.status(name, "自制表格，无法确定单位，未计入")
+        else:
+            report.add(issue("file-unknown", file=name))
+            del col.workbooks[name]
+
+
+def resolve_foreign(scheme: Scheme, col: Collected, periods: list[str], report: Report) -> None:
+    """Give foreign sheets without a period the period computed (when there is one); say how each was read."""
+    for fd in [f for f in col.forms if f.meta.get("foreign")]:
+        title = scheme.form(fd.form_id).title
+        if not fd.period:
+            if len(periods) != 1:
+                report.add(issue("foreign-period-unknown", file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
+                                 form=title, periods="、".join(periods)))
+                col.forms.remove(fd)
+                continue
+            fd.period = periods[0]
+        report.add(issue("foreign-identified", file=fd.file, sheet=fd.sheet, unit=fd.unit or "", form=title,
+                         unit_how=fd.meta["unit_how"], period=f"{fd.period}，{fd.meta['period_how']}"))
+
+
+def is_inside(path: Path, folders: list[Path]) -> bool:
+    p = path.resolve()
+    for f in folders:
+        fr = f.resolve()
+        if p == fr or fr in p.parents:
+            return True
+    return False
