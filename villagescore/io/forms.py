@@ -459,6 +459,20 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
 # ------------------------------------------------------------------ printable ballots
 
 
+def _ballot_head(book: _Book, ws: Worksheet, f: dict[str, Format], row: int, last: int, texts: tuple[str, str, str],
+                copy: int, heads: list[str]) -> int:
+    """The top of one printed ballot (title; unit and period with the 票号; the note; the table head); the next row."""
+    title, label, note = texts
+    book.banner(ws, row, 0, last, title, f["title"], 40)
+    book.banner(ws, row + 1, 0, max(last - 2, 0), label, f["info"], 26)
+    book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
+    book.banner(ws, row + 2, 0, last, note, f["note"], 36)
+    for i, h in enumerate(heads):
+        ws.write_string(row + 3, i, h, f["head"])
+    ws.set_row(row + 3, 24)
+    return row + 4
+
+
 def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, criteria: list[Criterion]) -> bytes:
     """``form.evaluators`` numbered ballots (票号 01..N), one A4 page each, with no name field.
 
@@ -506,14 +520,7 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
                 book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
                 row += page
                 continue
-            book.banner(ws, row, 0, last, form.title, f["title"], 40)
-            book.banner(ws, row + 1, 0, last - 2, label, f["info"], 26)
-            book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
-            book.banner(ws, row + 2, 0, last, _BALLOT_NOTE, f["note"], 36)
-            for i, h in enumerate(heads):
-                ws.write_string(row + 3, i, h, f["head"])
-            ws.set_row(row + 3, 24)
-            row += 4
+            row = _ballot_head(book, ws, f, row, last, (form.title, label, _BALLOT_NOTE), copy, heads)
             k = 0
             for name, n in runs:  # one merged 方面 cell per run of items of the same aspect
                 if n > 1:
@@ -652,14 +659,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
     for copy in range(1, form.evaluators + 1):
         if copy > 1:
             breaks.append(row)
-        book.banner(ws, row, 0, last, form.title, f["title"], 40)
-        book.banner(ws, row + 1, 0, max(last - 2, 0), label, f["info"], 26)
-        book.banner(ws, row + 1, last - 1, last, f"票号：{copy:02d}", f["serial"], 26)
-        book.banner(ws, row + 2, 0, last, note, f["note"], 36)
-        for i, h in enumerate(heads):
-            ws.write_string(row + 3, i, h, f["head"])
-        ws.set_row(row + 3, 24)
-        row += 4
+        row = _ballot_head(book, ws, f, row, last, (form.title, label, note), copy, heads)
         for _, who in targets:
             ws.write_string(row, 0, who, f["text"])
             for i in range(1, last + 1):
