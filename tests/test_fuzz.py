@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from villagescore.core.issues import CODES, issue
 from villagescore.core.layout import IDENTITY_SHEET
-from villagescore.io.reader import FileRefused, Workbook, read_workbook
+from villagescore.io.reader import MAX_ROWS, FileRefused, Workbook, read_workbook
 
 from test_ingest_corpus import _ods
 
@@ -87,7 +87,7 @@ def test_any_bytes_give_a_workbook_or_a_coded_refusal(seeds, seed, flips, cut, i
         assert "{" not in text and text
     else:
         assert isinstance(wb, Workbook)
-        assert all(len(g) <= 10_000 and all(len(r) <= 200 for r in g) for g in wb.sheets.values())
+        assert all(len(g) <= MAX_ROWS and all(len(r) <= 200 for r in g) for g in wb.sheets.values())
 
 
 def test_refusals_render_for_every_code():

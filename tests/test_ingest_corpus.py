@@ -352,7 +352,7 @@ CRASH = {
     "declared dimension XFD1048576": ["read", 3, 2, {}],
     "shared strings counted 4e9": ["read", 1, 2, {}],
     "billion laughs": ["file-unreadable", "", "", "DTD"],
-    "ods repeated rows": ["sheet-too-large", "S", "A10001", ""],
+    "ods repeated rows": ["sheet-too-large", "S", "A100001", ""],
     "ods table never closed": ["file-unreadable", "", "", "损坏"],
     "far cell xls": ["sheet-too-large", "录入表", "IV65536", ""],
     "far cell ods": ["sheet-too-large", "录入表", "IV65536", ""],

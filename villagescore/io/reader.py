@@ -48,7 +48,8 @@ MAX_FILE = 100 * 1024 * 1024  # bytes on disk
 MAX_UNZIPPED = 200 * 1024 * 1024  # all members of an .xlsx/.ods together
 MAX_RATIO = 200  # uncompressed / compressed, for members over 1 MB
 MAX_SHEETS = 200
-MAX_ROWS = 10_000  # cells beyond these are not read (cut away in .xlsx, refused elsewhere)
+MAX_ROWS = 100_000  # cells beyond these are not read (cut away in .xlsx, refused elsewhere); a county roster
+# with its criteria (10 rows a village) and ledger fits: 6,000 villages → 60,000 criteria rows
 MAX_COLS = 200
 MAX_PROBLEMS = 10_000  # noted problem cells per sheet
 
