@@ -310,3 +310,18 @@ def test_explain_a_secretary(folder):
     assert "按录入的等次：“好” 1 个、“较好” 1 个、“一般” 1 个、“差” 0 个（共 3 个单位）" in out
     assert "【村（社区）考核等次】不参加本项评定" in out
     assert "“优秀”不超过40%（向下取整）：3 个单位，名额 ≤ 1" in out
+
+
+def test_public_version_names_people_with_their_unit(result, tmp_path):
+    from openpyxl import load_workbook
+
+    from villagescore.io.summary import build_public
+
+    path = tmp_path / "public.xlsx"
+    path.write_bytes(build_public(result))
+    ws = load_workbook(path)["公示"]
+    head = [c.value for c in ws[3]]
+    assert head == ["排名", "单位或人员", "所属单位", "年度考核综合得分", "等次"]
+    rows = {r[1]: r for r in ws.iter_rows(min_row=4, values_only=True) if r[1]}
+    assert rows["彭志刚（书记）"][2] == "新港社区"
+    assert rows["彭志刚（书记）"][4] == "“下述下评”总体评价：一般\n党组织书记年度考核建议等次：基本称职"

@@ -943,8 +943,11 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
     label = result.node_labels.get
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
-    header = ["排名", "单位名称", "党组织书记", *[f"{_period_label(p)}得分" for p in extra],
-              *([label(root, root)] if root else []), *[glabel for _, glabel in result.gradings]]
+    people = any(u.unit.parent for u in result.units)  # 系统 B: a person is shown with its unit
+    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
+    header = ["排名", "单位或人员" if people else "单位名称", "所属单位" if people else "党组织书记",
+              *[f"{_period_label(p)}得分" for p in extra], *([label(root, root)] if root else []),
+              *(["等次"] if merged else [glabel for _, glabel in result.gradings])]
     g.title(title, len(header))
     townships = {u.unit.township for u in result.units if u.unit.township}
     date = "　".join([*(townships if len(townships) == 1 else []), _date_text(result.computed_at)])
@@ -954,9 +957,14 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
     rows = []
     for i, u in enumerate(result.units, 1):
         values: list[Any] = [_rank(u, result.gradings) or (i if u.ok and not result.gradings else None),
-                             u.unit.name, u.unit.secretary]
+                             u.unit.label if people else u.unit.name,
+                             u.unit.parent_name if people else u.unit.secretary]
         values += [u.by_period.get(p, {}).get(root) for p in extra] + ([u.rounded.get(root)] if root else [])
-        values += [_grade_text(u.grades.get(gid)) for gid, _ in result.gradings]
+        if merged:
+            values.append("\n".join(f"{glabel}：{_grade_text(u.grades[gid])}" for gid, glabel in result.gradings
+                                     if gid in u.grades))
+        else:
+            values += [_grade_text(u.grades.get(gid)) for gid, _ in result.gradings]
         rows.append((values, {c: {"align": "center"} for c in (0, *range(first, len(header)))}))
     head = g.table_rows(header, rows, autofilter=False)
     for r in range(head + 1, g.row):
