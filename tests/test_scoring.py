@@ -12,7 +12,7 @@ CRIT = [Criterion("QS01", "班子队伍", i, f"细则{i}", D(10)) for i in range
 
 
 def row(n, **values):
-    return Row(values=values, row=n, cells={k: f"B{n}" for k in values})
+    return Row(values=values, row=n, letters={k: "B" for k in values})
 
 
 def ballot(n, scores, void=None):

@@ -48,7 +48,7 @@ def test_tally_and_ballots_together_are_refused():
 
 
 def test_tally_blank_cells_count_zero_and_missing_people_are_named():
-    tally = [Row({"who": "self", "row": "总体评价", "好": Decimal(3), "较好": Decimal(1)}, 5, {"好": "C5"}),
+    tally = [Row({"who": "self", "row": "总体评价", "好": Decimal(3), "较好": Decimal(1)}, 5, {"好": "C"}),
              Row({"who": "P1", "row": "甲（书记）", "好": Decimal(2), "差": Decimal(2)}, 6)]
     vc = count_votes(FORM, TARGETS, [], tally, **WHERE)
     assert vc.how == "测评结果汇总"

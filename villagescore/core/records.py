@@ -61,17 +61,23 @@ class LedgerEntry:
     status: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     values: dict[str, Any]
     row: int  # Excel row number, 1-based, as Excel shows it
-    cells: dict[str, str] = field(default_factory=dict)  # key → "C7"
+    letters: dict[str, str] | None = None  # key → column letters ("C"), shared by every row of a table
 
     def get(self, key: str) -> Any:
         return self.values.get(key)
 
     def cell(self, key: str) -> str:
-        return self.cells.get(key, str(self.row))
+        """Where the value of ``key`` is, as Excel shows it ("C7"); the row number alone if unknown."""
+        letters = self.letters.get(key) if self.letters else None
+        return f"{letters}{self.row}" if letters else str(self.row)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return {k: f"{v}{self.row}" for k, v in (self.letters or {}).items()}
 
 
 @dataclass

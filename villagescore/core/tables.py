@@ -171,6 +171,7 @@ def parse_table(
     # per column, once: (key, position, letters, column, normalisation key)
     plan = [(c.key, pos[c.key], column_letter(pos[c.key]), c, column_key(c)) for c in columns if c.key in pos]
     blank_values = dict.fromkeys(c.key for c in columns)
+    letters = {key: lt for key, _, lt, _, _ in plan}  # one map for every row: a row holds only its number
 
     rows: list[Row] = []
     totals: list[tuple[int, str]] = []
@@ -185,11 +186,10 @@ def parse_table(
             if skip:
                 totals.append((r, skip))
             continue
-        row = Row(values=blank_values.copy(), row=r + 1)
+        row = Row(blank_values.copy(), r + 1, letters)
         number = str(r + 1)
-        for key, p, letters, col, norm in plan:
-            ref = letters + number
-            row.cells[key] = ref
+        for key, p, lt, col, norm in plan:
+            ref = lt + number
             value, code, params = normalize_cached(cells[p] if p < width else None, col, norm)
             if code:
                 issues.append(issue(code, **where, cell=ref, **params))

@@ -102,7 +102,7 @@ def _from_tally(form: Form, targets: list[tuple[str, str]], rows: list[Row], she
                                     who=labels[who], **where))
             continue
         out.per_target[who] = Row({"row": labels[who], **{o: r.get(o) or Decimal(0) for o in form.options}},
-                                  r.row, dict(r.cells))
+                                  r.row, r.letters)
     for k, label in targets:
         if k not in out.per_target and not any(str(r.get("who") or "") == k for r in rows):
             out.issues.append(issue("vote-tally-missing", sheet=sheet, who=label, **where))
