@@ -102,6 +102,21 @@ def _finish(scheme: Scheme, root: Path, roster: Path, folder: Path, period: str)
     return Sample(root, roster, folder, summary, result)
 
 
+def _one_period(target: Path, scheme_id: str, seed: int, township: str, units: list[tuple], period: str,
+                fill_forms) -> Sample:
+    """A one-period sample: roster, the period's forms made by ``make_forms`` and filled, the summary."""
+    _fresh(target)
+    scheme = schemes.load(scheme_id)
+    rng = random.Random(seed)
+    roster = _roster(scheme, target / "基础信息", township, units)
+    folder = target / f"{period}表格"
+    run = make_forms(scheme, roster, None, None, period, folder, seed=seed)
+    if run.report.errors:
+        raise SystemExit("\n".join(i.text() for i in run.report.errors))
+    fill_forms(scheme, folder, rng)
+    return _finish(scheme, target, roster, folder, period)
+
+
 # ------------------------------------------------------------------ A: 青石乡 (pingbian)
 
 
@@ -488,16 +503,7 @@ def fill_yunhe(scheme: Scheme, folder: Path, rng: random.Random) -> None:
 
 
 def make_yunhe(target: Path = SAMPLES / "yunhe") -> Sample:
-    _fresh(target)
-    scheme = schemes.load("dazhou_street")
-    rng = random.Random(YUNHE_SEED)
-    roster = _roster(scheme, target / "基础信息", YUNHE_TOWNSHIP, YUNHE_UNITS)
-    folder = target / f"{YUNHE_PERIOD}表格"
-    run = make_forms(scheme, roster, None, None, YUNHE_PERIOD, folder, seed=YUNHE_SEED)
-    if run.report.errors:
-        raise SystemExit("\n".join(i.text() for i in run.report.errors))
-    fill_yunhe(scheme, folder, rng)
-    return _finish(scheme, target, roster, folder, YUNHE_PERIOD)
+    return _one_period(target, "dazhou_street", YUNHE_SEED, YUNHE_TOWNSHIP, YUNHE_UNITS, YUNHE_PERIOD, fill_yunhe)
 
 
 # ------------------------------------------------------------------ E: 桃源镇 (shuocheng)
@@ -559,16 +565,7 @@ def fill_taoyuan(scheme: Scheme, folder: Path, rng: random.Random) -> None:
 
 
 def make_taoyuan(target: Path = SAMPLES / "taoyuan") -> Sample:
-    _fresh(target)
-    scheme = schemes.load("shuocheng")
-    rng = random.Random(TAOYUAN_SEED)
-    roster = _roster(scheme, target / "基础信息", TAOYUAN_TOWNSHIP, TAOYUAN_UNITS)
-    folder = target / f"{TAOYUAN_PERIOD}表格"
-    run = make_forms(scheme, roster, None, None, TAOYUAN_PERIOD, folder, seed=TAOYUAN_SEED)
-    if run.report.errors:
-        raise SystemExit("\n".join(i.text() for i in run.report.errors))
-    fill_taoyuan(scheme, folder, rng)
-    return _finish(scheme, target, roster, folder, TAOYUAN_PERIOD)
+    return _one_period(target, "shuocheng", TAOYUAN_SEED, TAOYUAN_TOWNSHIP, TAOYUAN_UNITS, TAOYUAN_PERIOD, fill_taoyuan)
 
 
 # ------------------------------------------------------------------ main

@@ -459,6 +459,16 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
 # ------------------------------------------------------------------ printable ballots
 
 
+def _print_close(book: _Book, ws: Worksheet, breaks: list[int], end: tuple[int, int], identity: dict[str, str]) -> bytes:
+    """A printed-ballot workbook finished: a page per ballot, portrait A4, its identity record; the bytes."""
+    ws.set_h_pagebreaks(breaks)
+    ws.print_area(0, 0, *end)
+    _page(ws, landscape=False)
+    ws.activate()
+    book.identity(identity)
+    return book.close()
+
+
 def _ballot_head(book: _Book, ws: Worksheet, f: dict[str, Format], row: int, last: int, texts: tuple[str, str, str],
                 copy: int, heads: list[str]) -> int:
     """The top of one printed ballot (title; unit and period with the 票号; the note; the table head); the next row."""
@@ -540,12 +550,8 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
             row += 1
         if not every_copy:
             ws.set_row(row - 1, 32)  # the last ballot's 合计 row: the sheet's extent, as in a full write
-        ws.set_h_pagebreaks(breaks)
-        ws.print_area(0, 0, row - 1, last)
-        _page(ws, landscape=False)
-        ws.activate()
-        book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
-        return book.close()
+        return _print_close(book, ws, breaks, (row - 1, last), _identity(scheme, "print", form.id, sheet, unit=unit,
+                                                                         period=period, form=form))
 
     if form.evaluators > 1:
         fast = _repeat_ballots(build(False), form.evaluators, page, last)
@@ -666,12 +672,8 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
                 ws.write_blank(row, i, None, f["box"])
             ws.set_row(row, height)
             row += 1
-    ws.set_h_pagebreaks(breaks)
-    ws.print_area(0, 0, row - 1, last)
-    _page(ws, landscape=False)
-    ws.activate()
-    book.identity(_identity(scheme, "print", form.id, sheet, unit=unit, period=period, form=form))
-    return book.close()
+    return _print_close(book, ws, breaks, (row - 1, last), _identity(scheme, "print", form.id, sheet, unit=unit,
+                                                                     period=period, form=form))
 
 
 # ------------------------------------------------------------------ a period's files
