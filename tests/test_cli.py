@@ -218,3 +218,16 @@ def test_a_county_ranking_on_screen_shows_top_and_bottom():
     out = cap.get()
     assert "C001" in out and "C040" in out and "C041" not in out and "C081" in out and "C100" in out
     assert f"中间 {100 - RANKING_ROWS_MAX} 个单位从略，完整排名见汇总表" in out
+
+
+def test_issue_table_lists_cells_in_sheet_order():
+    from villagescore.cli import _issues_table, console
+    from villagescore.core.issues import Report, issue
+
+    report = Report()
+    for cell in ("E31", "E9", "E5", "AA2"):
+        report.add(issue("missing-value", file="考核细则.xlsx", sheet="考核评定细则", cell=cell, label="考核细则"))
+    with console.capture() as cap:
+        console.print(_issues_table(report))
+    out = cap.get()
+    assert out.index("AA2") < out.index("E5") < out.index("E9") < out.index("E31")

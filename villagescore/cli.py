@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from villagescore import __version__
-from villagescore.core.issues import Report, Severity
+from villagescore.core.issues import Report, Severity, cell_order
 from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
 
@@ -274,7 +274,8 @@ def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
     table = Table(title="问题清单", show_lines=False, title_justify="left")
     for col in ("级别", "文件", "工作表", "单元格", "问题", "改正方法"):
         table.add_column(col, overflow="fold")
-    ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet, i.cell))
+    ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet,
+                                                   cell_order(i.cell)))
     for i in ordered[:limit]:
         style = "red" if i.severity is Severity.ERROR else "yellow"
         table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.file or "—"), escape(i.sheet),
@@ -282,17 +283,20 @@ def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
     return table
 
 
-def _more_issues(shown: int, total: int) -> str:
+def _more_issues(shown: int, total: int, summary: bool = True) -> str:
     """The line under a cut issue table: how many are not shown and where the whole list is."""
-    return (f"另有 {total - shown} 条问题未显示（共 {total} 条，以上先列错误）。完整清单见汇总表的“问题清单”工作表；"
-            "也可用 villagescore validate 文件夹 --report 问题清单.xlsx 另存为工作簿。")
+    where = "完整清单见汇总表的“问题清单”工作表；也可" if summary else "完整清单可"
+    return (f"另有 {total - shown} 条问题未显示（共 {total} 条，以上先列错误）。{where}用 "
+            "villagescore validate 文件夹 --report 问题清单.xlsx 另存为工作簿。")
 
 
-def _print_report(report: Report, limit: int = REPORT_ROWS) -> None:
+def _print_report(report: Report, limit: int = REPORT_ROWS, summary: bool = False) -> None:
+    """The issues (at most ``limit`` rows, errors first, in sheet order) and their counts; ``summary``: a summary
+    workbook with the whole list was written."""
     if report.issues:
         console.print(_issues_table(report, limit))
         if len(report.issues) > limit:
-            console.print(_more_issues(limit, len(report.issues)))
+            console.print(_more_issues(limit, len(report.issues), summary))
     console.print(f"错误 {len(report.errors)} 条，提示 {len(report.warnings)} 条。")
 
 
@@ -571,7 +575,7 @@ def compute(
         _print_lists(result)
         for note in result.notes:
             console.print(f"[yellow]{escape(note)}[/]")
-        _print_report(result.report)
+        _print_report(result.report, summary=True)
         console.print(f"汇总表已保存：{escape(str(output))}")
         for line in extra:
             console.print(line)
@@ -1055,7 +1059,7 @@ def demo(
     console.print(_ranking_table(result))
     for note in result.notes:
         console.print(f"[yellow]{escape(note)}[/]")
-    _print_report(result.report)
+    _print_report(result.report, summary=True)
     console.print(f"演示数据在：{escape(str(out))}")
     console.print(f"[bold]汇总表已保存：{escape(str(summary))}[/]")
 

@@ -21,7 +21,7 @@ from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
 from villagescore.core.explain import formula_fields
 from villagescore.core.grading import Candidate, grade_entered, grade_streak, grade_units, key_of, withheld
-from villagescore.core.issues import Issue, Report, Severity, issue
+from villagescore.core.issues import Issue, Report, Severity, cell_order, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
     FormData,
@@ -608,7 +608,7 @@ class ValidationResult:
         for i in self.report.issues:
             groups[i.file].append(i)
         order = sorted(groups, key=lambda f: (f == "", f))
-        return [(f, sorted(groups[f], key=lambda i: (i.severity is not Severity.ERROR, i.sheet, _cell_key(i.cell))))
+        return [(f, sorted(groups[f], key=lambda i: (i.severity is not Severity.ERROR, i.sheet, cell_order(i.cell))))
                 for f in order]
 
     def as_dict(self) -> dict:
@@ -624,16 +624,6 @@ class ValidationResult:
                        "status": f.status} for f in self.files],
             "issues": self.report.as_dicts(),
         }
-
-
-def _cell_key(cell: str) -> tuple[int, int]:
-    m = re.fullmatch(r"([A-Z]*)(\d*)", cell)
-    if not m:
-        return (0, 0)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return (int(m.group(2) or 0), col)
 
 
 def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,

@@ -6,6 +6,7 @@ pyxform's ``ErrorCode`` and frictionless' ``Report``. Checks return issues; they
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable
@@ -194,3 +195,14 @@ class Report:
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.issues]
+
+
+def cell_order(cell: str) -> tuple[int, int]:
+    """(row, column) of a cell reference such as "E31", so that E9 sorts before E31; (0, 0) for none."""
+    m = re.fullmatch(r"([A-Z]*)(\d*)", cell)
+    if not m:
+        return (0, 0)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return (int(m.group(2) or 0), col)
