@@ -434,10 +434,9 @@ RANKING_ROWS_MAX = 60  # more units than this (a county): the screen shows the t
 
 def _ranking_table(result) -> Table:
     table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
-    people = any(u.unit.parent for u in result.units)
-    townships = len({u.unit.township for u in result.units}) > 1
+    people, townships = result.has_people, result.across_townships
     # gradings for different unit types (系统 B: villages, secretaries, cadres …): one column, label and grade
-    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
+    merged = result.mixed_gradings
     table.add_column("排名", justify="right", no_wrap=True)
     table.add_column("代码", no_wrap=True)
     if townships:
@@ -477,8 +476,7 @@ def _ranking_table(result) -> Table:
             cells.append(text)
         if merged:
             cells = ["；".join(c for c in cells if c)]
-        first = next((r.grades[gid] for gid, _ in result.gradings if gid in r.grades), None)
-        rank = str(first.rank) if first and first.rank else "—"
+        rank = str(r.rank(result.gradings) or "—")
         vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
         who = [escape(r.unit.township)] if townships else []
         table.add_row(rank, escape(r.code), *who, escape(r.unit.name if not people else r.unit.label),

@@ -364,9 +364,6 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
     unit = fd.unit or ""
     members = _members(scheme, setup, form, unit)
     targets = layout.vote_targets(form, None, members)
-    for r in fd.tally:  # the tally names the unit itself by its code
-        if r.get("who") == unit:
-            r.values["who"] = layout.SELF_KEY
     vc = count_votes(form, targets, fd.rows, fd.tally, file=fd.file, sheet=fd.sheet,
                      tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
     report.extend(vc.issues)

@@ -184,6 +184,10 @@ class UnitResult:
     def code(self) -> str:
         return self.unit.code
 
+    def rank(self, gradings: list[tuple[str, str]]) -> int | None:
+        """The unit's rank in the first of ``gradings`` ((id, label), in order) that ranked it."""
+        return next((self.grades[g].rank for g, _ in gradings if g in self.grades and self.grades[g].rank), None)
+
 
 @dataclass
 class QuotaLine:
@@ -246,6 +250,22 @@ class RunResult:
     items: list[Item] = field(default_factory=list)  # tracked items (问题整改清单) of this period
     carried: list[Item] = field(default_factory=list)  # items still open last period and not listed again
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
+
+    @property
+    def has_people(self) -> bool:
+        """People graded beside their units (系统 B): shown with the unit they belong to."""
+        return any(u.unit.parent for u in self.units)
+
+    @property
+    def across_townships(self) -> bool:
+        """A county ranking of several townships' units: each unit's township is shown."""
+        return len({u.unit.township for u in self.units}) > 1
+
+    @property
+    def mixed_gradings(self) -> bool:
+        """Gradings for different unit types (系统 B: villages, secretaries, cadres …): one 等次 column, each grade
+        with its grading's label."""
+        return any(any(gid not in u.grades for gid, _ in self.gradings) for u in self.units if u.ok)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from villagescore.core.issues import Issue, issue
+from villagescore.core.layout import SELF_KEY
 from villagescore.core.records import BallotLine, Row
 from villagescore.core.scheme import Form
 
@@ -92,8 +93,13 @@ def _from_tally(form: Form, targets: list[tuple[str, str]], rows: list[Row], she
                 out: VoteCount) -> VoteCount:
     out.how = "测评结果汇总"
     labels = dict(targets)
-    for r in rows:
+
+    def target(r: Row) -> str:  # the sheet names the unit itself by its code
         who = str(r.get("who") or "")
+        return SELF_KEY if who == where["unit"] and SELF_KEY in labels else who
+
+    for r in rows:
+        who = target(r)
         if who not in labels:
             out.issues.append(issue("vote-tally-unknown", sheet=sheet, cell=r.cell("who"), who=who or "（空）", **where))
             continue
@@ -104,7 +110,7 @@ def _from_tally(form: Form, targets: list[tuple[str, str]], rows: list[Row], she
         out.per_target[who] = Row({"row": labels[who], **{o: r.get(o) or Decimal(0) for o in form.options}},
                                   r.row, r.letters)
     for k, label in targets:
-        if k not in out.per_target and not any(str(r.get("who") or "") == k for r in rows):
+        if k not in out.per_target and not any(target(r) == k for r in rows):
             out.issues.append(issue("vote-tally-missing", sheet=sheet, who=label, **where))
     totals = {labels[k]: sum(row.values[o] for o in form.options) for k, row in out.per_target.items()}
     if len(set(totals.values())) > 1:

@@ -29,10 +29,6 @@ def unit_columns(result: RunResult) -> list[str]:
             "grade_pending", "funds_change", "ok"]
 
 
-def _rank(u: UnitResult, result: RunResult) -> int | None:
-    return next((u.grades[g].rank for g, _ in result.gradings if g in u.grades and u.grades[g].rank), None)
-
-
 def _funds(u: UnitResult) -> Decimal | None:
     changes = [gr.funds_change for gr in u.grades.values() if gr.funds_change is not None]
     return sum(changes, Decimal(0)) if changes else None
@@ -43,7 +39,7 @@ def unit_record(result: RunResult, u: UnitResult) -> dict[str, Any]:
     return {
         "unit_code": u.unit.code, "unit_name": u.unit.name, "unit_type": u.unit.type,
         "secretary": u.unit.secretary, "township": u.unit.township,
-        "parent_code": u.unit.parent, "parent_name": u.unit.parent_name, "rank": _rank(u, result),
+        "parent_code": u.unit.parent, "parent_name": u.unit.parent_name, "rank": u.rank(result.gradings),
         **{f"score_{n}": fmt(u.rounded[n], result.places) if n in u.rounded else None for n in result.display},
         **{f"grade_{g}": u.grades[g].grade if g in u.grades else None for g, _ in result.gradings},
         "grade_pending": {g: list(u.grades[g].pending) for g, _ in result.gradings

@@ -554,14 +554,6 @@ def _remarks(u: UnitResult) -> str:
     return "；".join(parts)
 
 
-def _rank(u: UnitResult, gradings: list[tuple[str, str]]) -> int | None:
-    for gid, _ in gradings:
-        gr = u.grades.get(gid)
-        if gr is not None and gr.rank is not None:
-            return gr.rank
-    return None
-
-
 def _annual_periods(result: RunResult) -> list[str]:
     """Earlier periods shown beside an annual score (only with more than one)."""
     try:
@@ -588,8 +580,7 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
     one = len(result.gradings) == 1
-    people = any(u.unit.parent for u in result.units)  # 系统 B: people graded beside their units
-    townships = len({u.unit.township for u in result.units}) > 1  # a county ranking across townships
+    people, townships = result.has_people, result.across_townships
     header = ["排名", "单位代码", "单位名称", "类型", "所属单位" if people else "党组织书记"]
     if townships:
         header.insert(2, "乡镇（街道）")
@@ -599,7 +590,7 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     if previous:
         header += [f"上期（{_period_label(result.previous_period)}）得分", "得分变化", "名次变化"]
     # gradings of different unit types (系统 B: villages, secretaries, cadres …): one 等次 column, label and grade
-    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
+    merged = result.mixed_gradings
     for _, glabel in ([("", "等次")] if merged else result.gradings):
         header += [glabel, "结果运用" if one or merged else f"{glabel}结果运用"]
     header.append("备注")
@@ -607,7 +598,7 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     g.caps.update({c: 24 for c, h in enumerate(header) if h == "备注" or h.endswith("结果运用")})
     rows = []
     for i, u in enumerate(result.units, 1):
-        rank = _rank(u, result.gradings) or (i if u.ok and not result.gradings else None)
+        rank = u.rank(result.gradings) or (i if u.ok and not result.gradings else None)
         values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type,
                              u.unit.parent_name if people else u.unit.secretary]
         if townships:
@@ -876,7 +867,7 @@ def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
     gid, glabel = result.gradings[0] if result.gradings else ("", "")
     order = result.grade_orders.get(gid, [])
     scored = sorted((u for u in result.units if root in u.rounded),
-                    key=lambda u: (-u.rounded[root], _rank(u, result.gradings) or 0, u.code))
+                    key=lambda u: (-u.rounded[root], u.rank(result.gradings) or 0, u.code))
     header = ["排名", "单位名称", label(root, root), *([glabel] if gid else [])]
     g.ncols = len(header)
     g.ws.write_string(0, 0, title, st(bold=True, font_size=st.size + 4))
@@ -889,7 +880,7 @@ def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
     rows = []
     for u in scored:
         gr = u.grades.get(gid)
-        rows.append(([_rank(u, result.gradings), u.unit.name, u.rounded[root], *([_grade_text(gr)] if gid else [])],
+        rows.append(([u.rank(result.gradings), u.unit.name, u.rounded[root], *([_grade_text(gr)] if gid else [])],
                      {0: {"align": "center"}, 3: {"align": "center", **_grade_tone(gr, order)}}))
     head = g.table_rows(header, rows, autofilter=False)
     low = min(u.rounded[root] for u in scored)
@@ -943,8 +934,7 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
     label = result.node_labels.get
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
-    people = any(u.unit.parent for u in result.units)  # 系统 B: a person is shown with its unit
-    merged = any(any(gid not in u.grades for gid, _ in result.gradings) for u in result.units if u.ok)
+    people, merged = result.has_people, result.mixed_gradings
     header = ["排名", "单位或人员" if people else "单位名称", "所属单位" if people else "党组织书记",
               *[f"{_period_label(p)}得分" for p in extra], *([label(root, root)] if root else []),
               *(["等次"] if merged else [glabel for _, glabel in result.gradings])]
@@ -956,7 +946,7 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
     first = 3 + len(extra) + (1 if root else 0)
     rows = []
     for i, u in enumerate(result.units, 1):
-        values: list[Any] = [_rank(u, result.gradings) or (i if u.ok and not result.gradings else None),
+        values: list[Any] = [u.rank(result.gradings) or (i if u.ok and not result.gradings else None),
                              u.unit.label if people else u.unit.name,
                              u.unit.parent_name if people else u.unit.secretary]
         values += [u.by_period.get(p, {}).get(root) for p in extra] + ([u.rounded.get(root)] if root else [])
