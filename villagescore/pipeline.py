@@ -404,7 +404,8 @@ def _county(scheme: Scheme, folders: list[Path], col: Collected,
     """Several townships' folders, each with its own roster of different units: one county-wide setup, each
     unit's township from its roster (or its folder's name), and the folder each unit belongs to. None when
     there is one roster, or the rosters share units (the same township's periods in several folders)."""
-    rosters = {z: paths["roster"] for z, paths in sorted(col.zone_setup.items()) if "roster" in paths}
+    rosters = {z: paths["roster"] for z, paths in sorted(col.zone_setup.items(), key=lambda kv: int(kv[0]))
+               if "roster" in paths}  # in the order the folders were given (11 after 2)
     if len(rosters) < 2:
         return None
     read = {}
@@ -457,7 +458,9 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     _parse_forms(scheme, setup, col, periods, report)
     chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
     for p in periods:
-        for code, ui in _unit_inputs(scheme, setup, col, p, report, chk).items():
+        inputs = _unit_inputs(scheme, setup, col, p, report, chk)
+        stopped = {i.unit for i in report.errors}  # units held back so far; scoring adds only its own unit's
+        for code, ui in inputs.items():
             for g in scheme.gradings:
                 if g.entered and ui.rows.get(g.entered.form):
                     chk.entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
@@ -466,7 +469,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             sc.details = [replace(d, source="") if d.source.startswith(_SILENT) else d for d in sc.details]
             chk.scores[p][code] = sc
             report.extend(sc.issues)
-            stopped = {i.unit for i in report.errors}
+            stopped.update(i.unit for i in sc.issues if i.severity is Severity.ERROR)
             if code not in stopped:  # never a unit without a score and without a reason
                 report.extend(_unexplained(scheme, sc, p))
     report.issues = name_units(_dedupe(report.issues), setup)
