@@ -60,19 +60,31 @@ def _zone_of(path: Path, folders: list[Path], resolved: list[Path] | None = None
     return ""
 
 
-def _display(path: Path, roots: list[Path]) -> str:
-    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
+def _display_bases(roots: list[Path]) -> list[Path]:
+    """For each folder given, the folder file names are shown from: its parent, or higher when two folders
+    share a name (甲镇/2025Q1/… and 乙镇/2025Q1/…)."""
+    bases = []
     for r in roots:
         parts, others = r.resolve().parts, [x.resolve().parts for x in roots if x.name == r.name and x != r]
         k = 1
         while k < len(parts) - 1 and any(o[-k:] == parts[-k:] for o in others):
             k += 1
-        base = r.parents[k - 1] if k <= len(r.parents) else r.resolve().parents[k - 1]
+        bases.append(r.parents[k - 1] if k <= len(r.parents) else r.resolve().parents[k - 1])
+    return bases
+
+
+def _shown(path: Path, bases: list[Path]) -> str:
+    for base in bases:
         try:
             return str(path.relative_to(base))
         except ValueError:
             continue
     return str(path)
+
+
+def _display(path: Path, roots: list[Path]) -> str:
+    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
+    return _shown(path, _display_bases(roots))
 
 
 def _own_output(wb: Workbook) -> bool:
@@ -93,6 +105,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     exclude = {p.resolve() for p in (exclude or set())}
     others: list[Path] = []
     roots = [f.resolve() for f in folders]  # once, not for every file
+    bases = _display_bases(folders)
     real_dirs: dict[Path, Path] = {}
     inside: dict[Path, list[bool]] = {}
 
@@ -115,7 +128,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
 
     paths = [p for p in iter_workbook_files(folders, others) if not exclude or real(p) not in exclude]
     for path, wb in read_workbooks(paths):  # in this order, however many processes read them
-        name = _display(path, folders)
+        name = _shown(path, bases)
         out.zones[name] = zone(path)
         if progress:
             progress(name)
@@ -171,7 +184,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
     for path in others:
         if path.resolve() not in exclude:
-            name = _display(path, folders)
+            name = _shown(path, bases)
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out
