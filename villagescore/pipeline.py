@@ -720,7 +720,7 @@ def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                 cands.append(Candidate(r.code, key, tuple(v for v in (scheme.veto(x) for x in r.vetoes) if v),
                                        {k: x.grade for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
             if g.streak:
-                outcome = grade_streak(g, cands, _earlier(g, period, earlier))
+                outcome = grade_streak(g, cands, _earlier(g, period, earlier), places)
             elif g.entered:
                 outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
             else:

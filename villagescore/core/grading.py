@@ -154,15 +154,19 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
     results: dict[str, GradeResult] = {}
     for c in cands:
         g = grade.get(c.code)
-        res = GradeResult(grading.id, g, pending.get(c.code, ()), reason.get(c.code, ""), rank[c.code])
-        if g is not None:
-            cons = grading.consequences.get(g)
-            if cons:
-                res.consequence = cons.text
-                if cons.funds is not None and c.funds_base is not None:
-                    res.funds_change = round_half_up(exact(c.funds_base) * exact(cons.funds), places)
-        results[c.code] = res
+        results[c.code] = _with_consequence(
+            grading, GradeResult(grading.id, g, pending.get(c.code, ()), reason.get(c.code, ""), rank[c.code]), c, places)
     return GradingOutcome(results, quota, notes)
+
+
+def _with_consequence(grading: Grading, res: GradeResult, c: Candidate, places: int) -> GradeResult:
+    """The grade's consequence (text, and the change of working funds from the unit's base) on its result."""
+    cons = grading.consequences.get(res.grade) if res.grade else None
+    if cons:
+        res.consequence = cons.text
+        if cons.funds is not None and c.funds_base is not None:
+            res.funds_change = round_half_up(exact(c.funds_base) * exact(cons.funds), places)
+    return res
 
 
 def withheld(grading: Grading, codes: list[str], missing: list[str]) -> GradingOutcome:
@@ -208,20 +212,14 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
                     g, why = lower, why + f"，改为“{lower}”"
         else:
             g, why = None, "未录入等次"
-        res = GradeResult(grading.id, g, (), why, rank[c.code])
-        cons = grading.consequences.get(g) if g else None
-        if cons:
-            res.consequence = cons.text
-            if cons.funds is not None and c.funds_base is not None:
-                res.funds_change = round_half_up(exact(c.funds_base) * exact(cons.funds), places)
-        results[c.code] = res
+        results[c.code] = _with_consequence(grading, GradeResult(grading.id, g, (), why, rank[c.code]), c, places)
     quota = [QuotaLine(grading.id, ENTERED_RULE, grade, len(cands), "—",
                        sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
     return GradingOutcome(results, quota, [])
 
 
 def grade_streak(grading: Grading, cands: list[Candidate],
-                 earlier: list[tuple[str, dict[str, str | None] | None]]) -> GradingOutcome:
+                 earlier: list[tuple[str, dict[str, str | None] | None]], places: int = 2) -> GradingOutcome:
     """``grading.streak``: the grade when this period's and each earlier period's grade (newest first, from
     the archive) are all among the streak's grades; the default otherwise. Without every earlier period's
     result the rule cannot apply: every unit gets the default and the outcome says why."""
@@ -242,12 +240,8 @@ def grade_streak(grading: Grading, cands: list[Candidate],
         if all(g in streak.grades for g in chain):
             periods = "、".join(p for p, _ in reversed(earlier))
             res = GradeResult(grading.id, streak.grade, (), f"{periods}及本期均为“{wanted}”", rank[c.code])
-            cons = grading.consequences.get(streak.grade)
-            res.consequence = cons.text if cons else ""
         else:
             res = GradeResult(grading.id, grading.default, (), "", rank[c.code])
-            cons = grading.consequences.get(grading.default)
-            res.consequence = cons.text if cons else ""
-        results[c.code] = res
+        results[c.code] = _with_consequence(grading, res, c, places)
     actual = sum(1 for r in results.values() if r.grade == streak.grade)
     return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", actual)], [])
