@@ -212,3 +212,16 @@ def test_register_rule_names_the_points_by_column_by_its_label():
     scheme = schemes.load("dazhou_street")
     text = describe_leaf(scheme, scheme.nodes["adjust"])
     assert "按“级别/类别”计分合计" in text and "kind" not in text
+
+
+def test_list_where_values_are_the_columns_options():
+    import tomllib
+
+    from villagescore.io.schemes import builtin_dir
+
+    data = tomllib.loads((builtin_dir() / "county_dynamic.toml").read_text("utf-8"), parse_float=str)
+    data["lists"][-1]["where"] = {"status": ["申请撤消"]}
+    with pytest.raises(SchemeError) as exc:
+        load_scheme(data)
+    assert any(p.startswith("lists[4].where.status：选项“申请撤消”不是表格“adjust”列“status”的选项")
+               for p in exc.value.problems)

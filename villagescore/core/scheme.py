@@ -524,6 +524,12 @@ class Scheme(Strict):
                     for k in [*lst.where, *lst.columns]:
                         if lf.column(k) is None:
                             problems.append(f"lists[{i + 1}]：表格“{lst.form}”没有列“{k}”")
+                    for k, values in lst.where.items():  # as for a leaf's where: option columns only
+                        col = lf.column(k)
+                        for v in values if col is not None and col.type == "option" and col.options else []:
+                            if v not in col.options:
+                                problems.append(f"lists[{i + 1}].where.{k}：选项“{v}”不是表格“{lst.form}”列“{k}”的选项"
+                                                f"（可选：{'、'.join(col.options)}）")
         for v in self.vetoes:
             for gid, grade in v.forces.items():
                 if gid not in grading_ids or grade not in grading_ids[gid].grades:
