@@ -363,7 +363,7 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
     """A vote ballot becomes one tally row for the unit and one for each person it votes on."""
     unit = fd.unit or ""
     members = _members(scheme, setup, form, unit)
-    targets = layout.vote_targets(form, None, members)
+    targets = layout.vote_targets(form, members)
     vc = count_votes(form, targets, fd.rows, fd.tally, file=fd.file, sheet=fd.sheet,
                      tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
     report.extend(vc.issues)

@@ -115,10 +115,11 @@ VOTE_TALLY_SHEET = "测评结果汇总"  # beside a vote ballot's entry sheet: c
 SELF_KEY = "self"  # a vote ballot's column (and tally row) for the unit itself
 
 
-def vote_targets(form: Form, unit: Unit | None, members: list[Unit] | None) -> list[tuple[str, str]]:
-    """(key, label) of everyone a vote ballot votes on: the unit itself, then its members in roster order."""
+def vote_targets(form: Form, members: list[Unit] | None) -> list[tuple[str, str]]:
+    """(key, label) of everyone a vote ballot votes on: the unit itself, then its members of the form's
+    ``members`` categories (all when none are named), in roster order."""
     out = [(SELF_KEY, form.self_label)] if form.self_label else []
-    return out + [(m.code, m.label) for m in members or []]
+    return out + [(m.code, m.label) for m in members or [] if not form.members or m.type in form.members]
 
 
 def vote_tally_columns(form: Form) -> list[Column]:
@@ -174,7 +175,7 @@ def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None =
     if form.kind == "vote_ballot":  # one option column per person voted on, from the people sheet (system B)
         return [_col("serial", "票号", "integer", min=Decimal(1), max=Decimal(form.evaluators), required=True),
                 *[_col(key, label, "option", options=list(form.options))
-                  for key, label in vote_targets(form, None, members)],
+                  for key, label in vote_targets(form, members)],
                 _col("void", "是否作废", "option", options=YES_NO)]
     raise ValueError(f"unknown form kind {form.kind}")
 

@@ -431,8 +431,6 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     if form.scope == "township":
         unit = None
     units = list(units or [])
-    if form.kind == "vote_ballot":
-        members = [m for m in members or [] if not form.members or m.type in form.members]
     cols = layout.entry_columns(scheme, form, _items(form, criteria, unit), members)
     _check_anonymous(form, cols)
     pos = _positions(cols)
@@ -448,7 +446,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     if form.kind == "vote_ballot":
         tcols = layout.vote_tally_columns(form)
         records = [{"who": unit.code if key == layout.SELF_KEY and unit else key, "row": label}
-                   for key, label in layout.vote_targets(form, unit, members)]
+                   for key, label in layout.vote_targets(form, members)]
         _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
                                   tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
         book.wb.worksheets()[0].activate()
@@ -643,8 +641,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
     if form.kind != "vote_ballot":
         raise ValueError(f"“{form.title}”不是投票测评票")
     period = _period(period)
-    members = [m for m in members if not form.members or m.type in form.members]
-    targets = layout.vote_targets(form, unit, members)
+    targets = layout.vote_targets(form, members)
     heads = ["测评对象", *form.options]
     widths = [32, *[max(7, 40 / max(len(form.options), 1))] * len(form.options)]  # fits portrait A4 at 100%
     last = len(heads) - 1
