@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from villagescore.core.issues import Issue, Report, issue
 from villagescore.core.layout import PEOPLE_SHEET, SETUP_TITLES, people_columns, setup_columns
@@ -19,12 +20,16 @@ from villagescore.core.tables import find_header, parse_table
 from villagescore.io.reader import FileRefused, file_issues, read_workbook, sheet_issues
 
 
-def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
-               people: list | None = None) -> tuple[list[Row], str, str] | None:
-    """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable.
+class _Read(NamedTuple):
+    rows: list[Row]
+    file: str
+    sheet: str
+    people: tuple[list[Row], str] | None = None  # the roster's people sheet (人员名单): rows and sheet name
 
-    A roster's people sheet (人员名单), when the scheme evaluates people, is parsed into ``people``
-    as (rows, sheet)."""
+
+def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report, people: bool = False) -> _Read | None:
+    """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable. With
+    ``people`` (a scheme that evaluates people) the roster's people sheet is parsed too."""
     file = str(path)
     try:
         wb = read_workbook(Path(path))
@@ -48,8 +53,8 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
         return None
     rows, issues, _ = parse_table(wb.sheets[sheet], columns, file=file, sheet=sheet)
     report.extend(with_unit(issues, rows, "code" if form_id == "roster" else "unit"))
-    used = {sheet}
-    if people is not None:
+    used, found_people = {sheet}, None
+    if people:
         pcols = people_columns(scheme)
         psheet = PEOPLE_SHEET if PEOPLE_SHEET in wb.sheets else next(
             (s for s in visible if s != sheet and find_header(wb.sheets[s], pcols)), "")
@@ -59,10 +64,10 @@ def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report,
             prows, pissues, _ = parse_table(wb.sheets[psheet], pcols, file=file, sheet=psheet)
             report.extend(with_unit(pissues, prows, "parent"))
             report.extend(sheet_issues(wb, file, psheet, [r.row for r in prows]))
-            people.append((prows, psheet))
+            found_people = (prows, psheet)
             used.add(psheet)
     report.extend(file_issues(wb, file, used) + sheet_issues(wb, file, sheet, [r.row for r in rows]))
-    return rows, file, sheet
+    return _Read(rows, file, sheet, found_people)
 
 
 def with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
@@ -77,11 +82,10 @@ def with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
 
 def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
     report = Report()
-    people: list = [] if scheme.scheme.member_types else None  # type: ignore[assignment]
-    read = _read_rows(roster, "roster", scheme, report, people)
+    read = _read_rows(roster, "roster", scheme, report, people=bool(scheme.scheme.member_types))
     if read is None:
         return Setup(units=[]), report
-    rows, file, sheet = read
+    rows, file, sheet, people = read
     units: list[Unit] = []
     first: dict[str, int] = {}
     for r in rows:
@@ -97,7 +101,7 @@ def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
                           secretary=r.get("secretary") or "", township=r.get("township") or "",
                           funds_base=r.get("funds_base")))
     if people:
-        units += _people(people[0], units, first, file, report)
+        units += _people(people, units, first, file, report)
     setup = Setup(units=units)
     if criteria is not None:
         setup.criteria = _criteria(scheme, criteria, set(first), report)
@@ -146,7 +150,7 @@ def _criteria(scheme: Scheme, path: Path, codes: set[str], report: Report) -> di
     read = _read_rows(path, "criteria", scheme, report)
     if read is None:
         return {}
-    rows, file, sheet = read
+    rows, file, sheet, _ = read
     grouped: dict[str, list[Row]] = {}
     for r in _known(rows, codes, file, sheet, report):
         if all(r.get(k) is not None for k in ("aspect", "index", "text", "points")):
@@ -177,7 +181,7 @@ def _ledger(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict
     read = _read_rows(path, "ledger", scheme, report)
     if read is None:
         return {}
-    rows, file, sheet = read
+    rows, file, sheet, _ = read
     out: dict[str, list[LedgerEntry]] = {}
     first: dict[tuple[str, str], int] = {}
     for r in _known(rows, codes, file, sheet, report):
