@@ -35,7 +35,8 @@ class Source:
     file: str = ""
     sheet: str = ""
     issued: int | None = None  # ballots issued (score ballots)
-    counted: dict[str, int | str] | None = None  # vote ballots: {"发放": …, "收回": …, "有效票": …} as read
+    counted: dict[str, int | str] | None = None  # facts of the form shown with every leaf that reads it (vote
+    # ballots: {"发放": …, "收回": …, "有效票": …})
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _share_points(node: SharePoints, inp: UnitInputs, nid: str) -> LeafOutcome:
         value = exact(node.points) * weighted / total
     if node.weights:
         pos = "、".join(f"{o}×{_fmt(w)}" for o, w in node.weights.items())
-        inputs = dict(src.counted or {}) | {o: _fmt(n) for o, n in counts.items()} | {"合计": _fmt(total)}
+        inputs = {o: _fmt(n) for o, n in counts.items()} | {"合计": _fmt(total)}
         rule = f"{_fmt(node.points)} × Σ（票数×权重：{pos}）/ 合计"
     else:
         pos = "+".join(node.positive)
@@ -336,7 +337,7 @@ def score_unit(scheme: Scheme, inp: UnitInputs) -> UnitScore:
             out = LEAVES[type(node)](node, inp, nid)
             value = _post(node, out.value)
             src = inp.sources.get(node.form, Source())
-            details.append(LeafDetail(nid, inp.period, value, out.inputs, out.rule,
+            details.append(LeafDetail(nid, inp.period, value, {**(src.counted or {}), **out.inputs}, out.rule,
                                       f"{src.file} / {src.sheet}" if src.file else ""))
             issues.extend(out.issues)
             ballots.extend(out.ballots)
