@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import villagescore
 from villagescore.core import layout
@@ -19,10 +19,13 @@ from villagescore.core.normalize import clean_text, squash
 from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
-from villagescore.io.batch import read_workbooks
+from villagescore.parsing import form_of
+from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
 Progress = Callable[[str], None]
+# what the setup files say (a Collected of them alone) and the folders' display bases → a reading worker's task
+Plan = Callable[["Collected", list[Path]], Optional[Prepare]]
 
 
 # ------------------------------------------------------------------ reading the folders
@@ -94,14 +97,17 @@ def _own_output(wb: Workbook) -> bool:
 
 
 def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
-            exclude: set[Path] | None = None) -> Collected:
+            exclude: set[Path] | None = None, plan: Plan | None = None) -> Collected:
     """Read every workbook under the folders and sort them by their identity record.
 
     Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
     record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
+
+    ``plan``: given what the files in ``00_基础信息`` folders say (read first, in a ``Collected`` of their
+    own), returns what each reading worker should do with a workbook once read (``parsing.FormParser``),
+    or None. The files are read in the same order and recorded the same way either way.
     """
     out = Collected()
-    seen: dict[str, str] = {}
     exclude = {p.resolve() for p in (exclude or set())}
     others: list[Path] = []
     roots = [f.resolve() for f in folders]  # once, not for every file
@@ -127,67 +133,82 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         return _zone_of(rp, folders, roots, flags)
 
     paths = [p for p in iter_workbook_files(folders, others) if not exclude or real(p) not in exclude]
-    for path, wb in read_workbooks(paths):  # in this order, however many processes read them
+    early: dict[Path, Workbook | FileRefused] = {}
+    prepare = None
+    if plan is not None:
+        first = [p for p in paths if p.parent.name == layout.SETUP_DIR]
+        early = dict(read_workbooks(first, threshold=len(first) + 1))
+        setup_only, seen = Collected(), {}
+        for path, wb in early.items():
+            _take(scheme, setup_only, Report(), seen, path, _shown(path, bases), zone(path), wb)
+        prepare = plan(setup_only, bases)
+    seen: dict[str, str] = {}
+    rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
+    for path in paths:  # in this order, however many processes read them
+        wb = early[path] if path in early else next(rest)[1]
         name = _shown(path, bases)
-        out.zones[name] = zone(path)
         if progress:
             progress(name)
-        if isinstance(wb, FileRefused):
-            report.add(wb.issue(name))
-            out.files.append(InputFile(name, "", status="无法读取"))
-            continue
-        if _own_output(wb):
-            out.files.append(InputFile(name, wb.sha256, status="本工具输出的文件，已跳过"))
-            continue
-        ident = wb.identity
-        if wb.sha256 in seen:
-            if ident and ident.get("role") == "setup":
-                out.zone_setup.setdefault(out.zones[name], {}).setdefault(ident.get("form_id", ""), path)
-            else:  # the same setup copied per period is normal
-                report.add(issue("duplicate-file", file=name, other=seen[wb.sha256]))
-            out.files.append(InputFile(name, wb.sha256, status="重复，未计入"))
-            continue
-        seen[wb.sha256] = name
-        if not ident:
-            out.workbooks[name] = wb
-            out.foreign.append(name)
-            out.files.append(InputFile(name, wb.sha256, status="已跳过"))
-            continue
-        role, form_id = ident.get("role", ""), ident.get("form_id", "")
-        if role == "setup":
-            out.setup_paths.setdefault(form_id, path)
-            out.zone_setup.setdefault(out.zones[name], {}).setdefault(form_id, path)
-            out.files.append(InputFile(name, wb.sha256, form_id, status="基础信息"))
-            continue
-        if role == "print":
-            out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""),
-                                       ident.get("period", ""), status="打印用，未计入"))
-            continue
-        if ident.get("scheme_id") != scheme.scheme.id:
-            report.add(issue("file-other-scheme", file=name, found=ident.get("scheme_id", ""),
-                             expected=scheme.scheme.id))
-            out.files.append(InputFile(name, wb.sha256, form_id, status="其他方案，未计入"))
-            continue
-        if ident.get("template_version") != villagescore.TEMPLATE_VERSION:
-            report.add(issue("template-version", file=name, found=ident.get("template_version", ""),
-                             expected=villagescore.TEMPLATE_VERSION))
-        try:
-            scheme.form(form_id)
-        except KeyError:
-            report.add(issue("file-unknown", file=name))
-            out.files.append(InputFile(name, wb.sha256, status="已跳过"))
-            continue
-        sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
-        out.workbooks[name] = wb
-        out.forms.append(FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet,
-                                  wb.sha256, [], dict(ident)))
-        out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
+        _take(scheme, out, report, seen, path, name, zone(path), wb)
     for path in others:
         if path.resolve() not in exclude:
             name = _shown(path, bases)
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out
+
+
+def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], path: Path, name: str, zone: str,
+          wb: Workbook | FileRefused) -> None:
+    """Record one workbook read: a form, a setup file, a foreign table, or why it is not counted."""
+    out.zones[name] = zone
+    if isinstance(wb, FileRefused):
+        report.add(wb.issue(name))
+        out.files.append(InputFile(name, "", status="无法读取"))
+        return
+    if _own_output(wb):
+        out.files.append(InputFile(name, wb.sha256, status="本工具输出的文件，已跳过"))
+        return
+    ident = wb.identity
+    if wb.sha256 in seen:
+        if ident and ident.get("role") == "setup":
+            out.zone_setup.setdefault(zone, {}).setdefault(ident.get("form_id", ""), path)
+        else:  # the same setup copied per period is normal
+            report.add(issue("duplicate-file", file=name, other=seen[wb.sha256]))
+        out.files.append(InputFile(name, wb.sha256, status="重复，未计入"))
+        return
+    seen[wb.sha256] = name
+    if not ident:
+        out.workbooks[name] = wb
+        out.foreign.append(name)
+        out.files.append(InputFile(name, wb.sha256, status="已跳过"))
+        return
+    role, form_id = ident.get("role", ""), ident.get("form_id", "")
+    if role == "setup":
+        out.setup_paths.setdefault(form_id, path)
+        out.zone_setup.setdefault(zone, {}).setdefault(form_id, path)
+        out.files.append(InputFile(name, wb.sha256, form_id, status="基础信息"))
+        return
+    if role == "print":
+        out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""),
+                                   ident.get("period", ""), status="打印用，未计入"))
+        return
+    if ident.get("scheme_id") != scheme.scheme.id:
+        report.add(issue("file-other-scheme", file=name, found=ident.get("scheme_id", ""),
+                         expected=scheme.scheme.id))
+        out.files.append(InputFile(name, wb.sha256, form_id, status="其他方案，未计入"))
+        return
+    if ident.get("template_version") != villagescore.TEMPLATE_VERSION:
+        report.add(issue("template-version", file=name, found=ident.get("template_version", ""),
+                         expected=villagescore.TEMPLATE_VERSION))
+    fd = form_of(scheme, wb, name)
+    if fd is None:
+        report.add(issue("file-unknown", file=name))
+        out.files.append(InputFile(name, wb.sha256, status="已跳过"))
+        return
+    out.workbooks[name] = wb
+    out.forms.append(fd)
+    out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
 
 
 # ------------------------------------------------------------------ tables the office made itself

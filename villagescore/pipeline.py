@@ -6,7 +6,6 @@ typer or rich. Progress is reported through a plain callback so the CLI can draw
 
 from __future__ import annotations
 
-import re
 import secrets
 import shutil
 from collections import defaultdict
@@ -34,13 +33,10 @@ from villagescore.core.records import (
 )
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_periods, rounded, score_unit
-from villagescore.core.tables import find_header, parse_table
 from villagescore.core.votes import count_votes
-from villagescore.io.reader import (
-    file_issues,
-    sheet_issues,
-)
-from villagescore.io.setup_reader import read_setup, with_unit
+from villagescore.io.reader import FileRefused, file_issues, read_workbook
+from villagescore.io.setup_reader import read_setup
+from villagescore.parsing import FormParser, form_members, parse_form
 from villagescore.collect import Collected, collect, identify_foreign, resolve_foreign
 from villagescore.core.lists import make_lists, tracked_items
 
@@ -55,7 +51,7 @@ class FatalInput(Exception):
         super().__init__(message)
 
 
-SETUP_DIR = "00_基础信息"
+SETUP_DIR = layout.SETUP_DIR
 SETUP_NAMES = {"roster": "名册.xlsx", "criteria": "考核细则.xlsx", "ledger": "民生诉求台账.xlsx"}
 
 
@@ -183,85 +179,19 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             col.status(fd.file, "不适用于该单位，未计入")
             continue
         wb = col.workbooks[fd.file]
-        members = _members(scheme, setup, form, fd.unit or "")
-        cols = layout.entry_columns(scheme, form, setup.criteria.get(fd.unit or "", []), members)
-        if fd.sheet not in wb.sheets:  # a renamed entry sheet is found by its header
-            fd.sheet = next((s for s in wb.visible() if find_header(wb.sheets[s], cols)), fd.sheet)
-        grid = wb.sheets.get(fd.sheet)
-        if grid is None:
-            report.add(issue("sheet-missing", file=fd.file, unit=fd.unit or "", sheet=fd.sheet))
-            fd.rows = []
-            continue
-        if form.kind == "vote_ballot" and layout.VOTE_TALLY_SHEET in wb.sheets:
-            trows, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], layout.vote_tally_columns(form),
-                                             file=fd.file, sheet=layout.VOTE_TALLY_SHEET, unit=fd.unit or "",
-                                             keep_if_only={"who", "row"})
-            fd.tally = trows
-            report.extend(problems)
-        keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
-        rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=fd.sheet, unit=fd.unit or "",
-                                        keep_if_only=keep_if_only)
-        if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
-            problems = with_unit(problems, rows, "unit")
-        fd.rows = rows
-        report.extend(problems)
-        report.extend(sheet_issues(wb, fd.file, fd.sheet, [r.row for r in rows], fd.unit or ""))
-        if form.kind == "callback":
-            report.extend(_draw_check(form, fd, rows))
-        if form.anonymous:
-            report.extend(_identity_check(fd, rows))
+        parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
+        fd.sheet, fd.rows, fd.tally = parsed.sheet, parsed.rows, parsed.tally
+        report.extend(parsed.issues)
     by_file: dict[str, list[FormData]] = defaultdict(list)
     for fd in col.forms:
         by_file[fd.file].append(fd)
     for file, fds in by_file.items():
+        wb = col.workbooks[file]
+        if wb.parsed is not None:  # found where it was read (one form per file)
+            report.extend(wb.parsed.file_issues)
+            continue
         units = {fd.unit or "" for fd in fds}
-        report.extend(file_issues(col.workbooks[file], file, {fd.sheet for fd in fds},
-                                  units.pop() if len(units) == 1 else ""))
-
-
-def _members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
-    """The people a unit's vote ballot votes on (none for other forms)."""
-    if form.kind != "vote_ballot" or not code:
-        return []
-    return setup.members(code, form.members or scheme.scheme.member_types)
-
-
-def _draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
-    """Callback rows must be exactly the requests drawn when the form was made."""
-    where = {"file": fd.file, "sheet": fd.sheet, "unit": fd.unit or ""}
-    if fd.meta.get("foreign"):
-        return [issue("draw-mismatch", **where, detail="这是自制表格，没有抽取记录，无法核对回访的是否为抽取的诉求")]
-    out = []
-    drawn = [x for x in fd.meta.get("drawn", "").split(",") if x]
-    if len(drawn) < form.draw:
-        out.append(issue("draw-short", file=fd.file, unit=fd.unit or "", count=len(drawn), want=form.draw))
-    got = [str(r.get("request_id") or "") for r in rows]
-    if sorted(got) != sorted(drawn):
-        missing = sorted(set(drawn) - set(got))
-        extra = sorted(set(got) - set(drawn))
-        detail = "；".join(x for x in (missing and f"缺少 {'、'.join(missing)}",
-                                         extra and f"多出 {'、'.join(extra)}") if x) or "顺序或数量不同"
-        out.append(issue("draw-mismatch", **where, detail=detail))
-    return out
-
-
-_ID_PATTERNS = [(re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "手机号码"),
-                (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "身份证号"),
-                (re.compile(r"(姓名|署名|联系人|联系电话)\s*[:：]"), "姓名或联系方式")]
-
-
-def _identity_check(fd: FormData, rows: list[Row]) -> list[Issue]:
-    """Anonymous registers must not carry phone or ID numbers typed into free text."""
-    out = []
-    for r in rows:
-        for key, value in r.values.items():
-            if isinstance(value, str):
-                for pat, what in _ID_PATTERNS:
-                    if pat.search(value):
-                        out.append(issue("identity-in-anonymous", file=fd.file, sheet=fd.sheet, cell=r.cell(key),
-                                         unit=fd.unit or "", what=what))
-                        break
-    return out
+        report.extend(file_issues(wb, file, {fd.sheet for fd in fds}, units.pop() if len(units) == 1 else ""))
 
 
 @dataclass
@@ -353,7 +283,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         for f in _needed_forms(scheme, u.type):
             if (u.code if f.scope == "unit" else chk.unit_zone.get(u.code, ""), f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
-                for m in _members(scheme, setup, f, u.code):  # its people's votes: already reported
+                for m in form_members(scheme, setup, f, u.code):  # its people's votes: already reported
                     inputs[m.code].sources[f.id] = Source(_SILENT)
     return inputs
 
@@ -362,7 +292,7 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
            issued: int | None, report: Report, chk: "_Checked") -> None:
     """A vote ballot becomes one tally row for the unit and one for each person it votes on."""
     unit = fd.unit or ""
-    members = _members(scheme, setup, form, unit)
+    members = form_members(scheme, setup, form, unit)
     targets = layout.vote_targets(form, members)
     vc = count_votes(form, targets, fd.rows, fd.tally, file=fd.file, sheet=fd.sheet,
                      tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
@@ -399,8 +329,7 @@ def _needed_forms(scheme: Scheme, unit_type: str | None = None) -> list[Form]:
     return [f for f in scheme.forms if f.id in needed and (unit_type is None or f.applies(unit_type))]
 
 
-def _county(scheme: Scheme, folders: list[Path], col: Collected,
-            report: Report) -> tuple[Setup, dict[str, str]] | None:
+def _county(scheme: Scheme, folders: list[Path], col: Collected) -> tuple[Setup, list[Issue], dict[str, str]] | None:
     """Several townships' folders, each with its own roster of different units: one county-wide setup, each
     unit's township from its roster (or its folder's name), and the folder each unit belongs to. None when
     there is one roster, or the rosters share units (the same township's periods in several folders)."""
@@ -415,9 +344,9 @@ def _county(scheme: Scheme, folders: list[Path], col: Collected,
     codes = [{u.code for u in s.units} for s, _ in read.values()]
     if any(a & b for i, a in enumerate(codes) for b in codes[i + 1:]):
         return None
-    units, criteria, unit_zone = [], {}, {}
+    units, criteria, unit_zone, issues = [], {}, {}, []
     for z, (setup, rep) in read.items():
-        report.extend(rep.issues)
+        issues.extend(rep.issues)
         name = folders[int(z)].name
         for u in setup.units:
             units.append(replace(u, township=u.township or name))
@@ -425,27 +354,78 @@ def _county(scheme: Scheme, folders: list[Path], col: Collected,
         criteria.update(setup.criteria)
     if not units:
         raise FatalInput("各乡镇（街道）文件夹的名册中都没有可用的考评对象")
-    return Setup(units=units, criteria=criteria), unit_zone
+    return Setup(units=units, criteria=criteria), issues, unit_zone
+
+
+def _unparse(col: Collected, report: Report) -> None:
+    """Read again the workbooks a reading worker parsed with a setup that is not the one used."""
+    for name, wb in list(col.workbooks.items()):
+        if wb.parsed is None:
+            continue
+        try:
+            col.workbooks[name] = read_workbook(wb.path)
+        except FileRefused as exc:  # changed on disk since it was read
+            report.add(exc.issue(name))
+            col.forms = [fd for fd in col.forms if fd.file != name]
+            col.status(name, "无法读取")
+
+
+def _setup_inputs(col: Collected, roster: Path | None, criteria: Path | None) -> tuple:
+    """What the setup is read from: the same inputs give the same setup."""
+    if roster is not None:
+        return roster, criteria or col.setup_paths.get("criteria")
+    zones = tuple((z, tuple(sorted(paths.items()))) for z, paths in sorted(col.zone_setup.items()))
+    return None, col.setup_paths.get("roster"), criteria or col.setup_paths.get("criteria"), zones
+
+
+@dataclass
+class _Setup:
+    setup: Setup
+    issues: list[Issue]
+    unit_zone: dict[str, str] | None  # a county run: each unit's township folder; None for one township
+
+
+def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Path | None,
+                criteria: Path | None) -> _Setup:
+    """The setup the folders (or --roster) give: one roster, or a county of townships with a roster each."""
+    county = None if roster is not None else _county(scheme, folders, col)
+    if county is not None:
+        return _Setup(*county)
+    roster = roster or col.setup_paths.get("roster")
+    criteria = criteria or col.setup_paths.get("criteria")
+    if roster is None:
+        raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
+                         "或用 --roster 指定")
+    setup, setup_report = load_setup(scheme, roster, criteria, None)
+    return _Setup(setup, setup_report.issues, None)
 
 
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
            progress: Progress | None, exclude: set[Path] | None, every_period: bool = False) -> _Checked:
     """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
     report = Report()
-    col = collect(scheme, folders, report, progress, exclude)
-    county = None if roster is not None else _county(scheme, folders, col, report)
-    if county is not None:
-        setup, unit_zone = county
-    else:
+    early: dict[tuple, _Setup] = {}
+
+    def plan(setup_files: Collected, bases: list[Path]) -> FormParser | None:
+        """When the setup folders already decide the setup, forms are parsed where they are read."""
+        try:
+            known = _read_setup(scheme, folders, setup_files, roster, criteria)
+        except FatalInput:
+            return None
+        early[_setup_inputs(setup_files, roster, criteria)] = known
+        return FormParser(scheme, known.setup, bases)
+
+    col = collect(scheme, folders, report, progress, exclude, plan=plan)
+    inputs = _setup_inputs(col, roster, criteria)
+    chosen = early.get(inputs)
+    if chosen is None:  # the whole folders decide otherwise: forms parsed in workers are parsed again here
+        chosen = _read_setup(scheme, folders, col, roster, criteria)
+        _unparse(col, report)
+    setup = chosen.setup
+    report.extend(chosen.issues)
+    unit_zone = chosen.unit_zone or {}
+    if chosen.unit_zone is None:
         col.zones = {}
-        roster = roster or col.setup_paths.get("roster")
-        criteria = criteria or col.setup_paths.get("criteria")
-        if roster is None:
-            raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
-                             "或用 --roster 指定")
-        setup, setup_report = load_setup(scheme, roster, criteria, None)
-        report.extend(setup_report.issues)
-        unit_zone = {}
     identify_foreign(scheme, setup, col, report)
     try:
         target, periods = choose_periods(scheme, col.forms, period)

@@ -3,7 +3,9 @@
 ``read_workbooks`` yields ``(path, Workbook or FileRefused)`` in the order of the paths given, so
 whatever the caller builds from them is the same however the files were read. Worker processes
 send back the ``Workbook`` (plain grids of values, a few kB per form) or the refusal's code and
-parameters (``FileRefused`` does not survive pickling as it is).
+parameters (``FileRefused`` does not survive pickling as it is). With ``prepare`` (a picklable
+callable, sent once to each worker) every workbook read is passed through it where it was read,
+e.g. to parse a form and send back its rows instead of its grids.
 
 When a pool cannot be started or a worker dies (a damaged file that takes the reading library
 down), the files not yet returned are read in this process, exactly as without a pool.
@@ -17,7 +19,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 from villagescore.io.reader import FileRefused, Workbook, read_workbook
 
@@ -30,6 +32,14 @@ MAX_WORKERS = 8
 CHUNK = 16  # files per task: few enough round trips, small enough to share the work out evenly
 
 Result = Union[Workbook, FileRefused]
+Prepare = Optional[Callable[[Workbook], Workbook]]
+
+_prepare: Prepare = None  # in a worker: what ``read_workbooks`` was given (set by ``_start``)
+
+
+def _start(prepare: Prepare) -> None:
+    global _prepare
+    _prepare = prepare
 
 
 def cpu_count() -> int:
@@ -47,16 +57,17 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _read(path: Path) -> tuple:
+def _read(path: Path, prepare: Prepare = None) -> tuple:
     """One file, as a picklable record (runs in a worker)."""
     try:
-        return ("ok", read_workbook(path))
+        wb = read_workbook(path)
     except FileRefused as exc:
         return ("refused", exc.code, exc.params, exc.sheet, exc.cell)
+    return ("ok", prepare(wb) if prepare is not None else wb)
 
 
 def _read_chunk(paths: list[Path]) -> list[tuple]:
-    return [_read(p) for p in paths]
+    return [_read(p, _prepare) for p in paths]
 
 
 def _result(record: tuple) -> Result:
@@ -66,14 +77,15 @@ def _result(record: tuple) -> Result:
     return FileRefused(code, params, sheet=sheet, cell=cell)
 
 
-def _serial(paths: Iterable[Path]) -> Iterator[tuple[Path, Result]]:
+def _serial(paths: Iterable[Path], prepare: Prepare = None) -> Iterator[tuple[Path, Result]]:
     for p in paths:
-        yield p, _result(_read(p))
+        yield p, _result(_read(p, prepare))
 
 
-def read_workbooks(paths: Iterable[Path], *, workers: int | None = None,
-                   threshold: int | None = None) -> Iterator[tuple[Path, Result]]:
-    """``(path, Workbook or FileRefused)`` for every path, in the order given.
+def read_workbooks(paths: Iterable[Path], *, workers: int | None = None, threshold: int | None = None,
+                   prepare: Prepare = None) -> Iterator[tuple[Path, Result]]:
+    """``(path, Workbook or FileRefused)`` for every path, in the order given; each workbook passed
+    through ``prepare`` first, when given.
 
     ``workers``: processes to use (default: the cores, at most MAX_WORKERS); ``threshold``: fewest
     files worth a pool (default PARALLEL_MIN_FILES, or PARALLEL_MIN_FILES_SPAWN where workers must
@@ -85,13 +97,14 @@ def read_workbooks(paths: Iterable[Path], *, workers: int | None = None,
         threshold = PARALLEL_MIN_FILES if ctx.get_start_method() == "fork" else PARALLEL_MIN_FILES_SPAWN
     workers = min(workers or cpu_count(), MAX_WORKERS)
     if workers < 2 or len(paths) < max(threshold, 2):
-        yield from _serial(paths)
+        yield from _serial(paths, prepare)
         return
     chunk = max(1, min(CHUNK, len(paths) // (4 * workers) or 1))
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start,
+                                 initargs=(prepare,)) as pool:
             for batch in pool.map(_read_chunk, chunks):
                 for record in batch:
                     yield paths[done], _result(record)
@@ -99,7 +112,7 @@ def read_workbooks(paths: Iterable[Path], *, workers: int | None = None,
     except (BrokenProcessPool, OSError):
         pass  # a worker died or could not start: read the rest here, as without a pool
     if done < len(paths):
-        yield from _serial(paths[done:])
+        yield from _serial(paths[done:], prepare)
 
 
 __all__ = ["read_workbooks", "cpu_count", "PARALLEL_MIN_FILES"]

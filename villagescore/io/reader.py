@@ -98,6 +98,9 @@ class Workbook:
     trimmed: dict[str, str] = field(default_factory=dict)  # sheet → farthest cell that was cut away
     hidden_rows: dict[str, list[int]] = field(default_factory=dict)  # sheet → hidden row numbers (1-based)
     macros: bool = False  # the file carries VBA/Basic code (never run)
+    # what a reading worker made of a form's grids (``villagescore.parsing.ParsedForm``); the grids are then
+    # dropped (``sheets`` empty)
+    parsed: Any = None
 
     def visible(self) -> list[str]:
         return [s for s in self.sheet_order if s not in self.hidden and s != IDENTITY_SHEET]
