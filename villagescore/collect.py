@@ -43,9 +43,17 @@ class Collected:
     foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
     zones: dict[str, str] = field(default_factory=dict)  # file → index of the folder it came from
     zone_setup: dict[str, dict[str, Path]] = field(default_factory=dict)  # folder index → setup form → path
+    _at: tuple[int, dict[str, list[int]]] | None = field(default=None, repr=False, compare=False)
 
     def status(self, file: str, status: str) -> None:
-        self.files = [replace(f, status=status) if f.path == file else f for f in self.files]
+        """Say why ``file`` was not counted (every entry of that name)."""
+        if self._at is None or self._at[0] != len(self.files):  # positions by name, rebuilt when files were added
+            index: dict[str, list[int]] = {}
+            for i, f in enumerate(self.files):
+                index.setdefault(f.path, []).append(i)
+            self._at = (len(self.files), index)
+        for i in self._at[1].get(file, ()):
+            self.files[i] = replace(self.files[i], status=status)
 
 
 def _zone_of(path: Path, folders: list[Path], resolved: list[Path] | None = None,
