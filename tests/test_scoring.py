@@ -181,3 +181,18 @@ def test_share_points_with_option_weights():
     rows = [row(5 + i, vote=v) for i, v in enumerate(["好", "好", "较好", "一般", "差", None])]
     out = LEAVES[SharePoints](node, inputs(votes=rows), "v")
     assert out.value == Fraction(100) * (2 + Fraction("0.8") + Fraction("0.6")) / 5  # the blank is no answer
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.decimals(min_value=-10**6, max_value=10**6, allow_nan=False, allow_infinity=False, places=4))
+def test_ballot_numbers_format_as_the_exact_rounding_does(value):
+    from villagescore.core.numbers import exact, round_half_up
+    from villagescore.core.scoring import _fmt
+
+    general = f"{round_half_up(exact(value), 4):f}".rstrip("0").rstrip(".") or "0"
+    assert _fmt(value) == general
+    assert _fmt(value.quantize(D(1))) == (f"{round_half_up(Fraction(value.quantize(D(1))), 4):f}"
+                                               .rstrip("0").rstrip(".") or "0")

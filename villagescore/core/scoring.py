@@ -70,6 +70,8 @@ class UnitScore:
 def _fmt(value: Fraction | Decimal | int) -> str:
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return str(int(value))  # a ballot number: what the general case gives, without the exact arithmetic
     d = round_half_up(value if isinstance(value, Fraction) else exact(value), 4)
     text = f"{d:f}".rstrip("0").rstrip(".")
     return text or "0"
