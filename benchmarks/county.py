@@ -3,6 +3,7 @@
     python benchmarks/county.py                      # 600 villages (about 3,000 files)
     python benchmarks/county.py --villages 6000      # growth check
     python benchmarks/county.py --scales 60,600,6000 # ms per file at each size
+    python benchmarks/county.py --profile            # also where compute spends its time (pyinstrument)
 
 It generates the county outside the repo (deterministic by --seed, with a few realistic faults:
 numbers typed as text, full-width digits, one missing form), then times as whole processes
@@ -195,7 +196,23 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "villagescore", *args]
 
 
-def run(n: int, seed: int, work: Path, pandas: bool) -> dict:
+def profile_compute(root: Path) -> None:
+    """compute once more under pyinstrument (``pip install -e '.[bench]'``), every file read in one process
+    so the profile sees the reading too: the call tree as text in the work folder, and its first lines here."""
+    out = root / "compute-profile.txt"
+    cmd = [sys.executable, "-m", "pyinstrument", "--outfile", str(out), "--renderer", "text", "--no-color",
+           str(ROOT / "benchmarks" / "serial_compute.py"), "compute", str(root / "forms"),
+           "-o", str(root / "summary-profiled.xlsx"), "--force", "--no-archive"]
+    if subprocess.run([sys.executable, "-c", "import pyinstrument"], capture_output=True).returncode:
+        print("profile: pyinstrument is not installed (pip install -e '.[bench]')")
+        return
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    print(f"\nprofile of compute, files read in one process (pyinstrument; whole tree in {out}):")
+    print("\n".join(lines[:60]))
+
+
+def run(n: int, seed: int, work: Path, pandas: bool, profile: bool = False) -> dict:
     root = work / f"county-{n}"
     if root.exists():
         shutil.rmtree(root)
@@ -227,6 +244,8 @@ def run(n: int, seed: int, work: Path, pandas: bool) -> dict:
                                                        if pd_time is not None else ""))
     print(f"compute: {1000 * cmp_[0] / files:.2f} ms per file")
     print(f"--help: {startup():.2f} s (best of 10)")
+    if profile:
+        profile_compute(root)
     return {"n": n, "files": files, "compute": cmp_[0], "floor": floor, "rss": cmp_[1]}
 
 
@@ -238,11 +257,12 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "villagescore-bench")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison (slow at large N)")
     ap.add_argument("--keep", action="store_true", help="keep the generated county")
+    ap.add_argument("--profile", action="store_true", help="profile compute with pyinstrument (pip install -e '.[bench]')")
     args = ap.parse_args()
     if ROOT in args.workdir.resolve().parents:
         sys.exit("choose a --workdir outside the repository")
     sizes = [int(x) for x in args.scales.split(",") if x] or [args.villages]
-    results = [run(n, args.seed, args.workdir, not args.no_pandas) for n in sizes]
+    results = [run(n, args.seed, args.workdir, not args.no_pandas, args.profile) for n in sizes]
     if len(results) > 1:
         print("\nGrowth (compute, ms per file):")
         for r in results:
