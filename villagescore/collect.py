@@ -30,7 +30,7 @@ Plan = Callable[["Collected", list[Path]], Optional[Prepare]]
 
 # ------------------------------------------------------------------ reading the folders
 
-OWN_OUTPUT_ROLES = {"summary", "issues", "public"}  # identity roles of what this tool writes: never read back
+OWN_OUTPUT_ROLES = layout.OUTPUT_ROLES
 _SUMMARY_SHEETS = {"汇总", "说明"}  # fallback for summaries written before they carried an identity
 
 

@@ -118,7 +118,7 @@ def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
     """The form a workbook's identity record says it is (as ``collect`` records it), or None when it is no
     form of this scheme (a setup file, printable ballots, this tool's output, another scheme, no record)."""
     ident = wb.identity
-    if not ident or ident.get("role", "") in ("setup", "print", "summary", "issues", "public"):
+    if not ident or ident.get("role", "") in ("setup", "print") or ident.get("role", "") in layout.OUTPUT_ROLES:
         return None
     if ident.get("scheme_id") != scheme.scheme.id:
         return None
