@@ -39,7 +39,7 @@ class Collected:
     forms: list[FormData] = field(default_factory=list)
     setup_paths: dict[str, Path] = field(default_factory=dict)
     files: list[InputFile] = field(default_factory=list)
-    workbooks: dict[str, Workbook] = field(default_factory=dict)
+    workbooks: dict[str, Workbook] = field(default_factory=dict)  # forms and foreign tables, until parsed
     foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
     zones: dict[str, str] = field(default_factory=dict)  # file → index of the folder it came from
     zone_setup: dict[str, dict[str, Path]] = field(default_factory=dict)  # folder index → setup form → path

@@ -192,6 +192,7 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             continue
         units = {fd.unit or "" for fd in fds}
         report.extend(file_issues(wb, file, {fd.sheet for fd in fds}, units.pop() if len(units) == 1 else ""))
+    col.workbooks.clear()  # every form is parsed: what checking needs is in col.forms, the grids can go
 
 
 @dataclass
