@@ -39,6 +39,15 @@ def assert_same(new: bytes, old: bytes) -> None:
 
 
 # ------------------------------------------------------------------ summary: the reference per-cell code
+#
+# The summary used to be written cell by cell into an in-memory workbook (shared strings); it is now
+# recorded and written row by row in xlsxwriter's constant_memory mode (inline strings, no row spans).
+# The reference below is the old per-cell writer (``_RefGrid``, the old ``_Grid`` with its per-cell
+# methods, plus an in-memory workbook), patched in for the second run. The two packages are compared
+# part by part: every part but the sheets and the shared-string bookkeeping byte for byte (styles,
+# charts with their cached values, comments, drawings, workbook with print titles, properties), each
+# sheet byte for byte once the old one's shared strings are put inline and its row spans dropped, and
+# everything read back through openpyxl.
 
 
 def _ref_text_width(text: str) -> int:
@@ -51,52 +60,6 @@ def _ref_text_width(text: str) -> int:
 def _ref_lines(text: str, width: int) -> int:
     room = max((width - 1) * 1.1, 1)
     return sum(max(1, math.ceil(_ref_text_width(line) / room)) for line in text.split("\n"))
-
-
-def _ref_note(self, col: int, width: int) -> None:
-    self.widths[col] = max(self.widths.get(col, 0), math.ceil(width * self.scale))
-
-
-def _ref_put(self, r: int, c: int, value, **fmt) -> None:
-    ws, st = self.ws, self.st
-    if isinstance(value, bool):
-        value = "是" if value else "否"
-    if isinstance(value, Decimal):
-        value = S._Entry(value, places=st.places)
-    if value is None or value == "":
-        ws.write_blank(r, c, None, st(border=1, **fmt))
-    elif isinstance(value, S._Entry):
-        self.number(r, c, value, **fmt)
-    elif isinstance(value, int):
-        ws.write_number(r, c, value, st(border=1, num_format="0", **fmt))
-        self._note(c, len(str(value)))
-    else:
-        text = str(value)
-        ws.write_string(r, c, text, st(border=1, text_wrap=True, **fmt))
-        self._note(c, S._text_width(text))
-        self._wrap(r, c, c, text)
-
-
-def _ref_number(self, r: int, c: int, e, **fmt) -> None:
-    value = e.value if e.places is None else round_half_up(e.value, e.places)
-    shown = float(value)
-    style = self.st(border=1, num_format=self.st.num, **fmt)
-    if e.formula:
-        self.ws.write_formula(r, c, "=" + e.formula, style, shown)
-    else:
-        self.ws.write_number(r, c, shown, style)
-    if e.note:
-        self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": S.FONT})
-        self.log.append(f"{self.name}!{S.xl_rowcol_to_cell(r, c)}：{e.note}")
-    self._note(c, len(f"{round_half_up(value, max(self.st.places, 0)):f}"))
-
-
-def _ref_record(self, values, fmts=None) -> int:
-    r = self.row
-    for c, value in enumerate(values):
-        self.put(r, c, value, **(fmts or {}).get(c, {}))
-    self.row += 1
-    return r
 
 
 def _ref_expr(self, u, key, node, sheet):
@@ -113,6 +76,162 @@ def _ref_expr(self, u, key, node, sheet):
     return S._join(texts), total
 
 
+class _RefGrid:
+    """The old ``_Grid``: each cell written to xlsxwriter as it comes, widths and heights set at the end."""
+
+    def __init__(self, book, st, name, log=None):
+        self.ws, self.st, self.name = book.add_worksheet(name), st, name
+        self.scale = st.size / 10
+        self.log = log if log is not None else []
+        self.widths: dict[int, int] = {}
+        self.texts: list[tuple[int, int, int, str, float, int]] = []
+        self.caps: dict[int, int] = {}
+        self.row = 0
+        self.ncols = 1
+        self.head = None
+        self.titles = None
+        self.table = None
+        self.heading = 0
+        self.line = S.LINE_HEIGHT * st.size / 10
+
+    def _note(self, col: int, width: int) -> None:
+        self.widths[col] = max(self.widths.get(col, 0), math.ceil(width * self.scale))
+
+    def _wrap(self, r, c1, c2, text, *, block=False, size=None) -> None:
+        line = S.LINE_HEIGHT * (size or self.st.size) / 10
+        self.texts.append((r, c1, c2, text, line, 6 if block else 3))
+
+    def put(self, r: int, c: int, value, **fmt) -> None:
+        ws, st = self.ws, self.st
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        if isinstance(value, Decimal):
+            value = S._Entry(value, places=st.places)
+        if value is None or value == "":
+            ws.write_blank(r, c, None, st(border=1, **fmt))
+        elif isinstance(value, S._Entry):
+            self.number(r, c, value, **fmt)
+        elif isinstance(value, int):
+            ws.write_number(r, c, value, st(border=1, num_format="0", **fmt))
+            self._note(c, len(str(value)))
+        else:
+            text = str(value)
+            ws.write_string(r, c, text, st(border=1, text_wrap=True, **fmt))
+            self._note(c, S._text_width(text))
+            self._wrap(r, c, c, text)
+
+    def number(self, r: int, c: int, e, **fmt) -> None:
+        value = e.value if e.places is None else round_half_up(e.value, e.places)
+        shown = float(value)
+        style = self.st(border=1, num_format=self.st.num, **fmt)
+        if e.formula:
+            self.ws.write_formula(r, c, "=" + e.formula, style, shown)
+        else:
+            self.ws.write_number(r, c, shown, style)
+        if e.note:
+            self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": S.FONT})
+            self.log.append(f"{self.name}!{S.xl_rowcol_to_cell(r, c)}：{e.note}")
+        self._note(c, len(f"{round_half_up(value, max(self.st.places, 0)):f}"))
+
+    def string(self, r, c, text, fmt) -> None:
+        self.ws.write_string(r, c, text, fmt)
+
+    def height(self, r, height) -> None:
+        self.ws.set_row(r, height)
+
+    def data(self, r1, r2, c):
+        return None  # xlsxwriter reads a chart's cached values from its cell table
+
+    def merged(self, r, c1, c2, text, fmt, *, wrap=None) -> None:
+        if c2 > c1:
+            self.ws.merge_range(r, c1, r, c2, "", fmt)
+        self.ws.write_string(r, c1, text, fmt)
+        if wrap:
+            self._wrap(r, c1, c2, text)
+
+    def title(self, text, ncols) -> None:
+        self.ncols = max(ncols, 1)
+        self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=self.st.size + 4, align="center"))
+        self.heading = math.ceil(S._text_width(text) * (self.st.size + 4) / 11) + 2
+        self.ws.set_row(self.row, 30 * self.scale)
+        self.row += 1
+
+    def header(self, labels) -> int:
+        r = self.row
+        fmt = self.st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
+        for c, label in enumerate(labels):
+            self.ws.write_string(r, c, label, fmt)
+            self._note(c, min(S._text_width(label), S.HEADER_CAP))
+            self._wrap(r, c, c, label)
+        if self.head is None:
+            self.head = r
+        self.row += 1
+        return r
+
+    def record(self, values, fmts=None) -> int:
+        r = self.row
+        for c, value in enumerate(values):
+            self.put(r, c, value, **(fmts or {}).get(c, {}))
+        self.row += 1
+        return r
+
+    def table_rows(self, header, rows, *, autofilter=True) -> int:
+        head = self.header(header)
+        for values, fmts in rows:
+            self.record(values, fmts)
+        if autofilter:
+            self.table = (head, max(self.row - 1, head))
+        return head
+
+    def block(self, lines, *, gap=1, **fmt) -> None:
+        if not lines:
+            return
+        self.row += gap
+        style = self.st(text_wrap=True, align="left", **fmt)
+        for line in lines:
+            self.merged(self.row, 0, self.ncols - 1, line, style)
+            self._wrap(self.row, 0, self.ncols - 1, line, block=True, size=fmt.get("font_size"))
+            self.row += 1
+
+    def _widths(self):
+        widths = [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, S.CAP)) for c in range(self.ncols)]
+        short = self.heading - sum(widths)
+        return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
+
+    def finish(self, *, freeze_cols=0, landscape=True) -> None:
+        ws, widths = self.ws, self._widths()
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, w)
+        need: dict[int, float] = {}
+        for r, c1, c2, text, line, pad in self.texts:
+            n = S._lines(text, sum(widths[c1:c2 + 1]) / (line / S.LINE_HEIGHT))
+            if n > 1 or pad > 3:
+                need[r] = max(need.get(r, 0), line * n + pad)
+        for r, height in need.items():
+            ws.set_row(r, height)
+        ws.set_paper(9)
+        if landscape:
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        ws.center_horizontally()
+        ws.set_footer(S.FOOTER)
+        if self.head is not None:
+            ws.repeat_rows(*(self.titles or (0, self.head)))
+            ws.freeze_panes(self.head + 1, freeze_cols)
+        if self.table:
+            ws.autofilter(self.table[0], 0, self.table[1], self.ncols - 1)
+
+
+def _ref_workbook(buf, tmpdir):
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                     "strings_to_numbers": False})
+
+
 @pytest.fixture
 def reference_summary(monkeypatch):
     """Call to patch the reference code into villagescore.io.summary (undone after the test)."""
@@ -120,17 +239,99 @@ def reference_summary(monkeypatch):
     def patch() -> None:
         monkeypatch.setattr(S, "_text_width", _ref_text_width)
         monkeypatch.setattr(S, "_lines", _ref_lines)
-        monkeypatch.setattr(S._Grid, "_note", _ref_note)
-        monkeypatch.setattr(S._Grid, "put", _ref_put)
-        monkeypatch.setattr(S._Grid, "number", _ref_number)
-        monkeypatch.setattr(S._Grid, "record", _ref_record)
+        monkeypatch.setattr(S, "_Grid", _RefGrid)
+        monkeypatch.setattr(S, "_workbook", _ref_workbook)
         monkeypatch.setattr(S._Trace, "_expr", _ref_expr)
 
     return patch
 
 
+_SST = re.compile(rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="s"><v>(\d+)</v></c>')
+
+
+def _inline(sheet: bytes, strings: list[bytes]) -> bytes:
+    """An in-memory sheet as constant_memory mode writes it: shared strings inline, no row spans."""
+    sheet = re.sub(rb' spans="\d+:\d+"', b"", sheet)
+    return _SST.sub(lambda m: m.group(1) + b' t="inlineStr"><is>' + strings[int(m.group(2))] + b"</is></c>", sheet)
+
+
+def assert_same_summary(new: bytes, old: bytes) -> None:
+    """``new`` (row by row, inline strings) holds exactly what ``old`` (per cell, shared strings) holds."""
+    a, b = members(new), members(old)
+    sst = b.pop("xl/sharedStrings.xml", None)
+    strings = re.findall(rb"<si>(.*?)</si>", sst, re.S) if sst else []
+    assert "xl/sharedStrings.xml" not in a
+    assert sorted(a) == sorted(b)
+    for name in a:
+        want = b[name]
+        if name.startswith("xl/worksheets/sheet"):
+            want = _inline(want, strings)
+        elif name == "[Content_Types].xml":
+            want = re.sub(rb'<Override PartName="/xl/sharedStrings.xml"[^>]*/>', b"", want)
+        elif name == "xl/_rels/workbook.xml.rels":
+            want = re.sub(rb'<Relationship Id="rId\d+" Type="[^"]*/sharedStrings" Target="sharedStrings.xml"/>', b"",
+                          want)
+        assert a[name] == want, f"{name} differs"
+    assert_read_back_same(new, old)
+
+
+def _read_back(data: bytes) -> dict:
+    """Everything a reader sees, through openpyxl: per sheet its state, widths, heights, merges, filter, panes,
+    print setup, and per cell value, formula, number format, font, fill, border, alignment and comment."""
+    from openpyxl import load_workbook
+
+    def side(s):
+        return (s.style, s.color and s.color.rgb) if s is not None else None
+
+    wb = load_workbook(io.BytesIO(data), rich_text=True)
+    out: dict = {"order": wb.sheetnames, "props": (wb.properties.title, wb.properties.creator)}  # no clock
+    for ws in wb.worksheets:
+        cells = {}
+        for row in ws.iter_rows():
+            for c in row:
+                f, a, b = c.font, c.alignment, c.border
+                cells[c.coordinate] = (
+                    c.value, c.data_type, c.number_format,
+                    (f.name, f.sz, f.b, f.i, f.u, f.color and f.color.rgb),
+                    (c.fill.fill_type, c.fill.fgColor.rgb, c.fill.bgColor.rgb),
+                    (side(b.left), side(b.right), side(b.top), side(b.bottom)),
+                    (a.horizontal, a.vertical, a.wrap_text, a.indent),
+                    c.comment and (c.comment.text, c.comment.width, c.comment.height),
+                )
+        out[ws.title] = {
+            "state": ws.sheet_state,
+            "cells": cells,
+            "widths": {k: (d.width, d.customWidth, d.min, d.max) for k, d in ws.column_dimensions.items()},
+            "heights": {k: (d.height, d.customHeight) for k, d in ws.row_dimensions.items() if d.height is not None},
+            "merged": sorted(str(m) for m in ws.merged_cells.ranges),
+            "filter": ws.auto_filter.ref,
+            "freeze": ws.freeze_panes,
+            "titles": (ws.print_title_rows, ws.print_title_cols, ws.print_area),
+            "page": (ws.page_setup.orientation, ws.page_setup.paperSize, ws.page_setup.fitToWidth,
+                     ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage,
+                     ws.print_options.horizontalCentered, ws.oddFooter.center.text,
+                     (ws.page_margins.left, ws.page_margins.right, ws.page_margins.top, ws.page_margins.bottom)),
+            "charts": len(ws._charts),
+            "dimension": ws.calculate_dimension(),
+        }
+    return out
+
+
+def assert_read_back_same(new: bytes, old: bytes) -> None:
+    a, b = _read_back(new), _read_back(old)
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], dict):
+            for part in a[key]:
+                assert a[key][part] == b[key][part], f"{key}: {part} differs"
+        else:
+            assert a[key] == b[key], key
+
+
 @pytest.fixture(scope="module")
 def results():
+    from test_summary_recalc import boundary_result
+
     from villagescore.io.schemes import load
     from villagescore.pipeline import compute
 
@@ -138,22 +339,28 @@ def results():
         "qingshi-2025": compute(load("pingbian"), [QINGSHI / "2025H1表格", QINGSHI / "2025H2表格"], period="2025"),
         "qingshi-2025H1": compute(load("pingbian"), [QINGSHI / "2025H1表格"]),
         "yunhe-2024": compute(load("dazhou_street"), [ROOT / "samples" / "yunhe" / "2024表格"]),
+        "taoyuan-2024": compute(load("shuocheng"), [ROOT / "samples" / "taoyuan" / "2024表格"]),
+        "qinghu-2025": compute(load("dazehu"), [ROOT / "samples" / "qinghu" / "2025表格"]),  # names, items, votes
+        "lanxi-2025Q1": compute(load("county_dynamic"), [ROOT / "samples" / "lanxi" / t / "2025Q1表格"
+                                                         for t in ("云岭镇", "石湾镇", "河西街道")]),
+        "boundary": boundary_result(),  # values where formulas were expected: cell comments
     }
 
 
-@pytest.mark.parametrize("name", ["qingshi-2025", "qingshi-2025H1", "yunhe-2024"])
+@pytest.mark.parametrize("name", ["qingshi-2025", "qingshi-2025H1", "yunhe-2024", "taoyuan-2024", "qinghu-2025",
+                                  "lanxi-2025Q1", "boundary"])
 def test_summary_workbooks_unchanged(results, reference_summary, name):
     result = results[name]
-    assert result.ballots  # the 测评明细 sheet has rows
+    assert result.ballots or not name.startswith(("qingshi", "yunhe", "qinghu"))  # 测评明细 has rows
     new = (S.build_summary(result), S.build_public(result), S.build_issue_list(result.report, "问题清单"))
     reference_summary()
     old = (S.build_summary(result), S.build_public(result), S.build_issue_list(result.report, "问题清单"))
     for a, b in zip(new, old):
-        assert_same(a, b)
+        assert_same_summary(a, b)
 
 
 def test_summary_cells_read_back_unchanged(results, reference_summary):
-    """The same check through openpyxl: every sheet's values, formulas, number formats and fonts."""
+    """The same check through openpyxl alone: every sheet's values, formulas, number formats and fonts."""
     from openpyxl import load_workbook
 
     def cells(data: bytes) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import io
 import zipfile
 from decimal import Decimal as D
@@ -287,3 +288,17 @@ def hidden_role(wb) -> str:
     rows = {r[0].value: r[1].value for r in wb["_villagescore"].iter_rows()}
     assert wb["_villagescore"].sheet_state == "veryHidden" and rows["tool"] == "villagescore"
     return rows["role"]
+
+
+def test_text_that_looks_like_rich_text_xml_stays_text():
+    """Row-by-row writing puts texts inline; one shaped like rich-text XML must still be escaped text."""
+    result = _result()
+    odd = "<r>A&B<t>x</t></r>"
+    result.units[0] = replace(result.units[0], unit=replace(result.units[0].unit, name=odd))
+    result.ballots[0] = replace(result.ballots[0], file=odd)
+    data = build_summary(result)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb["汇总"]["C3"].value == odd
+    assert _find(wb["测评明细"], odd).font.name == wb["测评明细"]["A3"].font.name
+    values = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("汇总").to_python()
+    assert values[2][2] == odd

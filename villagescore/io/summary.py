@@ -1,4 +1,4 @@
-"""The summary workbook the committee signs and the county audits, built in memory with xlsxwriter.
+"""The summary workbook the committee signs and the county audits, written with xlsxwriter row by row.
 
 Sheets: 汇总, 图表, 分项得分, 等次配额, 测评明细, 问题清单, 说明; ``build_public`` writes the 公示
 version. Every text that came from an input is written with ``write_string`` (never a formula).
@@ -14,6 +14,7 @@ import gc
 import io
 import math
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -174,15 +175,25 @@ class _Styles:
 
 
 class _Grid:
-    """One worksheet: a title row, a bordered table, free text blocks below, print setup."""
+    """One worksheet: a title row, a bordered table, free text blocks below, print setup.
+
+    The workbook is written in xlsxwriter's constant_memory mode: a sheet's rows must reach xlsxwriter in
+    increasing order and a row's height before the next row starts, while the column widths (and the
+    heights of wrapped rows, which need the widths) depend on the whole content. So the sheet functions
+    only record rows here, as light entries (the values and their extra format dicts, or a re-iterable
+    of such rows for a large table); ``finish`` measures the columns, then writes every row in order,
+    each with its height, and the sheet's settings.
+    """
 
     def __init__(self, book: xlsxwriter.Workbook, st: _Styles, name: str, log: list[str] | None = None):
         self.ws, self.st, self.name = book.add_worksheet(name), st, name
         self.scale = st.size / 10
         self.log = log if log is not None else []  # cells where a value stands for a formula, and why
         self.widths: dict[int, int] = {}
-        # wrapped text: row, first and last column, text, line height, padding
-        self.texts: list[tuple[int, int, int, str, float, int]] = []
+        # rows recorded in call order: row → [(kind, payload…)]; tables of many rows: (first row, rows)
+        self.entries: dict[int, list[tuple]] = {}
+        self.bulk: list[tuple[int, Any]] = []
+        self.heights: dict[int, float] = {}  # heights asked for (a wrapped row's need overrides them)
         self.caps: dict[int, int] = {}
         self.row = 0  # next free row
         self.ncols = 1
@@ -190,104 +201,64 @@ class _Grid:
         self.titles: tuple[int, int] | None = None  # rows printed atop every page, when not title..header
         self.table: tuple[int, int] | None = None  # (header row, last row) of the filtered table
         self.heading = 0  # width the merged title needs (merged cells clip their text in Excel)
-        self.line = LINE_HEIGHT * st.size / 10  # line height of the sheet's table text (``_wrap``)
+        self.line = LINE_HEIGHT * st.size / 10  # line height of the sheet's table text
 
-    # -- cells
-    def _note(self, col: int, width: int) -> None:
-        width = math.ceil(width * self.scale)
-        old = self.widths.get(col)
-        if old is None or width > old:
-            self.widths[col] = width
+    def _add(self, r: int, entry: tuple) -> None:
+        got = self.entries.get(r)
+        if got is None:
+            self.entries[r] = [entry]
+        else:
+            got.append(entry)
 
-    def _wrap(self, r: int, c1: int, c2: int, text: str, *, block: bool = False, size: int | None = None) -> None:
-        line = LINE_HEIGHT * (size or self.st.size) / 10
-        self.texts.append((r, c1, c2, text, line, 6 if block else 3))
-
+    # -- cells (recorded; written by ``finish``)
     def put(self, r: int, c: int, value: Any, **fmt: Any) -> None:
-        self._put(r, c, value, fmt)
+        """A table cell: bordered, formatted by the kind of ``value``, text wrapped."""
+        self._add(r, ("rec", c, [value], fmt and {0: fmt}))
 
-    def _put(self, r: int, c: int, value: Any, fmt: dict[str, Any]) -> None:
-        """``put`` with the extra format as a dict (read, never changed): the per-cell path of every table."""
-        ws, st, cls = self.ws, self.st, value.__class__
-        if cls is str and value:  # the common cases first, each as the general branches below would do it
-            ws.write_string(r, c, value, st.cell("text", fmt))
-            self._note(c, _text_width(value))
-            self.texts.append((r, c, c, value, self.line, 3))  # _wrap
-            return
-        if cls is Decimal:
-            self._number(r, c, value, st.places, "", "", fmt)
-            return
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        if isinstance(value, Decimal):
-            value = _Entry(value, places=st.places)
-        if value is None or value == "":
-            ws.write_blank(r, c, None, st.cell("blank", fmt))
-        elif isinstance(value, _Entry):
-            self._number(r, c, value.value, value.places, value.formula, value.note, fmt)
-        elif isinstance(value, int):
-            ws.write_number(r, c, value, st.cell("int", fmt))
-            self._note(c, len(str(value)))
-        else:
-            text = str(value)
-            ws.write_string(r, c, text, st.cell("text", fmt))
-            self._note(c, _text_width(text))
-            self._wrap(r, c, c, text)
+    def string(self, r: int, c: int, text: str, fmt) -> None:
+        """A text in a format of its own: it does not widen its column."""
+        self._add(r, ("str", c, text, fmt))
 
-    def number(self, r: int, c: int, e: _Entry, **fmt: Any) -> None:
-        self._number(r, c, e.value, e.places, e.formula, e.note, fmt)
+    def merged(self, r: int, c1: int, c2: int, text: str, fmt, *, wrap: tuple[float, int] | None = None) -> None:
+        """A text across columns c1..c2 of row r; ``wrap`` (line height, padding) makes the row as high as the
+        text needs in that span."""
+        self._add(r, ("mrg", c1, c2, text, fmt, wrap))
 
-    def _number(self, r: int, c: int, value: Decimal | Fraction, places: int | None, formula: str, note: str,
-                fmt: dict[str, Any]) -> None:
-        shown, width = self.st.number(value, places)
-        style = self.st.cell("num", fmt)
-        if formula:
-            self.ws.write_formula(r, c, "=" + formula, style, shown)
-        else:
-            self.ws.write_number(r, c, shown, style)
-        if note:
-            self.ws.write_comment(r, c, note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
-            self.log.append(f"{self.name}!{xl_rowcol_to_cell(r, c)}：{note}")
-        self._note(c, width)
-
-    def merged(self, r: int, c1: int, c2: int, text: str, fmt) -> None:
-        if c2 > c1:
-            self.ws.merge_range(r, c1, r, c2, "", fmt)
-        self.ws.write_string(r, c1, text, fmt)
+    def height(self, r: int, height: float) -> None:
+        self.heights[r] = height
 
     # -- rows
     def title(self, text: str, ncols: int) -> None:
         self.ncols = max(ncols, 1)
         self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=self.st.size + 4, align="center"))
         self.heading = math.ceil(_text_width(text) * (self.st.size + 4) / 11) + 2
-        self.ws.set_row(self.row, 30 * self.scale)
+        self.height(self.row, 30 * self.scale)
         self.row += 1
 
     def header(self, labels: list[str]) -> int:
         r = self.row
         fmt = self.st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
-        for c, label in enumerate(labels):
-            self.ws.write_string(r, c, label, fmt)
-            self._note(c, min(_text_width(label), HEADER_CAP))
-            self._wrap(r, c, c, label)
+        self._add(r, ("hdr", labels, fmt))
         if self.head is None:
             self.head = r
         self.row += 1
         return r
 
     def record(self, values: list[Any], fmts: dict[int, dict] | None = None) -> int:
-        r, put, none = self.row, self._put, {}
-        get = fmts.get if fmts else none.get
-        for c, value in enumerate(values):
-            put(r, c, value, get(c, none))
+        r = self.row
+        self._add(r, ("rec", 0, values, fmts))
         self.row += 1
         return r
 
-    def table_rows(self, header: list[str], rows: list[tuple[list, dict]], *, autofilter: bool = True) -> int:
-        """A header row and (values, {column: extra format}) records; returns the header row."""
+    def table_rows(self, header: list[str], rows, *, autofilter: bool = True) -> int:
+        """A header row and (values, {column: extra format}) records; returns the header row.
+
+        ``rows`` is a list or any object with ``len`` that can be iterated more than once (``finish`` reads
+        it twice: once to measure the columns, once to write)."""
         head = self.header(header)
-        for values, fmts in rows:
-            self.record(values, fmts)
+        if len(rows):
+            self.bulk.append((self.row, rows))
+            self.row += len(rows)
         if autofilter:
             self.table = (head, max(self.row - 1, head))
         return head
@@ -298,13 +269,92 @@ class _Grid:
             return
         self.row += gap
         style = self.st(text_wrap=True, align="left", **fmt)
-        for line in lines:
-            self.merged(self.row, 0, self.ncols - 1, line, style)
-            self._wrap(self.row, 0, self.ncols - 1, line, block=True, size=fmt.get("font_size"))
+        line = LINE_HEIGHT * (fmt.get("font_size") or self.st.size) / 10
+        for text in lines:
+            self.merged(self.row, 0, self.ncols - 1, text, style, wrap=(line, 6))
             self.row += 1
 
-    # -- finish
+    def data(self, r1: int, r2: int, c: int) -> list:
+        """Column c of rows r1..r2 as a chart caches it (what xlsxwriter reads back from its cell table,
+        which constant_memory mode does not keep): numbers as 16 significant digits, a text as itself,
+        a blank cell "", a missing row None."""
+        by_row: dict[int, Any] = {}
+        for first, rows in self.bulk:
+            for i, (values, _) in enumerate(rows):
+                if r1 <= first + i <= r2 and c < len(values):
+                    by_row[first + i] = values[c]
+        for r in range(r1, r2 + 1):
+            for kind, c0, *rest in self.entries.get(r, ()):
+                if kind == "rec" and c0 <= c < c0 + len(rest[0]):
+                    by_row[r] = rest[0][c - c0]
+        out: list = []
+        for r in range(r1, r2 + 1):
+            if r not in by_row:
+                out.append(None)
+                continue
+            value = by_row[r]
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            if isinstance(value, Decimal):
+                value = _Entry(value, places=self.st.places)
+            if value is None or value == "":
+                out.append("")
+            elif isinstance(value, _Entry):
+                shown = self.st.number(value.value, value.places)[0]
+                out.append(shown if value.formula else f"{shown:.16g}")
+            elif isinstance(value, int):
+                out.append(f"{value:.16g}")
+            else:
+                out.append(str(value))
+        return out
+
+    # -- finish: measure, then write in row order
+    def _measure(self, values: list[Any], c0: int, widths: dict[int, int]) -> None:
+        """Widen the columns of a recorded row to its values (the widths a written cell asks for)."""
+        number, places, get = self.st.number, self.st.places, widths.get
+        for c, value in enumerate(values, c0):
+            cls = value.__class__
+            if cls is str:
+                if not value:
+                    continue
+                width = _text_width(value)
+            elif cls is Decimal:
+                width = number(value, places)[1]
+            elif value is None:
+                continue
+            elif isinstance(value, bool):
+                width = 2  # 是 / 否
+            elif isinstance(value, Decimal):
+                width = number(value, places)[1]
+            elif isinstance(value, _Entry):
+                width = number(value.value, value.places)[1]
+            elif isinstance(value, int):
+                width = len(str(value))
+            else:
+                text = str(value)
+                if not text:
+                    continue
+                width = _text_width(text)
+            old = get(c)
+            if old is None or width > old:
+                widths[c] = width
+
     def _widths(self) -> list[int]:
+        raw: dict[int, int] = {}
+        for first, rows in self.bulk:
+            for values, _ in rows:
+                self._measure(values, 0, raw)
+        for entries in self.entries.values():
+            for kind, c, *rest in entries:
+                if kind == "rec":
+                    self._measure(rest[0], c, raw)
+                elif kind == "hdr":
+                    for col, label in enumerate(c):
+                        width = min(_text_width(label), HEADER_CAP)
+                        if width > raw.get(col, -1):
+                            raw[col] = width
+        scale = self.scale
+        self.widths = {c: w if scale == 1 else math.ceil(w * scale) for c, w in raw.items()}
         widths = [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, CAP)) for c in range(self.ncols)]
         short = self.heading - sum(widths)
         return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
@@ -313,17 +363,25 @@ class _Grid:
         ws, widths = self.ws, self._widths()
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
-        need: dict[int, float] = {}  # Excel and LibreOffice do not re-fit wrapped rows on opening
-        spans: dict[tuple[int, int, float], float] = {}
-        for r, c1, c2, text, line, pad in self.texts:
-            span = spans.get((c1, c2, line))
-            if span is None:
-                span = spans[(c1, c2, line)] = sum(widths[c1:c2 + 1]) / (line / LINE_HEIGHT)
-            n = _lines(text, span)
-            if n > 1 or pad > 3:
-                need[r] = max(need.get(r, 0), line * n + pad)
-        for r, height in need.items():
-            ws.set_row(r, height)
+        writer = _RowWriter(self, widths)
+        singles = sorted(self.entries)
+        bulk = sorted(self.bulk, key=lambda b: b[0])
+        i = 0
+        for first, rows in bulk:
+            while i < len(singles) and singles[i] < first:
+                writer.row(singles[i], None, None)
+                i += 1
+            r = first
+            for values, fmts in rows:
+                if i < len(singles) and singles[i] == r:
+                    writer.row(r, values, fmts)
+                    i += 1
+                else:
+                    writer.row(r, values, fmts, alone=True)
+                r += 1
+        for r in singles[i:]:
+            writer.row(r, None, None)
+        writer.done()
         ws.set_paper(9)
         if landscape:
             ws.set_landscape()
@@ -338,6 +396,147 @@ class _Grid:
             ws.freeze_panes(self.head + 1, freeze_cols)
         if self.table:
             ws.autofilter(self.table[0], 0, self.table[1], self.ncols - 1)
+
+
+def _method(ws, name: str):
+    """xlsxwriter's write method without its A1-notation wrapper (the same code), or the public one."""
+    return getattr(ws, f"_{name}", None) or getattr(ws, name)
+
+
+def _text_writer(ws):
+    """``write_string`` that keeps every text a text: in constant_memory mode xlsxwriter writes a string that
+    starts with <r> and ends with </r> into the sheet as rich-text XML, unescaped (a unit name or a file
+    name typed that way would break the file), so such a text goes in as a rich string (two runs, both in
+    the cell's own format: xlsxwriter wants more than one), escaped like any other."""
+    write = _method(ws, "write_string")
+
+    def text(r: int, c: int, value: str, fmt) -> Any:
+        if value.startswith("<r>") and value.endswith("</r>"):
+            return ws.write_rich_string(r, c, fmt, value[:1], fmt, value[1:], fmt)
+        return write(r, c, value, fmt)
+
+    return text
+
+
+class _RowWriter:
+    """Writes a sheet's recorded rows into xlsxwriter, one row at a time in increasing order, each row's
+    height set while it is the current row (``_Grid.finish``)."""
+
+    def __init__(self, g: _Grid, widths: list[int]):
+        self.g, self.ws, self.st, self.widths = g, g.ws, g.st, widths
+        ws = g.ws
+        self.string_, self.number_ = _text_writer(ws), _method(ws, "write_number")
+        self.blank_, self.formula_ = _method(ws, "write_blank"), _method(ws, "write_formula")
+        self.spans: dict[tuple[int, int, float], float] = {}
+        # a table cell's wrapped text: lines need more than one line once its width passes the column's room
+        self.room = [max((self._span(c, c, g.line) - 1) * 1.1, 1) for c in range(len(widths))]
+        self.cell = g.st.cell
+        self.last = -1
+
+    def _span(self, c1: int, c2: int, line: float) -> float:
+        """Width of columns c1..c2 in units of the text's font (``_lines``)."""
+        span = self.spans.get((c1, c2, line))
+        if span is None:
+            span = self.spans[(c1, c2, line)] = sum(self.widths[c1:c2 + 1]) / (line / LINE_HEIGHT)
+        return span
+
+    def row(self, r: int, values: list | None, fmts: dict | None, *, alone: bool = False) -> None:
+        """Row r: a bulk table record (values, fmts) and/or the entries recorded for r, in call order."""
+        need = 0.0
+        if values is not None:
+            need = self._record(r, 0, values, fmts)
+        if not alone:
+            for entry in self.g.entries.get(r, ()):
+                need = max(need, self._entry(r, entry))
+        height = need or self.g.heights.get(r)
+        if height:
+            self.ws.set_row(r, height)
+        self.last = r
+
+    def _entry(self, r: int, entry: tuple) -> float:
+        kind, c = entry[0], entry[1]
+        ws, g = self.ws, self.g
+        if kind == "rec":
+            return self._record(r, c, entry[2], entry[3])
+        if kind == "hdr":
+            labels, fmt = entry[1], entry[2]
+            need = 0.0
+            for col, label in enumerate(labels):
+                self.string_(r, col, label, fmt)
+                need = max(need, self._wrap(label, col, col, g.line, 3))
+            return need
+        if kind == "str":
+            self.string_(r, c, entry[2], entry[3])
+            return 0.0
+        c2, text, fmt, wrap = entry[2:]  # "mrg"
+        if c2 > c:
+            ws.merge_range(r, c, r, c2, "", fmt)
+        self.string_(r, c, text, fmt)
+        return self._wrap(text, c, c2, *wrap) if wrap else 0.0
+
+    def _wrap(self, text: str, c1: int, c2: int, line: float, pad: int) -> float:
+        """The height a wrapped text needs (0 when one line of a table cell does)."""
+        n = _lines(text, self._span(c1, c2, line))
+        return line * n + pad if n > 1 or pad > 3 else 0.0
+
+    def _record(self, r: int, c0: int, values: list, fmts: dict | None) -> float:
+        """The cells of one record from column c0 (``put`` for each); returns the height its texts need."""
+        st, cell = self.st, self.cell
+        places, line, room, nroom = st.places, self.g.line, self.room, len(self.room)
+        string_, number_ = self.string_, self.number_
+        none: dict = {}
+        get = fmts.get if fmts else none.get
+        need = 0.0
+        for c, value in enumerate(values, c0):
+            fmt = get(c - c0, none)
+            cls = value.__class__
+            if cls is str and value:
+                string_(r, c, value, cell("text", fmt))
+                if "\n" in value:
+                    n = _lines(value, self._span(c, c, line))
+                else:
+                    width = _text_width(value)
+                    fit = room[c] if c < nroom else max((self._span(c, c, line) - 1) * 1.1, 1)
+                    n = 1 if width <= fit else max(1, math.ceil(width / fit))
+                if n > 1 and line * n + 3 > need:
+                    need = line * n + 3
+                continue
+            if cls is Decimal:
+                number_(r, c, st.number(value, places)[0], cell("num", fmt))
+                continue
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            if isinstance(value, Decimal):
+                value = _Entry(value, places=places)
+            if value is None or value == "":
+                self.blank_(r, c, None, cell("blank", fmt))
+            elif isinstance(value, _Entry):
+                self._number(r, c, value, fmt)
+            elif isinstance(value, int):
+                number_(r, c, value, cell("int", fmt))
+            else:
+                text = str(value)
+                string_(r, c, text, cell("text", fmt))
+                need = max(need, self._wrap(text, c, c, line, 3))
+        return need
+
+    def _number(self, r: int, c: int, e: _Entry, fmt: dict[str, Any]) -> None:
+        shown = self.st.number(e.value, e.places)[0]
+        style = self.cell("num", fmt)
+        if e.formula:
+            self.formula_(r, c, "=" + e.formula, style, shown)
+        else:
+            self.number_(r, c, shown, style)
+        if e.note:
+            self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
+            self.g.log.append(f"{self.g.name}!{xl_rowcol_to_cell(r, c)}：{e.note}")
+
+    def done(self) -> None:
+        """Hand the last row over now, not when the workbook closes: formats get their index in the order
+        the cells are written, as when every sheet was written at close in sheet order."""
+        flush = getattr(self.ws, "_write_single_row", None)
+        if self.ws.constant_memory and flush is not None and self.last >= 0:
+            flush(self.last + 1)
 
 
 # ---------------------------------------------------------------- formulas
@@ -747,14 +946,35 @@ def _ballots(book, st: _Styles, result: RunResult, title: str) -> None:
     status_col = 3 + len(votes) + len(keys) + 1
     if votes:
         g.caps[3] = CAP
-    rows = []
-    for b in result.ballots:
-        values = [b.unit, _period_label(b.period), b.serial, *([b.votes] if votes else []),
-                  *(b.scores.get(k) for k in keys), b.total, b.status, b.file, b.sheet, b.row]
-        tone = {"align": "center", **BALLOT_TONE.get(b.status, {})}
-        rows.append((values, {0: {"align": "center"}, status_col: tone}))
-    g.table_rows(header, rows)
+    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col))
     g.finish(freeze_cols=3)
+
+
+class _BallotRows:
+    """The rows of 测评明细, made again each time they are read: a county's ballots are not held twice."""
+
+    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int):
+        self.ballots, self.keys, self.votes, self.status_col = ballots, keys, votes, status_col
+        self.fmts: dict[str, dict[int, dict]] = {}  # by status: the same format dicts for every ballot
+        self.periods: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.ballots)
+
+    def __iter__(self):
+        keys, votes, fmts, periods = self.keys, self.votes, self.fmts, self.periods
+        for b in self.ballots:
+            period = periods.get(b.period)
+            if period is None:
+                period = periods[b.period] = _period_label(b.period)
+            get = b.scores.get
+            values = [b.unit, period, b.serial, *([b.votes] if votes else []), *[get(k) for k in keys],
+                      b.total, b.status, b.file, b.sheet, b.row]
+            fmt = fmts.get(b.status)
+            if fmt is None:
+                fmt = fmts[b.status] = {0: {"align": "center"},
+                                        self.status_col: {"align": "center", **BALLOT_TONE.get(b.status, {})}}
+            yield values, fmt
 
 
 def _issues(book, st: _Styles, report: Report, title: str, names: dict[str, str] | None = None) -> None:
@@ -799,15 +1019,14 @@ def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> N
         *trace.about(),
     ]
     head_fmt = st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
-    g.ws.write_string(g.row, 0, "项目", head_fmt)
+    g.string(g.row, 0, "项目", head_fmt)
     g.merged(g.row, 1, g.ncols - 1, "内容", head_fmt)
     g.head = g.row  # freeze below this header
     g.row += 1
     value_fmt = st(border=1, text_wrap=True, align="left")
     for key, value in pairs:
         g.put(g.row, 0, key, bold=True)
-        g.merged(g.row, 1, g.ncols - 1, value, value_fmt)
-        g._wrap(g.row, 1, g.ncols - 1, value)
+        g.merged(g.row, 1, g.ncols - 1, value, value_fmt, wrap=(g.line, 3))
         g.row += 1
     g.row += 1
     g.merged(g.row, 0, g.ncols - 1, "读取的文件", st(bold=True, font_size=12))
@@ -834,14 +1053,19 @@ def _chart_colour(gr: GradeResult | None, order: list[str]) -> str:
     return CHART_COLOURS["good" if tone is GOOD else "bad" if tone is BAD else ""]
 
 
-def _chart(book, kind: str, title: str, rows: tuple[int, int], cols: tuple[int, int], colours: list[str],
+def _chart(book, g: _Grid, kind: str, title: str, rows: tuple[int, int], cols: tuple[int, int], colours: list[str],
            num_format: str, values: dict, categories: dict | None = None):
-    """A one-series native chart over a table on 图表; a point's colour follows its grade."""
+    """A one-series native chart over a table on 图表 (``g``); a point's colour follows its grade.
+
+    The chart's cached values are given from the recorded rows: xlsxwriter reads them from its cell
+    table, which constant_memory mode does not keep."""
     chart = book.add_chart({"type": kind})
     font = {"name": FONT, "size": 9}
     chart.add_series({
         "categories": [CHARTS, rows[0], cols[0], rows[1], cols[0]],
         "values": [CHARTS, rows[0], cols[1], rows[1], cols[1]],
+        "categories_data": g.data(rows[0], rows[1], cols[0]),
+        "values_data": g.data(rows[0], rows[1], cols[1]),
         "points": [{"fill": {"color": c}, "border": {"none": True}} for c in colours],
         "data_labels": {"value": True, "num_format": num_format, "font": font},
         "gap": 60,
@@ -870,8 +1094,8 @@ def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
                     key=lambda u: (-u.rounded[root], u.rank(result.gradings) or 0, u.code))
     header = ["排名", "单位名称", label(root, root), *([glabel] if gid else [])]
     g.ncols = len(header)
-    g.ws.write_string(0, 0, title, st(bold=True, font_size=st.size + 4))
-    g.ws.set_row(0, 30)
+    g.string(0, 0, title, st(bold=True, font_size=st.size + 4))
+    g.height(0, 30)
     g.row = 1
     if not scored:
         g.block(["没有算出得分的单位，无法绘图。"])
@@ -885,7 +1109,7 @@ def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
     head = g.table_rows(header, rows, autofilter=False)
     low = min(u.rounded[root] for u in scored)
     height = max(280, 26 * len(scored) + 90)
-    bars = _chart(book, "bar", f"{label(root, root)}（按得分从高到低）", (head + 1, head + len(scored)), (1, 2),
+    bars = _chart(book, g, "bar", f"{label(root, root)}（按得分从高到低）", (head + 1, head + len(scored)), (1, 2),
                   [_chart_colour(u.grades.get(gid), order) for u in scored], st.num,
                   {"min": max(0, math.floor((low - 5) / 10) * 10), "num_format": "0"},
                   {"reverse": True, "crossing": "max"})  # the best on top, the value axis still below
@@ -898,7 +1122,7 @@ def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
         g.row += 1
         head = g.table_rows([glabel, "单位数"], [([k, n], {0: {"align": "center", **tone}, 1: {"align": "center"}})
                                                 for k, n, tone, _ in counts], autofilter=False)
-        column = _chart(book, "column", f"{glabel}分布（单位数）", (head + 1, head + len(counts)), (0, 1),
+        column = _chart(book, g, "column", f"{glabel}分布（单位数）", (head + 1, head + len(counts)), (0, 1),
                         [c for *_, c in counts], "0", {"min": 0, "major_unit": 1, "num_format": "0"})
         column.set_size({"width": 640, "height": 260})
         g.ws.insert_chart(1, anchor, column, {"x_offset": 10, "y_offset": top, "object_position": 3})
@@ -958,7 +1182,7 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
         rows.append((values, {c: {"align": "center"} for c in (0, *range(first, len(header)))}))
     head = g.table_rows(header, rows, autofilter=False)
     for r in range(head + 1, g.row):
-        g.ws.set_row(r, 22)  # room to read a posted sheet
+        g.height(r, 22)  # room to read a posted sheet
     g.block([PUBLIC_NOTE], font_size=st.size)
     g.finish(landscape=len(header) > 7)
 
@@ -966,9 +1190,11 @@ def _public(book, st: _Styles, result: RunResult, title: str) -> None:
 # ---------------------------------------------------------------- public API
 
 
-def _workbook(buf: io.BytesIO) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                     "strings_to_numbers": False})
+def _workbook(buf: io.BytesIO, tmpdir: str) -> xlsxwriter.Workbook:
+    """A workbook written to ``buf`` through temporary files in ``tmpdir``: constant_memory mode writes each
+    row out once the next one starts (and texts as inline strings); ``in_memory`` would turn it off."""
+    return xlsxwriter.Workbook(buf, {"constant_memory": True, "tmpdir": tmpdir, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False})
 
 
 def _properties(title: str, when: str = "") -> dict[str, Any]:
@@ -984,18 +1210,18 @@ def _properties(title: str, when: str = "") -> dict[str, Any]:
 
 
 def _build(title: str, when: str, write, role: str) -> bytes:
-    # A county's summary stores some 300,000 cell records and wrapped texts, none in a reference cycle: the
-    # cycle collector would only walk them again and again (about a fifth of the time), so it waits until
-    # the workbook is written.
+    # The sheets' recorded rows and formula checks make many objects, none in a reference cycle: the cycle
+    # collector would only walk them again and again, so it waits until the workbook is written.
     collecting = gc.isenabled()
     gc.disable()
     try:
         buf = io.BytesIO()
-        book = _workbook(buf)
-        book.set_properties(_properties(title, when))
-        write(book)
-        _identity(book, role)
-        book.close()
+        with tempfile.TemporaryDirectory(prefix="villagescore-") as tmpdir:
+            book = _workbook(buf, tmpdir)
+            book.set_properties(_properties(title, when))
+            write(book)
+            _identity(book, role)
+            book.close()
         return buf.getvalue()
     finally:
         if collecting:
