@@ -114,7 +114,7 @@ def test_parsed_workbooks_keep_no_grids(tmp_path_factory, scheme):
     from villagescore.collect import collect
     from villagescore.core.issues import Report
 
-    def plan(setup_files, bases):
+    def plan(setup_files, bases, books):
         known = pipeline._read_setup(scheme, [folder], setup_files, None, None)
         return parsing.FormParser(scheme, known.setup, bases)
 
@@ -122,3 +122,19 @@ def test_parsed_workbooks_keep_no_grids(tmp_path_factory, scheme):
     assert col.forms and all(col.workbooks[fd.file].sheets == {} for fd in col.forms)
     parsed = {fd.form_id: col.workbooks[fd.file].parsed for fd in col.forms}
     assert None not in parsed.values() and parsed["ballot"].rows
+
+
+def test_setup_files_are_read_once(tmp_path_factory, scheme, monkeypatch):
+    from villagescore.io import reader
+
+    folder = township_copy(tmp_path_factory, scheme, "early-once")
+    loads: list[str] = []
+    real = reader._load
+
+    def counted(path, *args, **kwargs):
+        loads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "_load", counted)
+    compute(scheme, [folder], period="2025H1")
+    assert loads.count("名册.xlsx") == 1 and loads.count("考核细则.xlsx") == 1

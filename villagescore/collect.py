@@ -24,8 +24,9 @@ from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
 Progress = Callable[[str], None]
-# what the setup files say (a Collected of them alone) and the folders' display bases → a reading worker's task
-Plan = Callable[["Collected", list[Path]], Optional[Prepare]]
+# what the setup files say (a Collected of them alone), the folders' display bases and the setup files read
+# (path → Workbook or FileRefused) → a reading worker's task
+Plan = Callable[["Collected", list[Path], dict], Optional[Prepare]]
 
 
 # ------------------------------------------------------------------ reading the folders
@@ -112,8 +113,8 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
 
     ``plan``: given what the files in ``00_基础信息`` folders say (read first, in a ``Collected`` of their
-    own), returns what each reading worker should do with a workbook once read (``parsing.FormParser``),
-    or None. The files are read in the same order and recorded the same way either way.
+    own) and those workbooks, returns what each reading worker should do with a workbook once read
+    (``parsing.FormParser``), or None. The files are recorded in the same order and the same way either way.
     """
     out = Collected()
     exclude = {p.resolve() for p in (exclude or set())}
@@ -149,11 +150,14 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         setup_only, seen = Collected(), {}
         for path, wb in early.items():
             _take(scheme, setup_only, Report(), seen, path, _shown(path, bases), zone(path), wb)
-        prepare = plan(setup_only, bases)
+        prepare = plan(setup_only, bases, early)
+        for path, wb in early.items():  # read: a setup file's grids are not needed again (a county's are large)
+            if isinstance(wb, Workbook) and (wb.identity or {}).get("role") == "setup":
+                early[path] = replace(wb, sheets={})
     seen: dict[str, str] = {}
     rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
     for path in paths:  # in this order, however many processes read them
-        wb = early[path] if path in early else next(rest)[1]
+        wb = early.pop(path) if path in early else next(rest)[1]  # a county's criteria grid goes once recorded
         name = _shown(path, bases)
         if progress:
             progress(name)

@@ -34,8 +34,8 @@ from villagescore.core.records import (
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_periods, rounded, score_unit
 from villagescore.core.votes import count_votes
-from villagescore.io.reader import FileRefused, file_issues, read_workbook
-from villagescore.io.setup_reader import read_setup
+from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook
+from villagescore.io.setup_reader import Read, read_setup
 from villagescore.parsing import FormParser, form_members, parse_form
 from villagescore.collect import Collected, collect, identify_foreign, resolve_foreign
 from villagescore.core.lists import make_lists, tracked_items
@@ -66,8 +66,9 @@ class TemplateRun:
     seed: int
 
 
-def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
-    setup, report = read_setup(scheme, roster, criteria, ledger)
+def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, *,
+               read: Read = read_workbook) -> tuple[Setup, Report]:
+    setup, report = read_setup(scheme, roster, criteria, ledger, read=read)
     if not setup.units:
         why = "；".join(i.text() for i in report.errors[:3]) or "还没有填写任何单位，请先在名册中填写单位代码、名称和类型"
         raise FatalInput(f"名册 {roster} 中没有可用的考评对象：{why}")
@@ -330,7 +331,8 @@ def _needed_forms(scheme: Scheme, unit_type: str | None = None) -> list[Form]:
     return [f for f in scheme.forms if f.id in needed and (unit_type is None or f.applies(unit_type))]
 
 
-def _county(scheme: Scheme, folders: list[Path], col: Collected) -> tuple[Setup, list[Issue], dict[str, str]] | None:
+def _county(scheme: Scheme, folders: list[Path], col: Collected,
+            read: Read = read_workbook) -> tuple[Setup, list[Issue], dict[str, str]] | None:
     """Several townships' folders, each with its own roster of different units: one county-wide setup, each
     unit's township from its roster (or its folder's name), and the folder each unit belongs to. None when
     there is one roster, or the rosters share units (the same township's periods in several folders)."""
@@ -338,15 +340,14 @@ def _county(scheme: Scheme, folders: list[Path], col: Collected) -> tuple[Setup,
                if "roster" in paths}  # in the order the folders were given (11 after 2)
     if len(rosters) < 2:
         return None
-    read = {}
+    each = {}
     for z, path in rosters.items():
-        setup, rep = read_setup(scheme, path, col.zone_setup[z].get("criteria"), None)
-        read[z] = (setup, rep)
-    codes = [{u.code for u in s.units} for s, _ in read.values()]
+        each[z] = read_setup(scheme, path, col.zone_setup[z].get("criteria"), None, read=read)
+    codes = [{u.code for u in s.units} for s, _ in each.values()]
     if any(a & b for i, a in enumerate(codes) for b in codes[i + 1:]):
         return None
     units, criteria, unit_zone, issues = [], {}, {}, []
-    for z, (setup, rep) in read.items():
+    for z, (setup, rep) in each.items():
         issues.extend(rep.issues)
         name = folders[int(z)].name
         for u in setup.units:
@@ -387,9 +388,9 @@ class _Setup:
 
 
 def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Path | None,
-                criteria: Path | None) -> _Setup:
+                criteria: Path | None, read: Read = read_workbook) -> _Setup:
     """The setup the folders (or --roster) give: one roster, or a county of townships with a roster each."""
-    county = None if roster is not None else _county(scheme, folders, col)
+    county = None if roster is not None else _county(scheme, folders, col, read)
     if county is not None:
         return _Setup(*county)
     roster = roster or col.setup_paths.get("roster")
@@ -397,7 +398,7 @@ def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Pat
     if roster is None:
         raise FatalInput("没有找到名册：请把名册放在表格文件夹中（villagescore template 会放在“00_基础信息”），"
                          "或用 --roster 指定")
-    setup, setup_report = load_setup(scheme, roster, criteria, None)
+    setup, setup_report = load_setup(scheme, roster, criteria, None, read=read)
     return _Setup(setup, setup_report.issues, None)
 
 
@@ -407,10 +408,17 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     report = Report()
     early: dict[tuple, _Setup] = {}
 
-    def plan(setup_files: Collected, bases: list[Path]) -> FormParser | None:
+    def plan(setup_files: Collected, bases: list[Path], books: dict) -> FormParser | None:
         """When the setup folders already decide the setup, forms are parsed where they are read."""
+
+        def read(path: Path) -> Workbook:  # the setup files just read, not read again
+            wb = books.get(path)
+            if isinstance(wb, FileRefused):
+                raise wb
+            return wb if wb is not None else read_workbook(path)
+
         try:
-            known = _read_setup(scheme, folders, setup_files, roster, criteria)
+            known = _read_setup(scheme, folders, setup_files, roster, criteria, read)
         except FatalInput:
             return None
         early[_setup_inputs(setup_files, roster, criteria)] = known
@@ -438,6 +446,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     resolve_foreign(scheme, col, periods, report)
     _parse_forms(scheme, setup, col, periods, report)
     chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
+    later = {lst.form for lst in scheme.lists if lst.form} | {f.id for f in scheme.forms if f.track is not None}
     for p in periods:
         inputs = _unit_inputs(scheme, setup, col, p, report, chk)
         stopped = {i.unit for i in report.errors}  # units held back so far; scoring adds only its own unit's
@@ -453,8 +462,18 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             stopped.update(i.unit for i in sc.issues if i.severity is Severity.ERROR)
             if code not in stopped:  # never a unit without a score and without a reason
                 report.extend(_unexplained(scheme, sc, p))
+            _release(ui, later)
     report.issues = name_units(_dedupe(report.issues), setup)
     return chk
+
+
+def _release(ui: UnitInputs, later: set[str]) -> None:
+    """Let a scored unit's rows go, but for the forms whose rows are read after scoring (lists, tracked
+    registers): its ballots live on as compact ballot lines, and a county's raw rows are not all held at once.
+    A unit form's rows are its FormData's own list, emptied here; a township form's rows are a copy per unit."""
+    for form_id, rows in ui.rows.items():
+        if form_id not in later:
+            rows.clear()
 
 
 # ------------------------------------------------------------------ compute

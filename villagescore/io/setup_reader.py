@@ -10,14 +10,14 @@ import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from villagescore.core.issues import Issue, Report, issue
 from villagescore.core.layout import PEOPLE_SHEET, SETUP_TITLES, people_columns, setup_columns
 from villagescore.core.records import Criterion, LedgerEntry, Row, Setup, Unit
 from villagescore.core.scheme import Scheme
 from villagescore.core.tables import find_header, parse_table
-from villagescore.io.reader import FileRefused, file_issues, read_workbook, sheet_issues
+from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook, sheet_issues
 
 
 class _Read(NamedTuple):
@@ -27,12 +27,16 @@ class _Read(NamedTuple):
     people: tuple[list[Row], str] | None = None  # the roster's people sheet (人员名单): rows and sheet name
 
 
-def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report, people: bool = False) -> _Read | None:
+Read = Callable[[Path], Workbook]  # a file's workbook (raises FileRefused): read_workbook, or one already read
+
+
+def _read_rows(path: Path, form_id: str, scheme: Scheme, report: Report, people: bool = False,
+               read: Read = read_workbook) -> _Read | None:
     """Parsed rows of a setup file, plus the file and sheet names for issues; None if unusable. With
     ``people`` (a scheme that evaluates people) the roster's people sheet is parsed too."""
     file = str(path)
     try:
-        wb = read_workbook(Path(path))
+        wb = read(Path(path))
     except FileRefused as exc:
         report.add(exc.issue(file))
         return None
@@ -80,12 +84,14 @@ def with_unit(issues: list[Issue], rows: list[Row], key: str) -> list[Issue]:
     return out
 
 
-def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None) -> tuple[Setup, Report]:
+def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, *,
+               read: Read = read_workbook) -> tuple[Setup, Report]:
+    """The units (and people), criteria and ledger; ``read`` gives a file's workbook (one already read, say)."""
     report = Report()
-    read = _read_rows(roster, "roster", scheme, report, people=bool(scheme.scheme.member_types))
-    if read is None:
+    got = _read_rows(roster, "roster", scheme, report, people=bool(scheme.scheme.member_types), read=read)
+    if got is None:
         return Setup(units=[]), report
-    rows, file, sheet, people = read
+    rows, file, sheet, people = got
     units: list[Unit] = []
     first: dict[str, int] = {}
     for r in rows:
@@ -104,9 +110,9 @@ def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
         units += _people(people, units, first, file, report)
     setup = Setup(units=units)
     if criteria is not None:
-        setup.criteria = _criteria(scheme, criteria, set(first), report)
+        setup.criteria = _criteria(scheme, criteria, set(first), report, read)
     if ledger is not None:
-        setup.ledger = _ledger(scheme, ledger, set(first), report)
+        setup.ledger = _ledger(scheme, ledger, set(first), report, read)
     return setup, report
 
 
@@ -146,11 +152,12 @@ def _known(rows: list[Row], codes: set[str], file: str, sheet: str, report: Repo
     return out
 
 
-def _criteria(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict[str, list[Criterion]]:
-    read = _read_rows(path, "criteria", scheme, report)
-    if read is None:
+def _criteria(scheme: Scheme, path: Path, codes: set[str], report: Report,
+              read: Read = read_workbook) -> dict[str, list[Criterion]]:
+    got = _read_rows(path, "criteria", scheme, report, read=read)
+    if got is None:
         return {}
-    rows, file, sheet, _ = read
+    rows, file, sheet, _ = got
     grouped: dict[str, list[Row]] = {}
     for r in _known(rows, codes, file, sheet, report):
         if all(r.get(k) is not None for k in ("aspect", "index", "text", "points")):
@@ -177,11 +184,12 @@ def _criteria(scheme: Scheme, path: Path, codes: set[str], report: Report) -> di
     return out
 
 
-def _ledger(scheme: Scheme, path: Path, codes: set[str], report: Report) -> dict[str, list[LedgerEntry]]:
-    read = _read_rows(path, "ledger", scheme, report)
-    if read is None:
+def _ledger(scheme: Scheme, path: Path, codes: set[str], report: Report,
+            read: Read = read_workbook) -> dict[str, list[LedgerEntry]]:
+    got = _read_rows(path, "ledger", scheme, report, read=read)
+    if got is None:
         return {}
-    rows, file, sheet, _ = read
+    rows, file, sheet, _ = got
     out: dict[str, list[LedgerEntry]] = {}
     first: dict[tuple[str, str], int] = {}
     for r in _known(rows, codes, file, sheet, report):
