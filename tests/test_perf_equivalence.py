@@ -425,12 +425,79 @@ BALLOT_CASES = {
 }
 
 
+class _RefBook:
+    """``forms._Book`` before the template pass: every call made on xlsxwriter at once, no packages reused."""
+
+    def __init__(self, title: str):
+        from datetime import datetime
+
+        import xlsxwriter
+
+        self._buf = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self._buf, {
+            "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        })
+        self.wb.set_properties({"title": title, "author": "", "company": "", "manager": "",
+                                "created": datetime(2000, 1, 1)})
+        self._formats: dict = {}
+        self.sheets: list = []
+
+    def add_sheet(self, name: str):
+        self.sheets.append(self.wb.add_worksheet(name))
+        return self.sheets[-1]
+
+    def fmt(self, *styles, **props):
+        from villagescore.io.forms import FONT
+
+        merged = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+        for s in (*styles, props):
+            merged.update(s)
+        key = tuple(sorted(merged.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(merged)
+        return self._formats[key]
+
+    def banner(self, ws, row, first, last, text, fmt, height) -> None:
+        if last > first:
+            ws.merge_range(row, first, row, last, text, fmt)
+        else:
+            ws.write_string(row, first, text, fmt)
+        ws.set_row(row, height)
+
+    def identity(self, values: dict) -> None:
+        from villagescore.core import layout
+
+        ws = self.add_sheet(layout.IDENTITY_SHEET)
+        for r, key in enumerate(layout.IDENTITY_KEYS):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, values.get(key, ""))
+        ws.very_hidden()
+        ws.protect()
+
+    def known(self) -> bool:
+        return False
+
+    def parts_of(self, data: bytes) -> None:
+        pass
+
+    def close(self, *, keep: bool = True) -> bytes:
+        self.wb.close()
+        return self._buf.getvalue()
+
+
 @pytest.fixture
 def full_ballots(monkeypatch):
-    """Call to make build_print_ballots write every ballot cell by cell (the code before the pass)."""
+    """Call to make the forms be written as before both passes: every ballot cell by cell, every call made on
+    xlsxwriter directly (``_RefBook``), no package reused. Until then, the packages known start empty."""
     from villagescore.io import forms
 
-    return lambda: monkeypatch.setattr(forms, "_repeat_ballots", lambda *a: None)
+    monkeypatch.setattr(forms, "_PACKAGES", {})
+
+    def patch() -> None:
+        monkeypatch.setattr(forms, "_repeat_ballots", lambda *a: None)
+        monkeypatch.setattr(forms, "_Book", _RefBook)
+
+    return patch
 
 
 def _ballot_cells(data: bytes) -> dict:
@@ -456,15 +523,19 @@ def test_print_ballots_unchanged(scheme, full_ballots, monkeypatch, case, copies
     form = next(f for f in scheme.forms if f.kind == "score_ballot").model_copy(update={"evaluators": copies})
     unit = Unit("C01", "青山村")
     crit = _criteria("C01", BALLOT_CASES[case])
+    other = Unit("C02", "石桥村")
     used = []
     repeat = forms._repeat_ballots
     monkeypatch.setattr(forms, "_repeat_ballots", lambda *a: used.append(repeat(*a)) or used[-1])
     fast = forms.build_print_ballots(scheme, form, "2025H1", unit, crit)
     assert used and used[0] is not None  # the repeated ballots were used, not the fallback
+    known = forms.build_print_ballots(scheme, form, "2025H1", other, _criteria("C02", BALLOT_CASES[case]))
+    assert len(used) == 1  # another unit's ballots of the same shape: the package known, its strings written
     full_ballots()
     full = forms.build_print_ballots(scheme, form, "2025H1", unit, crit)
     assert_same(fast, full)
     assert fast == full  # the very same bytes
+    assert known == forms.build_print_ballots(scheme, form, "2025H1", other, _criteria("C02", BALLOT_CASES[case]))
     cells = _ballot_cells(fast)
     assert cells == _ballot_cells(full)
     assert len(cells["breaks"]) == copies - 1
@@ -486,11 +557,13 @@ def test_print_ballots_of_fixed_items_unchanged(full_ballots):
 
 def test_template_files_unchanged(scheme, full_ballots, tmp_path):
     """A whole period's blank forms of the 青石镇 sample, byte for byte."""
+    from villagescore.io import forms
     from villagescore.pipeline import make_forms
 
     setup = QINGSHI / "基础信息"
     args = (scheme, setup / "名册.xlsx", setup / "考核细则.xlsx", setup / "民生诉求台账.xlsx", "2025H1")
     fast = make_forms(*args, tmp_path / "fast", seed=7)
+    assert 0 < len(forms._PACKAGES) < len(fast.paths) // 2  # most workbooks were of a package known
     full_ballots()
     full = make_forms(*args, tmp_path / "full", seed=7)
     names = sorted(p.relative_to(tmp_path / "fast") for p in fast.paths)

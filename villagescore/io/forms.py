@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import pickle
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any, Callable
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStringTable
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
@@ -76,9 +79,21 @@ _BALLOT_NOTE = "请在“得分”栏填写 0 至该项分值之间的分数；�
 # ------------------------------------------------------------------ small helpers
 
 
+_TEXT_WIDTHS: dict[str, int] = {}  # text → _tw(text): labels, options and values recur in every unit's forms
+
+
 def _tw(text: str) -> int:
     """Display width: 2 per CJK (wide) character, 1 otherwise."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    width = _TEXT_WIDTHS.get(text)
+    if width is None:
+        if text.isascii():  # no ASCII character is wide
+            width = len(text)
+        else:
+            width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        if len(_TEXT_WIDTHS) >= 100_000:
+            _TEXT_WIDTHS.clear()
+        _TEXT_WIDTHS[text] = width
+    return width
 
 
 def _lines(text: str, width: float) -> int:
@@ -133,7 +148,21 @@ def _check_anonymous(form: Form, cols: list[Column]) -> None:
 # ------------------------------------------------------------------ validation
 
 
+_VALIDATIONS: dict[tuple, dict[str, Any]] = {}
+
+
 def _validation(c: Column) -> dict[str, Any]:
+    """Data validation of an input column (the same dict for columns alike; xlsxwriter copies what it changes)."""
+    key = (c.type, c.label, tuple(c.options), str(c.min), str(c.max), c.places, c.required, c.max_length)
+    found = _VALIDATIONS.get(key)
+    if found is None:
+        if len(_VALIDATIONS) >= 10_000:
+            _VALIDATIONS.clear()
+        found = _VALIDATIONS[key] = _make_validation(c)
+    return found
+
+
+def _make_validation(c: Column) -> dict[str, Any]:
     """Data validation of an input column: dropdown, number range or text length, with Chinese messages."""
     need = "（必填）" if c.required else ""
     common = {"input_title": _clip(c.label, 32), "error_title": "输入有误", "error_type": "stop", "show_error": True}
@@ -168,28 +197,149 @@ def _validation(c: Column) -> dict[str, Any]:
 # ------------------------------------------------------------------ workbook
 
 
+class _Fmt(int):
+    """A cell format of a ``_Book``: the place of its ``add_format`` in the book's calls (an int of its own type,
+    so that a call's key tells it from a number)."""
+
+    __slots__ = ()
+
+
+# Worksheet methods a form may call (each logged with its arguments, replayed on xlsxwriter's Worksheet),
+# and the argument of those that put a cell string into the shared-string table.
+_SHEET_METHODS = frozenset({
+    "write_blank", "write_number", "set_row", "set_column", "data_validation",
+    "freeze_panes", "protect", "set_paper", "set_landscape", "set_portrait", "set_margins", "center_horizontally",
+    "fit_to_pages", "repeat_rows", "print_area", "set_footer", "activate", "set_h_pagebreaks", "very_hidden",
+})
+_CELL_TEXT = {"write_string": 2, "merge_range": 4}
+
+
+class _Sheet:
+    """A worksheet of a ``_Book``: each call is logged (method, arguments) for the book to replay on
+    xlsxwriter's Worksheet when the workbook is closed. A cell string (``_CELL_TEXT``) is kept apart, in the
+    book's list of cell strings, and left out of the call's arguments."""
+
+    __slots__ = ("_log", "_n", "_texts")
+
+    def __init__(self, log: list, texts: list[str], n: int):
+        self._log, self._texts, self._n = log, texts, n
+
+    def write_string(self, row: int, col: int, text: str, fmt: _Fmt | None = None) -> None:
+        self._texts.append(text)
+        self._log.append((self._n, "write_string", (row, col, fmt), None))
+
+    def merge_range(self, first_row: int, first_col: int, last_row: int, last_col: int, text: str,
+                    fmt: _Fmt | None = None) -> None:
+        self._texts.append(text)
+        self._log.append((self._n, "merge_range", (first_row, first_col, last_row, last_col, fmt), None))
+
+    def write_blank(self, row: int, col: int, blank: None, fmt: _Fmt | None = None) -> None:
+        self._log.append((self._n, "write_blank", (row, col, blank, fmt), None))
+
+    def write_number(self, row: int, col: int, number: float, fmt: _Fmt | None = None) -> None:
+        self._log.append((self._n, "write_number", (row, col, number, fmt), None))
+
+    def set_row(self, row: int, height: float) -> None:
+        self._log.append((self._n, "set_row", (row, height), None))
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if name not in _SHEET_METHODS:
+            raise AttributeError(name)
+        log, n = self._log, self._n
+        return lambda *args, **kwargs: log.append((n, name, args, kwargs or None))
+
+
+# Packages already written in this process, by the calls that made them (``_Book._key``): every part but the
+# shared strings, as xlsxwriter wrote it. A form's workbooks for different units differ only in their strings
+# (unit name, criteria texts …), and calls that differ only in cell strings (with the same strings equal to
+# each other, in the same places) make the same package but for xl/sharedStrings.xml.
+_PACKAGES: dict[bytes, tuple[tuple[str, bool, str | bytes | None], ...]] = {}
+PACKAGES_KEPT = 64
+_SST_PART = "xl/sharedStrings.xml"
+_TEXT_SAFE = 16383  # a cell string this long or shorter is never shortened by xlsxwriter (32,767 UTF-16 units)
+
+
+def _keep_package(key: bytes, parts: tuple[tuple[str, bool, str | bytes | None], ...]) -> None:
+    if PACKAGES_KEPT <= 0:
+        return
+    while len(_PACKAGES) >= PACKAGES_KEPT:
+        del _PACKAGES[next(iter(_PACKAGES))]
+    _PACKAGES[key] = parts
+
+
+class _Packager(Packager):
+    """xlsxwriter's packager; with the parts of an equal package known, only the shared strings are written."""
+
+    def __init__(self, key: bytes | None, parts: tuple | None):
+        super().__init__()
+        self._key, self._parts = key, parts
+
+    def _create_package(self):  # type: ignore[no-untyped-def]
+        if self._parts is None:
+            files = super()._create_package()
+            if self._key is not None:
+                _keep_package(self._key, tuple(
+                    (name, binary, None if name == _SST_PART else handle.getvalue()) for handle, name, binary in files))
+            return files
+        for name, binary, data in self._parts:
+            if data is None:
+                self._write_shared_strings_file()  # appends its part, as in a full package
+            else:
+                self.filenames.append(((io.BytesIO if binary else io.StringIO)(data), name, binary))
+        return self.filenames
+
+
+class _Workbook(xlsxwriter.Workbook):
+    package: tuple[bytes | None, tuple | None] = (None, None)
+
+    def _get_packager(self) -> Packager:
+        return _Packager(*self.package)
+
+
+_WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                     "strings_to_numbers": False}
+_PACKAGES_OK = all(hasattr(c, a) for c, a in ((Packager, "_create_package"), (Packager(), "filenames"),
+                                              (Packager, "_write_shared_strings_file"),
+                                              (xlsxwriter.Workbook, "_get_packager"),
+                                              (SharedStringTable, "_get_shared_string_index")))
+
+
 class _Book:
-    """One in-memory workbook: deterministic properties, cached CJK formats, identity sheet."""
+    """One in-memory workbook: deterministic properties, cached CJK formats, identity sheet.
+
+    The sheets' calls are logged and played on xlsxwriter when the workbook is closed; when a workbook of
+    the same calls but for its cell strings was written before in this process, only those strings are
+    played (for the shared-string table) and the other parts are the ones xlsxwriter wrote then."""
 
     def __init__(self, title: str):
-        self._buf = io.BytesIO()
-        self.wb = xlsxwriter.Workbook(self._buf, {
-            "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        })
-        self.wb.set_properties({"title": title, "author": "", "company": "", "manager": "",
-                                "created": datetime(2000, 1, 1)})
-        self._formats: dict[tuple, Format] = {}
+        self._log: list[tuple[int, str, tuple, dict | None]] = [
+            (-1, "set_properties", ({"title": title, "author": "", "company": "", "manager": "",
+                                     "created": datetime(2000, 1, 1)},), None)]
+        self._formats: dict[tuple, _Fmt] = {}
+        self._nfmt = 0
+        self.sheets: list[_Sheet] = []
+        self._texts: list[str] = []  # the cell strings of the logged calls, in order
+        self._keyed: tuple[int, bytes | None] = (-1, None)  # (log length, key) of the last _key()
 
-    def fmt(self, *styles: dict[str, Any], **props: Any) -> Format:
+    def add_sheet(self, name: str) -> _Sheet:
+        self._log.append((-1, "add_worksheet", (name,), None))
+        sheet = _Sheet(self._log, self._texts, len(self.sheets))
+        self.sheets.append(sheet)
+        return sheet
+
+    def fmt(self, *styles: dict[str, Any], **props: Any) -> _Fmt:
         merged = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
         for s in (*styles, props):
             merged.update(s)
         key = tuple(sorted(merged.items()))
-        if key not in self._formats:
-            self._formats[key] = self.wb.add_format(merged)
-        return self._formats[key]
+        found = self._formats.get(key)
+        if found is None:
+            self._log.append((-1, "add_format", (merged,), None))
+            found = self._formats[key] = _Fmt(self._nfmt)
+            self._nfmt += 1
+        return found
 
-    def banner(self, ws: Worksheet, row: int, first: int, last: int, text: str, fmt: Format, height: float) -> None:
+    def banner(self, ws: _Sheet, row: int, first: int, last: int, text: str, fmt: _Fmt, height: float) -> None:
         if last > first:
             ws.merge_range(row, first, row, last, text, fmt)
         else:
@@ -197,16 +347,88 @@ class _Book:
         ws.set_row(row, height)
 
     def identity(self, values: dict[str, str]) -> None:
-        ws = self.wb.add_worksheet(layout.IDENTITY_SHEET)
+        ws = self.add_sheet(layout.IDENTITY_SHEET)
         for r, key in enumerate(layout.IDENTITY_KEYS):
             ws.write_string(r, 0, key)
             ws.write_string(r, 1, values.get(key, ""))
         ws.very_hidden()
         ws.protect()
 
-    def close(self) -> bytes:
-        self.wb.close()
-        return self._buf.getvalue()
+    def _key(self) -> bytes | None:
+        """The calls as bytes (pickled: equal bytes, equal arguments of the same types) with, in place of the
+        cell strings, which of them are equal (each string's order of first use); None when the calls cannot
+        be compared (an argument pickle does not take, or a string xlsxwriter would shorten)."""
+        if self._keyed[0] == len(self._log):
+            return self._keyed[1]
+        first: dict[str, int] = {}
+        pattern = [first.setdefault(t, len(first)) for t in self._texts]
+        key = None
+        if not self._texts or max(map(len, self._texts)) <= _TEXT_SAFE:
+            try:
+                key = pickle.dumps((self._log, pattern), protocol=5)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                key = None
+        self._keyed = (len(self._log), key)
+        return key
+
+    def known(self) -> bool:
+        """Whether a workbook of the same calls but for its cell strings was written before (in this process)."""
+        return _PACKAGES_OK and PACKAGES_KEPT > 0 and self._key() in _PACKAGES
+
+    def close(self, *, keep: bool = True) -> bytes:
+        """The workbook's bytes; with ``keep`` False its package is not remembered for later workbooks."""
+        use = _PACKAGES_OK and PACKAGES_KEPT > 0
+        key = self._key() if use else None
+        parts = _PACKAGES.get(key) if key is not None else None
+        buf = io.BytesIO()
+        wb = _Workbook(buf, _WORKBOOK_OPTIONS) if use else xlsxwriter.Workbook(buf, _WORKBOOK_OPTIONS)
+        if parts is not None:
+            # A known package: xlsxwriter's shared-string table gets the cell strings as the calls would have
+            # given them (each call one reference, in order; checked when the package was first written).
+            wb.package = (None, parts)
+            add = wb.str_table._get_shared_string_index
+            for text in self._texts:
+                add(text)
+            wb.close()
+            return buf.getvalue()
+        sheets: list[Worksheet] = []
+        formats: list[Format] = []
+        texts = iter(self._texts)
+        for n, name, args, kwargs in self._log:
+            if n < 0:
+                if name == "add_worksheet":
+                    sheets.append(wb.add_worksheet(*args))
+                elif name == "add_format":
+                    formats.append(wb.add_format(*args))
+                else:
+                    getattr(wb, name)(*args)
+                continue
+            args = tuple([formats[a] if type(a) is _Fmt else a for a in args])
+            pos = _CELL_TEXT.get(name)
+            if pos is not None:
+                args = (*args[:pos], next(texts), *args[pos:])
+            getattr(sheets[n], name)(*args, **(kwargs or {}))
+        if use and keep and key is not None and wb.str_table.count == len(self._texts):
+            wb.package = (key, None)  # remembered: every cell string went into the table, once per call
+        wb.close()
+        return buf.getvalue()
+
+    def parts_of(self, data: bytes) -> None:
+        """Remember ``data``, this book's workbook as xlsxwriter writes it (e.g. the ballots repeated by
+        ``_repeat_ballots``), as the package of its calls."""
+        key = self._key() if _PACKAGES_OK and PACKAGES_KEPT > 0 else None
+        if key is None:
+            return
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()
+            if not all(n.endswith((".xml", ".rels")) for n in names) or _SST_PART not in names:
+                return
+            count = _SST_COUNT.search(z.read(_SST_PART).decode("utf-8"))
+            if count is None or int(count.group(2)) != len(self._texts):
+                return
+            _keep_package(key, tuple((n, False, None if n == _SST_PART else z.read(n).decode("utf-8")) for n in names))
 
 
 def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit | None = None,
@@ -221,7 +443,7 @@ def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit
     }
 
 
-def _page(ws: Worksheet, landscape: bool) -> None:
+def _page(ws: _Sheet, landscape: bool) -> None:
     ws.set_paper(9)
     ws.set_landscape() if landscape else ws.set_portrait()
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
@@ -263,7 +485,7 @@ def _cell_style(c: Column, fixed: bool) -> dict[str, Any]:
 
 
 def _write_table(book: _Book, t: _Table) -> None:
-    ws = book.wb.add_worksheet(t.sheet)
+    ws = book.add_sheet(t.sheet)
     n, cols = len(t.columns), t.columns
     widths = [_width(c, [r[i] for r in t.rows]) for i, c in enumerate(cols)]
     if sum(widths) < MIN_TABLE_WIDTH:  # narrow tables fill the page width (and keep the info line whole)
@@ -291,7 +513,7 @@ def _write_table(book: _Book, t: _Table) -> None:
             elif isinstance(v, str):
                 ws.write_string(r, i, v, formats[i])
             else:
-                ws.write_number(r, i, _num(Decimal(v)), formats[i])
+                ws.write_number(r, i, v if type(v) is int else _num(Decimal(v)), formats[i])
     if t.rows:
         last = first + len(t.rows) - 1
         for i, c in enumerate(cols):
@@ -368,7 +590,7 @@ def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None 
         blank: list[dict[str, Any]] = [{} for _ in range(SETUP_ROWS["people"])]
         _write_table(book, _Table(layout.PEOPLE_SHEET, layout.PEOPLE_SHEET, info, pnote, pcols,
                                   _rows(pcols, _merge(blank, people)), set()))
-        book.wb.worksheets()[0].activate()
+        book.sheets[0].activate()
     book.identity(_identity(scheme, "setup", form_id, title))
     return book.close()
 
@@ -449,7 +671,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
                    for key, label in layout.vote_targets(form, members)]
         _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
                                   tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
-        book.wb.worksheets()[0].activate()
+        book.sheets[0].activate()
     book.identity(_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw))
     return book.close()
 
@@ -457,17 +679,17 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
 # ------------------------------------------------------------------ printable ballots
 
 
-def _print_close(book: _Book, ws: Worksheet, breaks: list[int], end: tuple[int, int], identity: dict[str, str]) -> bytes:
-    """A printed-ballot workbook finished: a page per ballot, portrait A4, its identity record; the bytes."""
+def _print_close(book: _Book, ws: _Sheet, breaks: list[int], end: tuple[int, int], identity: dict[str, str]) -> _Book:
+    """A printed-ballot workbook finished: a page per ballot, portrait A4, its identity record (not closed)."""
     ws.set_h_pagebreaks(breaks)
     ws.print_area(0, 0, *end)
     _page(ws, landscape=False)
     ws.activate()
     book.identity(identity)
-    return book.close()
+    return book
 
 
-def _ballot_head(book: _Book, ws: Worksheet, f: dict[str, Format], row: int, last: int, texts: tuple[str, str, str],
+def _ballot_head(book: _Book, ws: _Sheet, f: dict[str, _Fmt], row: int, last: int, texts: tuple[str, str, str],
                 copy: int, heads: list[str]) -> int:
     """The top of one printed ballot (title; unit and period with the 票号; the note; the table head); the next row."""
     title, label, note = texts
@@ -506,11 +728,11 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     runs = [(name, len(list(run))) for name, run in itertools.groupby(aspects)] if has_aspect else []
     page = 4 + len(items) + 1  # rows per ballot
 
-    def build(every_copy: bool) -> bytes:
+    def build(every_copy: bool) -> _Book:
         """The workbook; with ``every_copy`` False only the first ballot and the other ballots' 票号 are written
         (``_repeat_ballots`` then writes the other ballots' rows into the sheet)."""
         book = _Book(form.title)
-        ws = book.wb.add_worksheet(sheet)
+        ws = book.add_sheet(sheet)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
         f = {
@@ -551,11 +773,13 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
         return _print_close(book, ws, breaks, (row - 1, last), _identity(scheme, "print", form.id, sheet, unit=unit,
                                                                          period=period, form=form))
 
-    if form.evaluators > 1:
-        fast = _repeat_ballots(build(False), form.evaluators, page, last)
+    full = build(True)
+    if form.evaluators > 1 and not full.known():  # a new shape: the first ballot written, then repeated
+        fast = _repeat_ballots(build(False).close(keep=False), form.evaluators, page, last)
         if fast is not None:
+            full.parts_of(fast)  # the package of the full write (tests/test_perf_equivalence.py)
             return fast
-    return build(True)
+    return full.close()
 
 
 _SHEET_XML = "xl/worksheets/sheet1.xml"
@@ -647,7 +871,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
     last = len(heads) - 1
     sheet = _sheet_name(f"{form.short}（打印）")
     book = _Book(form.title)
-    ws = book.wb.add_worksheet(sheet)
+    ws = book.add_sheet(sheet)
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     f = {"title": book.fmt(_TITLE, font_size=18), "info": book.fmt(font_size=12),
@@ -670,7 +894,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
             ws.set_row(row, height)
             row += 1
     return _print_close(book, ws, breaks, (row - 1, last), _identity(scheme, "print", form.id, sheet, unit=unit,
-                                                                     period=period, form=form))
+                                                                     period=period, form=form)).close()
 
 
 # ------------------------------------------------------------------ a period's files
@@ -743,12 +967,16 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
     jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent),
              (values or {}).get(u.code)) for u in setup.units]
     written: list[str] = []
+    made: set[Path] = {staging}
 
     def keep(files: list[tuple[str, bytes]]) -> None:
         for rel, data in files:
             path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            with open(path, "wb") as fh:
+                fh.write(data)
             written.append(rel)
             if progress:
                 progress(path.name)
@@ -762,19 +990,35 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
         if len(jobs) >= PARALLEL_MIN_UNITS and workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
+            # the first unit here: the workers (forked) start with its packages known (_PACKAGES)
+            keep(_unit_files(scheme, period, *jobs[0]))
             size = max(4, len(jobs) // (workers * 32))  # small chunks: no worker is left with a long tail
-            chunks = [(scheme, period, jobs[i:i + size]) for i in range(0, len(jobs), size)]
+            chunks = [(scheme, period, jobs[i:i + size]) for i in range(1, len(jobs), size)]
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for files in pool.map(_chunk_files, chunks):
                     keep(files)
         else:
             for job in jobs:
                 keep(_unit_files(scheme, period, *job))
+        # a unit's folder that is not there yet moves in whole; into one that is, file by file
+        moved: dict[str, bool] = {}
+        for rel in written:
+            folder, sep, _ = rel.partition("/")
+            if sep and folder not in moved:
+                moved[folder] = not os.path.lexists(out_dir / folder)
+        for folder, whole in moved.items():
+            if whole:
+                os.replace(staging / folder, out_dir / folder)
+        there = {out_dir}
         paths = []
         for rel in written:
             target = out_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, target)
+            folder, sep, _ = rel.partition("/")
+            if not (sep and moved[folder]):
+                if target.parent not in there:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    there.add(target.parent)
+                os.replace(staging / rel, target)
             paths.append(target)
         return paths
     finally:
