@@ -230,3 +230,47 @@ def test_workbooks_open_and_read_back(packages):
     assert wb.worksheets[1].sheet_state == "veryHidden"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.testzip() is None
+
+
+RICH = "<r>A&B<t>x</t></r>"  # what xlsxwriter would write into the file as rich-text XML, unescaped
+
+
+@pytest.mark.parametrize("texts", [(RICH, "乙"), ("甲", RICH)])
+def test_text_shaped_like_rich_text_stays_text(packages, texts):
+    """Typed into a roster or criteria, such a text is written escaped (as runs in the cell's format): the
+    workbook opens and the cell holds the text; its package is never reused for other strings."""
+    import openpyxl
+
+    calls = [("merge_range", 2, 0, 2, 3, RICH, "fmt")]
+    for _ in range(2):
+        data = _book(forms._Book, calls, texts)
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        ws = wb["表"]
+        assert ws["A3"].value == RICH and "A3:D3" in {str(m) for m in ws.merged_cells.ranges}
+        assert [ws.cell(11 + i, 1).value for i in range(2)] == list(texts)  # written from row index 10
+        assert ws["A11"].font.b  # the cell's own format
+    assert not packages
+    from python_calamine import CalamineWorkbook
+
+    assert CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("表").to_python()[2][0] == RICH
+
+
+def test_roster_texts_shaped_like_rich_text_in_every_form(tmp_path):
+    """End to end: a unit named like rich-text XML gets forms that open, with its name in them."""
+    import openpyxl
+
+    from villagescore.core.draw import draw_requests
+    from villagescore.core.records import Criterion, LedgerEntry, Setup, Unit
+    from villagescore.io.schemes import load
+
+    scheme = load("pingbian")
+    unit = Unit("V1", RICH, "村", "某书记")
+    crit = [Criterion("V1", "班子队伍", i + 1, f"{RICH}{i}" if i == 0 else f"细则{i}", Decimal(10)) for i in range(10)]
+    setup = Setup(units=[unit], criteria={"V1": crit})
+    ledger = [LedgerEntry("V1", f"V1-{i}", "2025-03-01", RICH, "13800001111", f"诉求{i}") for i in range(8)]
+    paths = forms.write_period_forms(scheme, setup, "2025H1", tmp_path,
+                                     {"V1": draw_requests(ledger, "V1", "2025H1", 1, 5)})
+    assert paths
+    for p in paths:
+        wb = openpyxl.load_workbook(p)
+        assert any(RICH in str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row), p.name

@@ -35,6 +35,7 @@ from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core.scheme import Column, Form, Scheme
+from villagescore.io.cells import looks_rich, write_text
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
@@ -362,8 +363,8 @@ class _Book:
             return self._keyed[1]
         first: dict[str, int] = {}
         pattern = [first.setdefault(t, len(first)) for t in self._texts]
-        key = None
-        if not self._texts or max(map(len, self._texts)) <= _TEXT_SAFE:
+        key = None  # never for a text xlsxwriter would take for rich-text XML: written apart (``close``)
+        if not self._texts or (max(map(len, self._texts)) <= _TEXT_SAFE and not any(map(looks_rich, self._texts))):
             try:
                 key = pickle.dumps((self._log, pattern), protocol=5)
             except (pickle.PicklingError, TypeError, AttributeError):
@@ -406,7 +407,13 @@ class _Book:
             args = tuple([formats[a] if type(a) is _Fmt else a for a in args])
             pos = _CELL_TEXT.get(name)
             if pos is not None:
-                args = (*args[:pos], next(texts), *args[pos:])
+                text = next(texts)
+                if looks_rich(text):  # kept a text (io.cells): the cell written apart, the range merged blank
+                    if name == "merge_range":
+                        sheets[n].merge_range(*args[:pos], "", *args[pos:])
+                    write_text(sheets[n], args[0], args[1], text, args[-1] if len(args) > pos else None)
+                    continue
+                args = (*args[:pos], text, *args[pos:])
             getattr(sheets[n], name)(*args, **(kwargs or {}))
         if use and keep and key is not None and wb.str_table.count == len(self._texts):
             wb.package = (key, None)  # remembered: every cell string went into the table, once per call
