@@ -143,26 +143,27 @@ def iter_workbook_files(folders: list[Path], others: list[Path] | None = None) -
     ``others``, when given, receives the data files that are not workbooks (CSV, Word, PDF…; see
     ``OTHER_DATA``), so the caller can say they were not read.
     """
-    found: set[Path] = set()
-    rest: set[Path] = set()
+    found: dict[tuple[str, ...], Path] = {}  # by the path's parts as Path compares them (case-blind on Windows)
+    rest: dict[tuple[str, ...], Path] = {}
     for folder in map(Path, folders):
         if folder.is_file():
-            candidates = [folder]
+            candidates = [(folder.parent, folder.name)]
         else:
             candidates = []
             for root, dirs, files in os.walk(folder):
                 dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
-                candidates.extend(Path(root) / f for f in files)
-        for p in candidates:
-            if is_lock_or_system_file(p):
+                base = Path(root)
+                candidates.extend((base, f) for f in files)
+        for base, name in candidates:
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix not in EXTENSIONS and suffix not in OTHER_DATA or is_lock_or_system_file(name):
                 continue
-            if p.suffix.lower() in EXTENSIONS:
-                found.add(p)
-            elif p.suffix.lower() in OTHER_DATA:
-                rest.add(p)
+            p = base / name
+            key = p.parts if os.path.normcase("A") == "A" else tuple(map(os.path.normcase, p.parts))
+            (found if suffix in EXTENSIONS else rest)[key] = p
     if others is not None:
-        others.extend(sorted(rest))
-    return sorted(found)
+        others.extend(rest[k] for k in sorted(rest))
+    return [found[k] for k in sorted(found)]
 
 
 # ------------------------------------------------------------------ format sniffing
