@@ -181,6 +181,9 @@ def test_file_of_another_scheme_refused(tmp_path, scheme, township):
     err = next(i for i in res.report.errors if i.code == "file-other-scheme")
     assert "dazehu" in err.message and err.file.endswith(path.name)
     assert any(i.code == "form-missing" and i.unit == "V4" for i in res.report.errors)
+    # said once, by its title: not again by the score that reads the form (nor by its internal id)
+    assert [i.code for i in res.report.errors if i.unit == "V4"] == ["form-missing"]
+    assert not any("questionnaire" in i.message for i in res.report.issues)
 
 
 def test_blank_optional_score_is_never_silent(tmp_path, township):

@@ -285,6 +285,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         for f in _needed_forms(scheme, u.type):
             if (u.code if f.scope == "unit" else chk.unit_zone.get(u.code, ""), f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
+                inputs[u.code].sources[f.id] = Source(_SILENT)  # said once: not again by each leaf that reads it
                 for m in form_members(scheme, setup, f, u.code):  # its people's votes: already reported
                     inputs[m.code].sources[f.id] = Source(_SILENT)
     return inputs
