@@ -6,6 +6,7 @@ row); the table parser maps a header row back to these keys. Neither side invent
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from villagescore.core.records import Criterion, Unit
@@ -32,7 +33,16 @@ YES_NO = ["是", "否"]
 
 
 def _col(key: str, label: str, type: str = "text", **kw) -> Column:  # noqa: A002
-    return Column(key=key, label=label, type=type, **kw)
+    """A column; the same arguments give the same (frozen) column, built once: every unit's forms ask for
+    their columns again, and a validated model is slow to build."""
+    items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kw.items()))
+    return _column(key, label, type, repr(items), items)
+
+
+@functools.lru_cache(maxsize=8192)
+def _column(key: str, label: str, type: str, spelled: str, items: tuple) -> Column:  # noqa: A002
+    # ``spelled`` keys the cache by the arguments as written (Decimal 10 and 10.0 are equal, not the same)
+    return Column(key=key, label=label, type=type, **{k: list(v) if isinstance(v, tuple) else v for k, v in items})
 
 
 # ------------------------------------------------------------ setup forms (filled once)
