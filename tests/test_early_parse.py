@@ -138,3 +138,23 @@ def test_setup_files_are_read_once(tmp_path_factory, scheme, monkeypatch):
     monkeypatch.setattr(reader, "_load", counted)
     compute(scheme, [folder], period="2025H1")
     assert loads.count("名册.xlsx") == 1 and loads.count("考核细则.xlsx") == 1
+
+
+def test_workers_started_by_spawn_parse_alike(tmp_path_factory, scheme, monkeypatch):
+    """Where workers cannot be forked (Windows), the parser travels to them pickled: the same rows and issues."""
+    import multiprocessing
+
+    from villagescore.core.issues import Report
+    from villagescore.collect import _display_bases, collect
+
+    folder = township_copy(tmp_path_factory, scheme, "early-spawn")
+    col = collect(scheme, [folder], Report())
+    known = pipeline._read_setup(scheme, [folder], col, None, None)
+    parser = parsing.FormParser(scheme, known.setup, _display_bases([folder]))
+    paths = sorted(p for p in folder.rglob("*.xlsx") if p.parent.name != "00_基础信息")
+    serial = list(batch.read_workbooks(paths, threshold=10**9, prepare=parser))
+    monkeypatch.setattr(batch, "_context", lambda: multiprocessing.get_context("spawn"))
+    pooled = list(batch.read_workbooks(paths, workers=2, threshold=2, prepare=parser))
+    assert [p for p, _ in pooled] == paths
+    assert [wb.parsed for _, wb in pooled] == [wb.parsed for _, wb in serial]
+    assert sum(wb.parsed is not None for _, wb in serial) >= 5
