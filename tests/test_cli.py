@@ -231,3 +231,24 @@ def test_issue_table_lists_cells_in_sheet_order():
         console.print(_issues_table(report))
     out = cap.get()
     assert out.index("AA2") < out.index("E5") < out.index("E9") < out.index("E31")
+
+
+@pytest.mark.parametrize("command", ["compute", "validate"])
+def test_folders_are_walked_once(township, tmp_path, monkeypatch, command):
+    """The progress bar's size and the reading share one listing of the folders (a county's 24,000 files)."""
+    import villagescore.collect as collect_module
+    import villagescore.io.reader as reader_module
+
+    calls = []
+    real = reader_module.iter_workbook_files
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reader_module, "iter_workbook_files", counted)
+    monkeypatch.setattr(collect_module, "iter_workbook_files", counted)
+    extra = ["-o", str(tmp_path / "s.xlsx"), "--no-archive"] if command == "compute" else []
+    res = runner.invoke(app, [command, str(township), *extra])
+    assert res.exit_code in (0, 1), res.output
+    assert len(calls) == 1

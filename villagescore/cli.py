@@ -600,12 +600,14 @@ def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs
         with _open_archive(arc_path) as arc:
             return earlier_grades(arc, sch.scheme.id, p)
 
-    total = len(iter_workbook_files(folders))
+    others: list[Path] = []
+    listed = (iter_workbook_files(folders, others), others)  # sizes the bar; the folders are walked once
     with _progress() as bar:
-        task = bar.add_task("读取表格", total=total, current="")
+        task = bar.add_task("读取表格", total=len(listed[0]), current="")
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
                              progress=lambda name: bar.update(task, advance=1, current=name),
-                             exclude=outputs or None, earlier=earlier if any(g.streak for g in sch.gradings) else None)
+                             exclude=outputs or None, earlier=earlier if any(g.streak for g in sch.gradings) else None,
+                             listed=listed)
     if period is None and len(result.periods) > 1:
         console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
                       f"（只算一期请加 --period {result.periods[0]}）。")
@@ -678,11 +680,13 @@ def validate(
     from villagescore.io.reader import iter_workbook_files
     from villagescore.pipeline import COUNT_LABELS, validate as run_validate
 
+    others: list[Path] = []
+    listed = (iter_workbook_files(folders, others), others)  # sizes the bar; the folders are walked once
     with _progress() as bar:
-        task = bar.add_task("检查表格", total=len(iter_workbook_files(folders)), current="")
+        task = bar.add_task("检查表格", total=len(listed[0]), current="")
         res = run_validate(sch, folders, period=period, roster=roster, criteria=criteria,
                            progress=lambda name: bar.update(task, advance=1, current=name),
-                           exclude={report_file} if report_file else None)
+                           exclude={report_file} if report_file else None, listed=listed)
     if report_file:
         from villagescore.io.summary import build_issue_list
 

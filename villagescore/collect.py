@@ -106,7 +106,8 @@ def _own_output(wb: Workbook) -> bool:
 
 
 def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
-            exclude: set[Path] | None = None, plan: Plan | None = None) -> Collected:
+            exclude: set[Path] | None = None, plan: Plan | None = None,
+            listed: tuple[list[Path], list[Path]] | None = None) -> Collected:
     """Read every workbook under the folders and sort them by their identity record.
 
     Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
@@ -141,7 +142,11 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
             flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
         return _zone_of(rp, folders, roots, flags)
 
-    paths = [p for p in iter_workbook_files(folders, others) if not exclude or real(p) not in exclude]
+    if listed is None:
+        found = iter_workbook_files(folders, others)
+    else:
+        found, others = listed[0], list(listed[1])
+    paths = [p for p in found if not exclude or real(p) not in exclude]
     early: dict[Path, Workbook | FileRefused] = {}
     prepare = None
     if plan is not None:

@@ -41,6 +41,7 @@ from villagescore.collect import Collected, collect, identify_foreign, resolve_f
 from villagescore.core.lists import make_lists, tracked_items
 
 Progress = Callable[[str], None]
+Listed = tuple[list[Path], list[Path]]  # a folder's workbooks and other data files (iter_workbook_files)
 
 
 class FatalInput(Exception):
@@ -404,7 +405,8 @@ def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Pat
 
 
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
-           progress: Progress | None, exclude: set[Path] | None, every_period: bool = False) -> _Checked:
+           progress: Progress | None, exclude: set[Path] | None, every_period: bool = False,
+           listed: Listed | None = None) -> _Checked:
     """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
     report = Report()
     early: dict[tuple, _Setup] = {}
@@ -425,7 +427,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
         early[_setup_inputs(setup_files, roster, criteria)] = known
         return FormParser(scheme, known.setup, bases)
 
-    col = collect(scheme, folders, report, progress, exclude, plan=plan)
+    col = collect(scheme, folders, report, progress, exclude, plan=plan, listed=listed)
     inputs = _setup_inputs(col, roster, criteria)
     chosen = early.get(inputs)
     if chosen is None:  # the whole folders decide otherwise: forms parsed in workers are parsed again here
@@ -482,12 +484,14 @@ def _release(ui: UnitInputs, later: set[str]) -> None:
 
 def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
             criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
-            exclude: set[Path] | None = None, earlier: Earlier | None = None) -> RunResult:
+            exclude: set[Path] | None = None, earlier: Earlier | None = None,
+            listed: Listed | None = None) -> RunResult:
     """Scores, ranks, grades and lists of one period (or a year from its parts) read from the folders.
 
-    ``earlier`` returns the archived grades of an earlier period (for streak rules such as 提级管理)."""
+    ``earlier`` returns the archived grades of an earlier period (for streak rules such as 提级管理);
+    ``listed``: the folders' files as ``iter_workbook_files`` lists them, when the caller has them."""
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                 exclude=exclude)
+                 exclude=exclude, listed=listed)
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
     per_period: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(dict)
     details: dict[str, list[LeafDetail]] = defaultdict(list)
@@ -629,14 +633,14 @@ class ValidationResult:
 
 def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
              criteria: Path | None = None, progress: Progress | None = None,
-             exclude: set[Path] | None = None) -> ValidationResult:
+             exclude: set[Path] | None = None, listed: Listed | None = None) -> ValidationResult:
     """Every check compute runs, without scoring results: the issues, a units × forms coverage table, counts.
 
     Without ``period`` every period found is checked (compute would ask which one). Raises
     FatalInput like compute when there is no roster or no form at all.
     """
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                 exclude=exclude, every_period=True)
+                 exclude=exclude, every_period=True, listed=listed)
     report, setup = chk.report, chk.setup
     forms = _needed_forms(scheme)
     multi = len(chk.periods) > 1
