@@ -116,6 +116,9 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     ``plan``: given what the files in ``00_基础信息`` folders say (read first, in a ``Collected`` of their
     own) and those workbooks, returns what each reading worker should do with a workbook once read
     (``parsing.FormParser``), or None. The files are recorded in the same order and the same way either way.
+
+    ``listed``: the folders' workbooks and other data files (``iter_workbook_files``), when the caller has
+    listed them already (to size a progress bar): a county's folders are not walked twice.
     """
     out = Collected()
     exclude = {p.resolve() for p in (exclude or set())}
@@ -152,9 +155,10 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     if plan is not None:
         first = [p for p in paths if p.parent.name == layout.SETUP_DIR]
         early = dict(read_workbooks(first, threshold=len(first) + 1))
-        setup_only, seen = Collected(), {}
+        setup_only: Collected = Collected()
+        seen_early: dict[str, str] = {}
         for path, wb in early.items():
-            _take(scheme, setup_only, Report(), seen, path, _shown(path, bases), zone(path), wb)
+            _take(scheme, setup_only, Report(), seen_early, path, _shown(path, bases), zone(path), wb)
         prepare = plan(setup_only, bases, early)
         for path, wb in early.items():  # read: a setup file's grids are not needed again (a county's are large)
             if isinstance(wb, Workbook) and (wb.identity or {}).get("role") == "setup":
@@ -162,7 +166,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     seen: dict[str, str] = {}
     rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
     for path in paths:  # in this order, however many processes read them
-        wb = early.pop(path) if path in early else next(rest)[1]  # a county's criteria grid goes once recorded
+        wb = early.pop(path) if path in early else next(rest)[1]
         name = _shown(path, bases)
         if progress:
             progress(name)
