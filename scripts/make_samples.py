@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from villagescore.core.records import RunResult  # noqa: E402
 from villagescore.core.scheme import Scheme  # noqa: E402
-from villagescore.demo import build, fill  # noqa: E402
+from villagescore.demo import build, fill, write_roster  # noqa: E402
 from villagescore.io import schemes  # noqa: E402
 from villagescore.io.atomic import write_bytes_atomic  # noqa: E402
 from villagescore.io.forms import build_setup_workbook  # noqa: E402
@@ -69,9 +69,7 @@ def _roster(scheme: Scheme, folder: Path, township: str, units: list[tuple]) -> 
     """名册.xlsx typed in by the clerk: code, name, type, secretary, funds base."""
     folder.mkdir(parents=True, exist_ok=True)
     roster = folder / "名册.xlsx"
-    write_bytes_atomic(roster, build_setup_workbook("roster", scheme))
-    fill(roster, [{"单位代码": c, "单位名称": n, "类型": t, "党组织书记": s, "所属乡镇": township,
-                   "工作经费基数（元）": f} for c, n, t, s, f, *_ in units])
+    write_roster(scheme, roster, township, units)
     return roster
 
 
@@ -95,6 +93,13 @@ def _clip(x: float, lo: float, hi: float) -> float:
     return min(hi, max(lo, x))
 
 
+def _make_forms(scheme: Scheme, roster: Path, period: str, folder: Path, seed: int) -> None:
+    """The period's blank forms by the real ``template`` code path; the roster must be clean."""
+    run = make_forms(scheme, roster, None, None, period, folder, seed=seed)
+    if run.report.errors:
+        raise SystemExit("\n".join(i.text() for i in run.report.errors))
+
+
 def _finish(scheme: Scheme, root: Path, roster: Path, folder: Path, period: str) -> Sample:
     result = compute(scheme, [folder], period=period)
     summary = root / f"{period}汇总.xlsx"
@@ -110,9 +115,7 @@ def _one_period(target: Path, scheme_id: str, seed: int, township: str, units: l
     rng = random.Random(seed)
     roster = _roster(scheme, target / "基础信息", township, units)
     folder = target / f"{period}表格"
-    run = make_forms(scheme, roster, None, None, period, folder, seed=seed)
-    if run.report.errors:
-        raise SystemExit("\n".join(i.text() for i in run.report.errors))
+    _make_forms(scheme, roster, period, folder, seed)
     fill_forms(scheme, folder, rng)
     return _finish(scheme, target, roster, folder, period)
 
@@ -286,9 +289,7 @@ def make_qinghu(target: Path = SAMPLES / "qinghu") -> dict[str, Path]:
     summaries = {}
     for year in QINGHU_PERIODS:
         folder = target / f"{year}表格"
-        run = make_forms(scheme, roster, None, None, year, folder, seed=QINGHU_SEED)
-        if run.report.errors:
-            raise SystemExit("\n".join(i.text() for i in run.report.errors))
+        _make_forms(scheme, roster, year, folder, QINGHU_SEED)
         fill_qinghu(scheme, folder, year, rng)
         summaries[year] = target / f"{year}年度汇总.xlsx"
         out = _cli(["compute", str(folder), "--scheme", "dazehu", "-o", str(summaries[year]),
@@ -378,9 +379,7 @@ def make_lanxi(target: Path = SAMPLES / "lanxi") -> dict[str, Path]:
         folders = []
         for town in LANXI_TOWNSHIPS:
             folder = target / town / f"{period}表格"
-            run = make_forms(scheme, rosters[town], None, None, period, folder, seed=LANXI_SEED)
-            if run.report.errors:
-                raise SystemExit("\n".join(i.text() for i in run.report.errors))
+            _make_forms(scheme, rosters[town], period, folder, LANXI_SEED)
             fill_lanxi(folder, town, period, rng)
             folders.append(folder)
         summaries[period] = target / f"{period}汇总.xlsx"

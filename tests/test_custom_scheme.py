@@ -201,10 +201,14 @@ def street(tmp_path_factory):
     return root, folder
 
 
+def _rounded(res, node):
+    return {u.code: u.rounded[node] for u in res.units if u.code in VILLAGES}
+
+
 def _villages(scheme, folder, node):
     res = compute(scheme, [folder])
     assert res.report.errors == []
-    return {u.code: u.rounded[node] for u in res.units if u.code in VILLAGES}, res
+    return _rounded(res, node), res
 
 
 def test_changed_band_table_converts_exactly(street):
@@ -220,7 +224,7 @@ def test_changed_band_table_converts_exactly(street):
     assert original == {"V1": D("4.50"), "V2": D("4.00"), "V3": D("4.50"), "V4": D("3.50"), "V5": D("3.00"),
                         "V6": D("2.00"), "V7": D("4.50"), "V8": D("2.00")}
     assert changed == {**original, "V2": D("4.25"), "V6": D("3.00")}
-    totals = {u.code: u.rounded["total"] for u in res.units if u.code in VILLAGES}
+    totals = _rounded(res, "total")
     # totals move by exactly the converted difference: V2 89.70 + 0.25 = 89.95; V6 78.00 + 1.00 = 79.00
     assert totals == {"V1": D("99.50"), "V2": D("89.95"), "V3": D("99.00"), "V4": D("87.90"), "V5": D("80.75"),
                       "V6": D("79.00"), "V7": D("72.30"), "V8": D("58.10")}
@@ -240,7 +244,7 @@ def test_changed_letters_convert_exactly(street):
                         "V6": D("4.00"), "V7": D("3.50"), "V8": D("3.00")}
     assert changed == {"V1": D("5.00"), "V2": D("5.00"), "V3": D("5.00"), "V4": D("4.25"), "V5": D("3.50"),
                        "V6": D("3.50"), "V7": D("2.75"), "V8": D("2.00")}
-    totals = {u.code: u.rounded["total"] for u in res.units if u.code in VILLAGES}
+    totals = _rounded(res, "total")
     # V4 87.90 − 0.25 = 87.65; V5 80.75 − 0.5 = 80.25; V6 78.00 − 0.5 = 77.50; V7 72.30 − 0.75 = 71.55;
     # V8 58.10 − 1 = 57.10 (still below 60 → 不合格)
     assert totals == {"V1": D("99.50"), "V2": D("89.70"), "V3": D("99.00"), "V4": D("87.65"), "V5": D("80.25"),

@@ -9,6 +9,8 @@ from villagescore.cli import app
 from villagescore.core.scheme import Combine, Form, Grading, Scheme
 from villagescore.io.schemes import builtin_dir, builtin_names, load
 
+from test_custom_scheme import edited
+
 runner = CliRunner()
 
 
@@ -88,12 +90,8 @@ def test_show_pingbian_and_shuocheng_details():
 
 
 def _copy(tmp_path: Path, base: str, *changes: tuple[str, str], name: str = "copy") -> Path:
-    text = (builtin_dir() / f"{base}.toml").read_text("utf-8")
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
     path = tmp_path / f"{name}.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(edited(base, *changes), encoding="utf-8")
     return path
 
 

@@ -80,6 +80,12 @@ def ballots(folder: Path, unit: str, rows) -> None:
     fill(find(folder, "vote", unit), [{"票号": s, **dict(zip(labels, votes))} for s, votes in rows], match="票号")
 
 
+def township_sheets(folder: Path) -> None:
+    """The street's 履职情况 scores and 下述下评 evaluations."""
+    fill(find(folder, "work"), [{"单位代码": c, "履职情况评分": v} for c, v in WORK.items()], match="单位代码")
+    fill(find(folder, "review"), [{"单位代码": c, "总体评价": g} for c, g in REVIEW.items()], match="单位代码")
+
+
 def fill_all(folder: Path) -> None:
     ballots(folder, "B1", B1_BALLOTS)
     # ballot 5 was spoiled; ballot 6 came back without a single vote: the clerk marks both 作废
@@ -88,8 +94,7 @@ def fill_all(folder: Path) -> None:
     ballots(folder, "B3", B3_BALLOTS)
     fill(find(folder, "vote", "B2"), [{"代码": k, "好": a, "较好": b, "一般": c, "差": d}
                                       for k, (a, b, c, d) in B2_TALLY.items()], match="代码", sheet="测评结果汇总")
-    fill(find(folder, "work"), [{"单位代码": c, "履职情况评分": v} for c, v in WORK.items()], match="单位代码")
-    fill(find(folder, "review"), [{"单位代码": c, "总体评价": g} for c, g in REVIEW.items()], match="单位代码")
+    township_sheets(folder)
     for code, rows in RECTIFY.items():
         fill(find(folder, "rectify", code), [{"存在问题": p, "整改措施": m, "责任人": o, "整改时限": d, "整改情况": s}
                                              for p, m, o, d, s in rows])
@@ -271,9 +276,7 @@ def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_pat
                               "--period", "2022", "-o", str(later), "--archive", str(db)])
     assert res.exit_code == 0, res.output
     assert "往期未完成的整改事项 2 项" in res.output  # B3-1's 整改中 item and B1-1's 未整改 item
-    from openpyxl import load_workbook as _load
-
-    carried_ws = _load(find(later, "rectify", "B1-1")).worksheets[0]
+    carried_ws = load_workbook(find(later, "rectify", "B1-1")).worksheets[0]
     assert [c.value for c in carried_ws[5]][1:6] == ["集体经济增收渠道单一", "发展乡村旅游", "孙立新", "2022年6月底", "未整改"]
     # the clerk of B1-1 clears the carried row: this year's list does not mention it
     fill(find(later, "rectify", "B1-1"), [{"存在问题": None, "整改措施": None, "责任人": None, "整改时限": None,
@@ -281,8 +284,7 @@ def test_rectification_items_carried_and_repeats_flagged(folder, scheme, tmp_pat
     ballots(later, "B1", B1_BALLOTS)
     ballots(later, "B2", [(1, ["好"] * 5)])
     ballots(later, "B3", B3_BALLOTS)
-    fill(find(later, "work"), [{"单位代码": c, "履职情况评分": v} for c, v in WORK.items()], match="单位代码")
-    fill(find(later, "review"), [{"单位代码": c, "总体评价": g} for c, g in REVIEW.items()], match="单位代码")
+    township_sheets(later)
     fill(find(later, "rectify", "B3-1"), [{"存在问题": "党员发展程序 不规范", "整改措施": "再次整改", "责任人": "彭志刚",
                                            "整改时限": "2023年3月底", "整改情况": "未整改"}])  # over the carried row
     res = runner.invoke(app, ["compute", str(later), "--scheme", "dazehu", "-o", str(out / "2022.xlsx"),

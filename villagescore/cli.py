@@ -307,15 +307,28 @@ def _check_folders(folders: list[Path]) -> None:
             raise Exit(2)
 
 
+def _check_new(path: Path, force: bool) -> None:
+    """Refuse to overwrite an existing file unless --force."""
+    if path.exists() and not force:
+        err.print(f"[red]{escape(str(path))} 已存在。如需覆盖，请加 --force。[/]")
+        raise Exit(2)
+
+
 def _check_output(output: Path, inputs: list[Path], force: bool) -> None:
     from villagescore.collect import is_inside
 
     if is_inside(output, inputs):
         err.print(f"[red]输出文件 {escape(str(output))} 位于输入文件夹内，请换一个位置（例如 -o 上一级文件夹/汇总.xlsx）。[/]")
         raise Exit(2)
-    if output.exists() and not force:
-        err.print(f"[red]{escape(str(output))} 已存在。如需覆盖，请加 --force。[/]")
-        raise Exit(2)
+    _check_new(output, force)
+
+
+def _listing(folders: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The folders' workbooks and other files, listed once: it sizes the progress bar and is what is read."""
+    from villagescore.io.reader import iter_workbook_files
+
+    others: list[Path] = []
+    return iter_workbook_files(folders, others), others
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -360,7 +373,7 @@ def template(
     sch = _load_scheme(scheme)
     if kind is not None:
         if kind not in SETUP_KINDS:
-            err.print(f"[red]不认识的表格种类“{escape(str(kind))}”，可选：roster、criteria、ledger。[/]")
+            err.print(f"[red]不认识的表格种类“{escape(kind)}”，可选：roster、criteria、ledger。[/]")
             raise Exit(2)
         from villagescore.io.forms import build_setup_workbook
 
@@ -374,9 +387,7 @@ def template(
                 raise Exit(1)
             units = setup.units
         target = out or Path(f"{SETUP_KINDS[kind]}.xlsx")
-        if target.exists() and not force:
-            err.print(f"[red]{escape(str(target))} 已存在。如需覆盖，请加 --force。[/]")
-            raise Exit(2)
+        _check_new(target, force)
         _write(target, build_setup_workbook(kind, sch, units))
         console.print(f"已生成{SETUP_KINDS[kind]}空白表：{escape(str(target))}")
         return
@@ -494,6 +505,15 @@ def _print_lists(result) -> None:
                 console.print("      " + "；".join(f"{escape(c)}：{escape(v)}" for c, v in zip(lst.columns, row) if v))
 
 
+def _print_result(result) -> None:
+    """A computed result on screen: the ranking, the scheme's lists, the notes and the issues (a summary was written)."""
+    console.print(_ranking_table(result))
+    _print_lists(result)
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/]")
+    _print_report(result.report, summary=True)
+
+
 @app.command()
 @guarded
 def compute(
@@ -534,16 +554,17 @@ def compute(
         _check_output(public, folders, force)
     if csv_dir:
         _check_output(csv_dir / "units.csv", folders, force)
+    # beside the summary; a summary named after the period (no -o) is written in the current folder
+    arc_default = archive or (output.parent if output else Path(".")) / ARCHIVE_NAME
+    arc_path = None if no_archive else arc_default
     if folders:
-        arc_early = None if no_archive else archive or (output.parent if output else Path(".")) / ARCHIVE_NAME
         result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p},
-                                  arc_early)
+                                  arc_path)
     else:
-        result = _compute_from_archive(sch, period, archive or (output or Path("x")).parent / ARCHIVE_NAME)
+        result = _compute_from_archive(sch, period, arc_default)
     if output is None:
         output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
         _check_output(output, folders, force)
-    arc_path = None if no_archive else archive or output.parent / ARCHIVE_NAME
     if arc_path is not None:
         from villagescore.history import attach_previous, track_items
 
@@ -569,11 +590,7 @@ def compute(
 
         console.print_json(json.dumps(to_json(result), ensure_ascii=False))
     else:
-        console.print(_ranking_table(result))
-        _print_lists(result)
-        for note in result.notes:
-            console.print(f"[yellow]{escape(note)}[/]")
-        _print_report(result.report, summary=True)
+        _print_result(result)
         console.print(f"汇总表已保存：{escape(str(output))}")
         for line in extra:
             console.print(line)
@@ -588,7 +605,6 @@ ARCHIVE_NAME = "villagescore.db"
 
 def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs: set[Path],
                      arc_path: Path | None = None):
-    from villagescore.io.reader import iter_workbook_files
     from villagescore.pipeline import compute as run_compute
 
     def earlier(p: str):
@@ -600,8 +616,7 @@ def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs
         with _open_archive(arc_path) as arc:
             return earlier_grades(arc, sch.scheme.id, p)
 
-    others: list[Path] = []
-    listed = (iter_workbook_files(folders, others), others)  # sizes the bar; the folders are walked once
+    listed = _listing(folders)
     with _progress() as bar:
         task = bar.add_task("读取表格", total=len(listed[0]), current="")
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
@@ -677,11 +692,9 @@ def validate(
     _check_folders(folders)
     if report_file:
         _check_output(report_file, folders, force)
-    from villagescore.io.reader import iter_workbook_files
     from villagescore.pipeline import COUNT_LABELS, validate as run_validate
 
-    others: list[Path] = []
-    listed = (iter_workbook_files(folders, others), others)  # sizes the bar; the folders are walked once
+    listed = _listing(folders)
     with _progress() as bar:
         task = bar.add_task("检查表格", total=len(listed[0]), current="")
         res = run_validate(sch, folders, period=period, roster=roster, criteria=criteria,
@@ -760,7 +773,7 @@ def explain(
         lines = explain_unit(result, unit)
     except KeyError:
         codes = "、".join(u.code for u in result.units)
-        err.print(f"[red]名册中没有单位代码“{escape(str(unit))}”（有：{escape(str(codes))}）[/]")
+        err.print(f"[red]名册中没有单位代码“{escape(unit)}”（有：{escape(codes)}）[/]")
         raise Exit(2) from None
     for line in lines:
         console.print(line, markup=False)
@@ -806,9 +819,7 @@ def history(
             if target is None:
                 err.print("[red]请写出导出的文件名，例如：villagescore history export 档案.xlsx[/]")
                 raise Exit(2)
-            if target.exists() and not force:
-                err.print(f"[red]{escape(str(target))} 已存在。如需覆盖，请加 --force。[/]")
-                raise Exit(2)
+            _check_new(target, force)
             from villagescore.io.archive import export_workbook
 
             _write(target, export_workbook(arc))
@@ -816,7 +827,7 @@ def history(
             return
         entries = arc.timeline(what)
         if not entries:
-            err.print(f"[red]档案库中没有单位 {escape(str(what))} 的记录。[/]")
+            err.print(f"[red]档案库中没有单位 {escape(what)} 的记录。[/]")
             raise Exit(1)
         table = Table(title=f"{what} 历次结果", title_justify="left")
         for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号"):
@@ -927,7 +938,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
     s = sch.scheme
     tree = Tree(f"[bold]{escape(s.name)}[/]（{escape(s.id)}，版本 {escape(s.version)}）")
     tree.add(f"依据：{escape(s.source or '—')}")
-    members = getattr(s, "member_types", None)
+    members = s.member_types
     tree.add("考评周期：" + {"half": "每半年", "quarter": "每季度", "year": "每年"}[s.period_kind] +
              f"；考评对象：{escape(types(s.unit_types))}" + (f"；考评人员：{escape(types(members))}" if members else ""))
     tree.add(f"舍入：四舍五入，保留 {s.places} 位小数，" + ("最后一次舍入" if s.rounding == "end" else "每一级舍入"))
@@ -938,8 +949,8 @@ def _scheme_tree(sch: Scheme) -> Tree:
         tree.add(f"考核细则：{escape(types(c.aspects))}，每个方面 {c.per_aspect} 项，每项默认 {num(c.default_points)} 分")
     forms = tree.add("表格")
     for f in sch.forms:
-        only = getattr(f, "applies_to", None)
-        rated = [x for x in [getattr(f, "self_label", ""), *(getattr(f, "members", None) or [])] if x]
+        only = f.applies_to
+        rated = [x for x in (f.self_label, *f.members) if x]
         forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
                   f"{'，仅' + escape(types(only)) + '填写' if only else ''}"
                   f"{'，测评' + escape(types(rated)) if rated else ''}）")
@@ -966,7 +977,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
                         f"依据 {escape(sch.nodes[g.by].label)}（{g.by}）")
         if g.applies_to:
             gb.add(f"适用于：{escape(types(g.applies_to))}（名额按参评单位分别计算）")
-        streak = getattr(g, "streak", None)
+        streak = g.streak
         if streak:
             gb.add(f"按以往各期评定：连续 {streak.periods} 期在{escape(grading_label(streak.grading))}中为"
                    f"“{escape('/'.join(streak.grades))}”的为“{escape(streak.grade)}”，其余为“{escape(g.default)}”")
@@ -1001,10 +1012,9 @@ def _scheme_tree(sch: Scheme) -> Tree:
             if v.cancels:
                 parts.append("取消：" + "、".join(grade_ref(k, x) for k, xs in v.cancels.items() for x in xs))
             vb.add(f"{escape(v.label)} → " + ("；".join(parts) or "（未指定处理）"))
-    lists = getattr(sch, "lists", None) or []
-    if lists:
+    if sch.lists:
         lb = tree.add("汇总表中的名单")
-        for lst in lists:
+        for lst in sch.lists:
             what = []
             if lst.grading is not None:
                 what.append("、".join(grade_ref(lst.grading, x) for x in lst.grades) + "的单位")
@@ -1058,10 +1068,7 @@ def demo(
     with _progress() as bar:
         task = bar.add_task("演示", total=None, current="")
         result, summary = run_demo(out, lambda name: bar.update(task, advance=1, current=name))
-    console.print(_ranking_table(result))
-    for note in result.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
-    _print_report(result.report, summary=True)
+    _print_result(result)
     console.print(f"演示数据在：{escape(str(out))}")
     console.print(f"[bold]汇总表已保存：{escape(str(summary))}[/]")
 

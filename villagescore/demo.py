@@ -107,6 +107,16 @@ def _criteria(rng: random.Random, per_aspect: int) -> list[tuple[str, str]]:
     return out
 
 
+def write_roster(scheme: Scheme, roster: Path, township: str, units: Iterable[tuple]) -> None:
+    """名册.xlsx typed in by the clerk from (code, name, type, secretary, funds base, …) of each unit."""
+    from villagescore.io.atomic import write_bytes_atomic
+    from villagescore.io.forms import build_setup_workbook
+
+    write_bytes_atomic(roster, build_setup_workbook("roster", scheme))
+    fill(roster, [{"单位代码": c, "单位名称": n, "类型": t, "党组织书记": s, "所属乡镇": township,
+                   "工作经费基数（元）": int(f)} for c, n, t, s, f, *_ in units])
+
+
 def write_setup(scheme: Scheme, folder: Path, rng: random.Random) -> tuple[Path, Path, Path]:
     from villagescore.core.records import Unit
     from villagescore.io.atomic import write_bytes_atomic
@@ -114,9 +124,7 @@ def write_setup(scheme: Scheme, folder: Path, rng: random.Random) -> tuple[Path,
 
     folder.mkdir(parents=True, exist_ok=True)
     roster, criteria, ledger = folder / "名册.xlsx", folder / "考核细则.xlsx", folder / "民生诉求台账.xlsx"
-    write_bytes_atomic(roster, build_setup_workbook("roster", scheme))
-    fill(roster, [{"单位代码": c, "单位名称": n, "类型": t, "党组织书记": s, "所属乡镇": TOWNSHIP,
-                   "工作经费基数（元）": int(f)} for c, n, t, s, f, _ in VILLAGES])
+    write_roster(scheme, roster, TOWNSHIP, VILLAGES)
     units = [Unit(c, n, t, s, TOWNSHIP, Decimal(f)) for c, n, t, s, f, _ in VILLAGES]
     write_bytes_atomic(criteria, build_setup_workbook("criteria", scheme, units))
     per = scheme.criteria.per_aspect if scheme.criteria else 2
