@@ -19,7 +19,7 @@ from villagescore.core.normalize import clean_text, squash
 from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
-from villagescore.parsing import form_of
+from villagescore.parsing import form_of, shown_name
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
@@ -57,17 +57,13 @@ class Collected:
             self.files[i] = replace(self.files[i], status=status)
 
 
-def _zone_of(path: Path, folders: list[Path], resolved: list[Path] | None = None,
-             inside: list[bool] | None = None) -> str:
+def _zone_of(path: Path, roots: list[Path], inside: list[bool]) -> str:
     """Which of the folders given a file came from (its index as text): a township, when several are merged.
 
-    ``collect`` resolves each folder once and passes ``resolved`` (the folders resolved, ``path`` too) and,
-    optionally, ``inside``: for each folder whether it is the resolved path's parent or one of its parents
-    (the same for every file of a directory)."""
-    if resolved is None:
-        path, resolved = path.resolve(), [f.resolve() for f in folders]
-    for i, fr in enumerate(resolved):
-        if path == fr or (inside[i] if inside is not None else fr in path.parents):
+    ``path`` and ``roots`` (the folders) are resolved; ``inside``: for each folder whether it is the path's
+    parent or one of its parents (the same for every file of a directory, worked out once per directory)."""
+    for i, fr in enumerate(roots):
+        if path == fr or inside[i]:
             return str(i)
     return ""
 
@@ -85,18 +81,9 @@ def _display_bases(roots: list[Path]) -> list[Path]:
     return bases
 
 
-def _shown(path: Path, bases: list[Path]) -> str:
-    for base in bases:
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            continue
-    return str(path)
-
-
 def _display(path: Path, roots: list[Path]) -> str:
     """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
-    return _shown(path, _display_bases(roots))
+    return shown_name(path, _display_bases(roots))
 
 
 def _own_output(wb: Workbook) -> bool:
@@ -143,7 +130,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         flags = inside.get(rp.parent)
         if flags is None:  # is each folder the parent or an ancestor of the resolved path
             flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
-        return _zone_of(rp, folders, roots, flags)
+        return _zone_of(rp, roots, flags)
 
     if listed is None:
         found = iter_workbook_files(folders, others)
@@ -158,7 +145,7 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         setup_only: Collected = Collected()
         seen_early: dict[str, str] = {}
         for path, wb in early.items():
-            _take(scheme, setup_only, Report(), seen_early, path, _shown(path, bases), zone(path), wb)
+            _take(scheme, setup_only, Report(), seen_early, path, shown_name(path, bases), zone(path), wb)
         prepare = plan(setup_only, bases, early)
         for path, wb in early.items():  # read: a setup file's grids are not needed again (a county's are large)
             if isinstance(wb, Workbook) and (wb.identity or {}).get("role") == "setup":
@@ -167,13 +154,13 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
     for path in paths:  # in this order, however many processes read them
         wb = early.pop(path) if path in early else next(rest)[1]
-        name = _shown(path, bases)
+        name = shown_name(path, bases)
         if progress:
             progress(name)
         _take(scheme, out, report, seen, path, name, zone(path), wb)
     for path in others:
         if path.resolve() not in exclude:
-            name = _shown(path, bases)
+            name = shown_name(path, bases)
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out

@@ -1,5 +1,6 @@
-"""Rules that need earlier periods, read from the archive: comparison with the previous period and
-a year combined from its archived halves (or quarters) without re-reading their workbooks.
+"""Rules that need earlier periods, read from the archive: comparison with the previous period, tracked
+items raised before or still open, earlier grades (for streak rules) and a year combined from its archived
+halves (or quarters) without re-reading their workbooks.
 
 Like ``pipeline``, this module does I/O through ``villagescore.io`` and never imports typer or rich.
 """
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from villagescore.core.normalize import squash
 from villagescore.core.periods import Period
-from villagescore.core.records import Previous, RunResult, Unit, UnitResult
+from villagescore.core.records import Item, Previous, RunResult, Unit, UnitResult
 from villagescore.core.scheme import Scheme
 from villagescore.core.scoring import combine_periods, rounded
 from villagescore.io.archive import Archive
@@ -50,23 +52,21 @@ def attach_previous(result: RunResult, archive: Archive) -> None:
 def track_items(result: RunResult, archive: Archive) -> None:
     """Flag this period's tracked items (问题整改清单) raised before for the same unit (年年述、年年改、年年在),
     and carry last period's items still open that this period does not list again."""
-    from villagescore.core.normalize import squash
-
     earlier = archive.items(result.scheme_id, before=result.period)
     if not earlier:
         return
     seen: dict[tuple[str, str], set[str]] = {}
     for e in earlier:
-        seen.setdefault((e.unit, squash(e.problem)), set()).add(e.period)
+        seen.setdefault(_item_key(e), set()).add(e.period)
     repeated = 0
     for it in result.items:
-        periods = seen.get((it.unit, squash(it.problem)))
+        periods = seen.get(_item_key(it))
         if periods:
             it.repeated = "、".join(sorted(periods))
             repeated += 1
     prev = str(Period.parse(result.period).previous())
-    listed = {(i.unit, squash(i.problem)) for i in result.items}
-    result.carried = [e for e in earlier if e.period == prev and e.open and (e.unit, squash(e.problem)) not in listed]
+    listed = {_item_key(i) for i in result.items}
+    result.carried = [e for e in earlier if e.period == prev and e.open and _item_key(e) not in listed]
     if repeated:
         result.notes.append(f"有 {repeated} 项整改问题在往期已经列入（见“整改事项”中的“往期已列入”），"
                             "请防止“年年述、年年改、年年在”。")
@@ -77,12 +77,15 @@ def track_items(result: RunResult, archive: Archive) -> None:
 
 def open_items(items: list) -> list:
     """Items still open: each problem of a unit as last listed (items oldest first), if its status is open."""
-    from villagescore.core.normalize import squash
-
     last: dict[tuple[str, str], object] = {}
     for it in items:
-        last[(it.unit, squash(it.problem))] = it
+        last[_item_key(it)] = it
     return [it for it in last.values() if it.open]
+
+
+def _item_key(it: Item) -> tuple[str, str]:
+    """The same problem of the same unit, however its spaces or letter case were typed."""
+    return it.unit, squash(it.problem)
 
 
 def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | None]] | None:

@@ -114,6 +114,16 @@ def identity_check(fd: FormData, rows: list[Row]) -> list[Issue]:
     return out
 
 
+def shown_name(path: Path, bases: list[Path]) -> str:
+    """A file's name as checking shows it: from the first of ``bases`` it is under (its full path if none)."""
+    for base in bases:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
+
+
 def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
     """The form a workbook's identity record says it is (as ``collect`` records it), or None when it is no
     form of this scheme (a setup file, printable ballots, this tool's output, another scheme, no record)."""
@@ -146,12 +156,7 @@ class FormParser:
     bases: list[Path]  # the folders file names are shown from (``collect._display_bases``)
 
     def name(self, path: Path) -> str:
-        for base in self.bases:
-            try:
-                return str(path.relative_to(base))
-            except ValueError:
-                continue
-        return str(path)
+        return shown_name(path, self.bases)
 
     def __call__(self, wb: Workbook) -> Workbook:
         fd = form_of(self.scheme, wb, self.name(wb.path))
@@ -167,4 +172,5 @@ class FormParser:
         return replace(wb, sheets={}, parsed=parsed)
 
 
-__all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "draw_check", "identity_check"]
+__all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
+           "identity_check"]

@@ -216,29 +216,25 @@ class _Checked:
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
 
 
+def _slot(scheme: Scheme, col: Collected, fd: FormData) -> str:
+    """Whom a form's file is for: its unit, or for a township form its township's folder index ("" for one)."""
+    return (fd.unit or "") if scheme.form(fd.form_id).scope == "unit" else col.zones.get(fd.file, "")
+
+
 def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, report: Report,
                  chk: _Checked) -> dict[str, UnitInputs]:
+    """Every unit's rows and sources of ``period``, each form's file checked: conflicts, a township form's
+    rows split by their unit column, and the forms a unit lacks."""
     inputs = {u.code: UnitInputs(u, period, setup.criteria.get(u.code, [])) for u in setup.units}
     groups: dict[tuple[str, str], list[FormData]] = {}
     for fd in col.forms:
         if fd.period == period:
-            unit = (fd.unit or "") if scheme.form(fd.form_id).scope == "unit" else col.zones.get(fd.file, "")
-            groups.setdefault((unit, fd.form_id), []).append(fd)
+            groups.setdefault((_slot(scheme, col, fd), fd.form_id), []).append(fd)
     for (unit, form_id), fds in groups.items():
         form = scheme.form(form_id)
         chk.used[period, unit, form_id] = [fd.file for fd in fds]
-        if len(fds) > 1:  # never pick one: the form counts for nobody until one file is left
-            first = fds[0]
-            for fd in fds[1:]:
-                other = first.file if first.file != fd.file else f"{first.file} 工作表“{first.sheet}”"
-                report.add(issue("conflicting-files", file=fd.file, sheet=fd.sheet, unit=unit, form=form.title,
-                                 other=other))
-            for fd in fds:
-                col.status(fd.file, "有冲突，未计入")
-            chk.conflicts.add((period, unit, form_id))
-            for code in [unit] if form.scope == "unit" else [c for c in inputs if chk.unit_zone.get(c, "") == unit]:
-                inputs[code].rows[form_id] = []
-                inputs[code].sources[form_id] = Source(_SILENT)
+        if len(fds) > 1:
+            _conflict(form, unit, fds, period, inputs, report, col, chk)
             continue
         fd = fds[0]
         if form.scope == "unit":
@@ -250,38 +246,67 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
             ui.rows[form_id] = fd.rows
             ui.sources[form_id] = Source(fd.file, fd.sheet, issued)
             continue
-        first_row: dict[str, int] = {}
-        for r in fd.rows:
-            code = str(r.get("unit") or "")
-            if code not in inputs or chk.unit_zone.get(code, "") != unit:  # unknown, or another township's
-                report.add(issue("unit-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"),
-                                 code=code or "（空）"))
-                continue
-            if code in first_row and form.kind != "register":  # a register has any number of rows per unit
-                report.add(issue("unit-row-duplicate", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
-                                 form=form.title, other_row=first_row[code]))
-                continue
-            if not form.applies(inputs[code].unit.type):
-                report.add(issue("form-not-applicable", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
-                                 form=form.title, type=inputs[code].unit.type))
-                continue
-            first_row.setdefault(code, r.row)
-            inputs[code].rows.setdefault(form_id, []).append(r)
-            inputs[code].sources[form_id] = Source(fd.file, fd.sheet)
-            if form.veto_field and r.get(form.veto_field):
-                label = str(r.get(form.veto_field))
-                if scheme.veto(label) is None:
-                    report.add(issue("veto-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell(form.veto_field),
-                                     unit=code, value=label))
-                else:
-                    chk.vetoes.setdefault(code, []).append(label)
-        for u in (u for u in setup.units if chk.unit_zone.get(u.code, "") == unit):
-            if form.kind == "register":  # no rows: nothing registered for this unit
-                inputs[u.code].sources.setdefault(form_id, Source(fd.file, fd.sheet))
-            elif u.code not in first_row and form.applies(u.type):
-                report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
-                inputs[u.code].sources[form_id] = Source(_SILENT)
-    # coverage: every unit needs every form used by its score nodes
+        _township_rows(scheme, setup, form, fd, unit, inputs, report, chk)
+    _coverage(scheme, setup, period, groups, inputs, report, chk)
+    return inputs
+
+
+def _conflict(form: Form, unit: str, fds: list[FormData], period: str, inputs: dict[str, UnitInputs],
+              report: Report, col: Collected, chk: _Checked) -> None:
+    """Several files of one form for the same unit (or township): never pick one, the form counts for nobody
+    until one file is left."""
+    first = fds[0]
+    for fd in fds[1:]:
+        other = first.file if first.file != fd.file else f"{first.file} 工作表“{first.sheet}”"
+        report.add(issue("conflicting-files", file=fd.file, sheet=fd.sheet, unit=unit, form=form.title,
+                         other=other))
+    for fd in fds:
+        col.status(fd.file, "有冲突，未计入")
+    chk.conflicts.add((period, unit, form.id))
+    for code in [unit] if form.scope == "unit" else [c for c in inputs if chk.unit_zone.get(c, "") == unit]:
+        inputs[code].rows[form.id] = []
+        inputs[code].sources[form.id] = Source(_SILENT)
+
+
+def _township_rows(scheme: Scheme, setup: Setup, form: Form, fd: FormData, zone: str,
+                   inputs: dict[str, UnitInputs], report: Report, chk: _Checked) -> None:
+    """A township form's rows given to the units of its unit column (``zone``: the township's folder)."""
+    first_row: dict[str, int] = {}
+    for r in fd.rows:
+        code = str(r.get("unit") or "")
+        if code not in inputs or chk.unit_zone.get(code, "") != zone:  # unknown, or another township's
+            report.add(issue("unit-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"),
+                             code=code or "（空）"))
+            continue
+        if code in first_row and form.kind != "register":  # a register has any number of rows per unit
+            report.add(issue("unit-row-duplicate", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
+                             form=form.title, other_row=first_row[code]))
+            continue
+        if not form.applies(inputs[code].unit.type):
+            report.add(issue("form-not-applicable", file=fd.file, sheet=fd.sheet, cell=r.cell("unit"), unit=code,
+                             form=form.title, type=inputs[code].unit.type))
+            continue
+        first_row.setdefault(code, r.row)
+        inputs[code].rows.setdefault(form.id, []).append(r)
+        inputs[code].sources[form.id] = Source(fd.file, fd.sheet)
+        if form.veto_field and r.get(form.veto_field):
+            label = str(r.get(form.veto_field))
+            if scheme.veto(label) is None:
+                report.add(issue("veto-unknown", file=fd.file, sheet=fd.sheet, cell=r.cell(form.veto_field),
+                                 unit=code, value=label))
+            else:
+                chk.vetoes.setdefault(code, []).append(label)
+    for u in (u for u in setup.units if chk.unit_zone.get(u.code, "") == zone):
+        if form.kind == "register":  # no rows: nothing registered for this unit
+            inputs[u.code].sources.setdefault(form.id, Source(fd.file, fd.sheet))
+        elif u.code not in first_row and form.applies(u.type):
+            report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
+            inputs[u.code].sources[form.id] = Source(_SILENT)
+
+
+def _coverage(scheme: Scheme, setup: Setup, period: str, groups: dict[tuple[str, str], list[FormData]],
+              inputs: dict[str, UnitInputs], report: Report, chk: _Checked) -> None:
+    """Every unit needs every form used by its score nodes: an error for each one missing."""
     for u in setup.units:
         for f in _needed_forms(scheme, u.type):
             if (u.code if f.scope == "unit" else chk.unit_zone.get(u.code, ""), f.id) not in groups:
@@ -289,11 +314,10 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
                 inputs[u.code].sources[f.id] = Source(_SILENT)  # said once: not again by each leaf that reads it
                 for m in form_members(scheme, setup, f, u.code):  # its people's votes: already reported
                     inputs[m.code].sources[f.id] = Source(_SILENT)
-    return inputs
 
 
 def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[str, UnitInputs],
-           issued: int | None, report: Report, chk: "_Checked") -> None:
+           issued: int | None, report: Report, chk: _Checked) -> None:
     """A vote ballot becomes one tally row for the unit and one for each person it votes on."""
     unit = fd.unit or ""
     members = form_members(scheme, setup, form, unit)
@@ -534,13 +558,11 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows))
 
 
-def _rows_by_unit(scheme: Scheme, chk: "_Checked", period: str) -> dict[str, dict[str, list[Row]]]:
+def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[str, list[Row]]]:
     """form id → unit code → the rows of that unit in ``period`` (township registers split by their unit column)."""
     out: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for fd in chk.col.forms:
-        township = scheme.form(fd.form_id).scope == "township"
-        key = (period, chk.col.zones.get(fd.file, "") if township else fd.unit or "", fd.form_id)
-        if fd.period != period or key in chk.conflicts:
+        if fd.period != period or (period, _slot(scheme, chk.col, fd), fd.form_id) in chk.conflicts:
             continue
         if scheme.form(fd.form_id).scope == "unit":
             out[fd.form_id][fd.unit or ""].extend(fd.rows)
@@ -551,12 +573,14 @@ def _rows_by_unit(scheme: Scheme, chk: "_Checked", period: str) -> dict[str, dic
 
 
 def run_result(scheme: Scheme, target: str, periods: list[str], units: list[UnitResult], quota: list,
-               notes: list[str], **extra) -> RunResult:
-    """A RunResult with everything the scheme says about how to show it (labels, columns, grades, formulas)."""
+               notes: list[str], *, report: Report | None = None, files: list[InputFile] | None = None,
+               ballots: list | None = None, **extra) -> RunResult:
+    """A RunResult with everything the scheme says about how to show it (labels, columns, grades, formulas);
+    ``extra``: further RunResult fields (lists, items, source …)."""
     return RunResult(
         scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
         scheme_source=scheme.scheme.source, period=target, periods=periods, units=units, quota=quota,
-        report=extra.pop("report", Report()), files=extra.pop("files", []), ballots=extra.pop("ballots", []),
+        report=report if report is not None else Report(), files=files or [], ballots=ballots or [],
         computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), tool_version=villagescore.__version__,
         node_labels={k: v.label for k, v in scheme.nodes.items()}, display=list(scheme.display_nodes),
         leaves=[n for n in scheme.order() if n in scheme.leaves()],

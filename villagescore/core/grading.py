@@ -198,24 +198,28 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
         if forced:
             g, why = forced, "一票否决：" + "、".join(v.label for v in c.vetoes)
         elif g in grading.grades:
-            why = ENTERED_RULE
-            cancelled = {x for v in c.vetoes for x in v.cancels.get(grading.id, [])}
-            if g in cancelled:  # a veto takes the entered grade away: the next lower grade not cancelled
-                labels = "、".join(v.label for v in c.vetoes if g in v.cancels.get(grading.id, []))
-                why = f"一票否决：{labels}，取消“{g}”"
-                lower = g
-                while lower in cancelled and _neighbour(grading, lower, downward=True) != lower:
-                    lower = _neighbour(grading, lower, downward=True)
-                if lower in cancelled:
-                    g, why = None, why + "，没有更低的等次，暂不评定"
-                else:
-                    g, why = lower, why + f"，改为“{lower}”"
+            g, why = _entered_grade(grading, c, g)
         else:
             g, why = None, "未录入等次"
         results[c.code] = _with_consequence(grading, GradeResult(grading.id, g, (), why, rank[c.code]), c, places)
     quota = [QuotaLine(grading.id, ENTERED_RULE, grade, len(cands), "—",
                        sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
     return GradingOutcome(results, quota, [])
+
+
+def _entered_grade(grading: Grading, c: Candidate, g: str) -> tuple[str | None, str]:
+    """The entered grade and why; when a veto cancels it, the next lower grade not cancelled (None if none)."""
+    cancelled = {x for v in c.vetoes for x in v.cancels.get(grading.id, [])}
+    if g not in cancelled:
+        return g, ENTERED_RULE
+    labels = "、".join(v.label for v in c.vetoes if g in v.cancels.get(grading.id, []))
+    why = f"一票否决：{labels}，取消“{g}”"
+    lower = g
+    while lower in cancelled and (below := _neighbour(grading, lower, downward=True)) != lower:
+        lower = below
+    if lower in cancelled:
+        return None, why + "，没有更低的等次，暂不评定"
+    return lower, why + f"，改为“{lower}”"
 
 
 def grade_streak(grading: Grading, cands: list[Candidate],

@@ -51,6 +51,18 @@ class Period:
         return Period(self.year, self.kind, self.index - 1)
 
     @property
+    def months(self) -> tuple[int, int]:
+        """First and last month of the period in its year: 2025H2 → (7, 12), 2025Q1 → (1, 3), 2025 → (1, 12)."""
+        if self.kind == "year":
+            return 1, 12
+        n = 6 if self.kind == "half" else 3
+        return (self.index - 1) * n + 1, self.index * n
+
+    def ends_before(self, other: "Period") -> bool:
+        """Whether this period ends before ``other`` starts (2024 and 2024H2 before 2025Q1; 2025 is not)."""
+        return (self.year, self.months[1]) < (other.year, other.months[0])
+
+    @property
     def part(self) -> str:
         """'H1', 'Q3' or '' for a year: the key used in a scheme's annual weights."""
         return str(self)[4:]

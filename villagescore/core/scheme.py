@@ -209,7 +209,6 @@ class SharePoints(LeafBase):
     points: Decimal
     field: str | None = None  # for ballot/register rows: the column holding the option
 
-
     @model_validator(mode="after")
     def _one(self) -> "SharePoints":
         if bool(self.positive) == bool(self.weights):
@@ -239,7 +238,6 @@ class RegisterSum(LeafBase):
     cap: Decimal | None = None
     floor: Decimal | None = None
 
-
     @model_validator(mode="after")
     def _one(self) -> "RegisterSum":
         if (self.field is None) == (self.points_by is None):
@@ -251,7 +249,6 @@ class Direct(LeafBase):
     agg: Literal["direct"]
     field: str
     letters: DecimalMap = {}  # e.g. A=1.0 … E=0.6, times ``max``
-
 
 
 Leaf = Annotated[
@@ -433,7 +430,6 @@ class Meta(Strict):
 
 class Annual(Strict):
     weights: DecimalMap = {}
-
 
 
 class Criteria(Strict):

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from villagescore.core.issues import Issue, issue
 from villagescore.core.layout import SELF_KEY
+from villagescore.core.numbers import plain
 from villagescore.core.records import BallotLine, Row
 from villagescore.core.scheme import Form
 
@@ -28,9 +29,7 @@ class VoteCount:
 
 
 def _serial(value) -> str:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return str(value or "")
+    return plain(value) if isinstance(value, Decimal) else str(value or "")
 
 
 def count_votes(form: Form, targets: list[tuple[str, str]], ballots: list[Row], tally: list[Row], *,

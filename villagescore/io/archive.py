@@ -20,18 +20,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
+from villagescore.core.periods import Period
 from villagescore.core.records import Item, RunResult
-
-
-def _before(p, limit) -> bool:
-    """Whether period ``p`` ends before ``limit`` starts (2024 and 2024H2 are before 2025Q1; 2025 is not)."""
-    def span(x):
-        if x.kind == "year":
-            return (x.year, 1), (x.year, 12)
-        months = 6 if x.kind == "half" else 3
-        return (x.year, (x.index - 1) * months + 1), (x.year, x.index * months)
-
-    return span(p)[1] < span(limit)[0]
 
 SCHEMA_VERSION = 2
 DEFAULT_NAME = "villagescore.db"
@@ -268,21 +258,19 @@ class Archive:
     def items(self, scheme_id: str | None, before: str | None = None, unit: str | None = None) -> list[Item]:
         """Tracked items of the current runs (of a scheme; of periods before ``before``; of a unit), oldest first."""
         sql = ("SELECT x.unit_code, x.period, x.problem, x.measure, x.owner, x.deadline, x.status, x.open, x.repeated"
-               " FROM rectifications x JOIN runs r ON r.id = x.run_id WHERE r.current = 1 AND r.scheme_id = ?")
-        args: list = [scheme_id]
-        if scheme_id is None:
-            sql = sql.replace(" AND r.scheme_id = ?", "")
-            args = []
+               " FROM rectifications x JOIN runs r ON r.id = x.run_id WHERE r.current = 1")
+        args: list = []
+        if scheme_id is not None:
+            sql += " AND r.scheme_id = ?"
+            args.append(scheme_id)
         if unit is not None:
             sql += " AND x.unit_code = ?"
             args.append(unit)
-        found = [Item(*row[:7], bool(row[7]), row[8]) for row in self.db.execute(sql + " ORDER BY x.period, x.seq",
-                                                                                   args)]
+        found = [Item(*row[:7], bool(row[7]), row[8])
+                 for row in self.db.execute(sql + " ORDER BY x.period, x.seq", args)]
         if before is not None:
-            from villagescore.core.periods import Period
-
             limit = Period.parse(before)
-            found = [i for i in found if _before(Period.parse(i.period), limit)]
+            found = [i for i in found if Period.parse(i.period).ends_before(limit)]
         return found
 
     # ---------------------------------------------------------------- reading

@@ -241,6 +241,8 @@ _NEEDS_VISIT = re.compile(rb'<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*["\']e["\']|\shidde
 # Substrings one of which every _NEEDS_VISIT match contains: checked first, since the alternation
 # without a literal prefix scans slowly (most sheets contain none of them).
 _VISIT_HINTS = (b"<f", b":f", b"hidden", b'"e"', b"'e'", b'"e\'', b"'e\"")
+_ROW_REF = re.compile(rb'<row\s[^>]*?\br\s*=\s*["\'](\d+)')
+_CELL_REF = re.compile(rb'<c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})\d')
 
 
 def _needs_visit(data: bytes) -> bool:
@@ -250,8 +252,6 @@ def _needs_visit(data: bytes) -> bool:
 def _has_dtd(body: bytes) -> bool:
     """A DTD or entity declaration (ASCII/UTF-8 or UTF-16); each contains "<!" or "<\\0!"."""
     return (b"<!" in body or b"<\x00!" in body) and any(w in body for w in _DTD)
-_ROW_REF = re.compile(rb'<row\s[^>]*?\br\s*=\s*["\'](\d+)')
-_CELL_REF = re.compile(rb'<c\s[^>]*?\br\s*=\s*["\']([A-Za-z]{1,3})\d')
 
 
 def _plain_sheet(data: bytes) -> bool:
