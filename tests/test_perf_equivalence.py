@@ -63,20 +63,6 @@ def _ref_lines(text: str, width: int) -> int:
     return sum(max(1, math.ceil(_ref_text_width(line) / room)) for line in text.split("\n"))
 
 
-def _ref_expr(self, u, key, node, sheet):
-    if node not in self.tree:
-        e = self.leaf(u, key, node) if node in self.col else None
-        return None if e is None or e.model is None else (self.ref(u, key, node, sheet), e.model)
-    texts, total = [], Fraction(0)
-    for child, weight in self.tree[node]:
-        sub = self._expr(u, key, child, sheet)
-        if sub is None:
-            return None
-        texts.append(S._term(weight, f"({sub[0]})" if child in self.tree else sub[0]))
-        total += S.exact(weight) * sub[1]
-    return S._join(texts), total
-
-
 class _RefGrid:
     """The old ``_Grid``: each cell written to xlsxwriter as it comes, widths and heights set at the end."""
 
@@ -242,7 +228,7 @@ def reference_summary(monkeypatch):
         monkeypatch.setattr(S, "_lines", _ref_lines)
         monkeypatch.setattr(S, "_Grid", _RefGrid)
         monkeypatch.setattr(S, "_workbook", _ref_workbook)
-        monkeypatch.setattr(S._Trace, "_expr", _ref_expr)
+        monkeypatch.setattr(S._Trace, "_expr", S._Trace._build_expr)  # each subtree built again: no memo
 
     return patch
 

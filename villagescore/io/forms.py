@@ -14,7 +14,7 @@ import itertools
 import math
 import pickle
 import re
-import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,7 +35,7 @@ from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core.scheme import Column, Form, Scheme
-from villagescore.io.cells import looks_rich, write_text
+from villagescore.io.cells import TEXT_OPTIONS, display_width, looks_rich, write_text
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
@@ -80,21 +80,7 @@ _BALLOT_NOTE = "请在“得分”栏填写 0 至该项分值之间的分数；�
 # ------------------------------------------------------------------ small helpers
 
 
-_TEXT_WIDTHS: dict[str, int] = {}  # text → _tw(text): labels, options and values recur in every unit's forms
-
-
-def _tw(text: str) -> int:
-    """Display width: 2 per CJK (wide) character, 1 otherwise."""
-    width = _TEXT_WIDTHS.get(text)
-    if width is None:
-        if text.isascii():  # no ASCII character is wide
-            width = len(text)
-        else:
-            width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-        if len(_TEXT_WIDTHS) >= 100_000:
-            _TEXT_WIDTHS.clear()
-        _TEXT_WIDTHS[text] = width
-    return width
+_tw = display_width  # display width: 2 per CJK (wide) character, 1 otherwise
 
 
 def _lines(text: str, width: float) -> int:
@@ -103,7 +89,6 @@ def _lines(text: str, width: float) -> int:
 
 def _num(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
-
 
 
 def _clip(text: str, limit: int) -> str:
@@ -297,8 +282,7 @@ class _Workbook(xlsxwriter.Workbook):
         return _Packager(*self.package)
 
 
-_WORKBOOK_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                     "strings_to_numbers": False}
+_WORKBOOK_OPTIONS = {"in_memory": True, **TEXT_OPTIONS}
 _PACKAGES_OK = all(hasattr(c, a) for c, a in ((Packager, "_create_package"), (Packager(), "filenames"),
                                               (Packager, "_write_shared_strings_file"),
                                               (xlsxwriter.Workbook, "_get_packager"),
@@ -426,8 +410,6 @@ class _Book:
         key = self._key() if _PACKAGES_OK and PACKAGES_KEPT > 0 else None
         if key is None:
             return
-        import zipfile
-
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = z.namelist()
             if not all(n.endswith((".xml", ".rels")) for n in names) or _SST_PART not in names:
@@ -803,12 +785,10 @@ def _repeat_ballots(data: bytes, copies: int, page: int, last: int) -> bytes | N
     and merges repeated in the sheet XML with their row numbers moved, each with its own 票号, and the
     shared-string count of a full write. The same package, part for part, as writing every cell (checked by
     tests/test_perf_equivalence.py); None when the sheet is not laid out as expected (write every cell)."""
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         infos = z.infolist()
         parts = {i.filename: z.read(i) for i in infos}
-    if _SHEET_XML not in parts or "xl/sharedStrings.xml" not in parts:
+    if _SHEET_XML not in parts or _SST_PART not in parts:
         return None
     xml = parts[_SHEET_XML].decode("utf-8")
     head, sep, rest = xml.partition("<sheetData>")
@@ -849,14 +829,14 @@ def _repeat_ballots(data: bytes, copies: int, page: int, last: int) -> bytes | N
     if expected not in head:
         return None
     parts[_SHEET_XML] = (head + sep + "".join(copies_xml) + sep2 + tail).encode("utf-8")
-    strings = parts["xl/sharedStrings.xml"].decode("utf-8")
+    strings = parts[_SST_PART].decode("utf-8")
     per_copy = copies_xml[0].count(' t="s">')  # string cells of one ballot, its 票号 among them
     count = _SST_COUNT.search(strings)
     if count is None:
         return None
     strings = (strings[:count.start(2)] + str(int(count.group(2)) + (copies - 1) * (per_copy - 1))
                + strings[count.end(2):])
-    parts["xl/sharedStrings.xml"] = strings.encode("utf-8")
+    parts[_SST_PART] = strings.encode("utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
         for info in infos:  # the same entries as xlsxwriter writes them (in memory: dated 1 Jan 1980)

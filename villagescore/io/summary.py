@@ -16,7 +16,6 @@ import io
 import math
 import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -31,7 +30,7 @@ from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import exact, round_half_up, plain
 from villagescore.core.periods import Period
 from villagescore.core.records import GradeResult, LeafDetail, RunResult, UnitResult
-from villagescore.io.cells import write_text
+from villagescore.io.cells import TEXT_OPTIONS, display_width, write_text
 
 FONT = "宋体"
 CAP = 40  # widest column, in Excel width units (≈ 20 CJK characters); longer text wraps
@@ -53,25 +52,11 @@ CHART_COLOURS = {"good": "#70AD47", "bad": "#E06666", "pending": "#FFC000", "non
 PUBLIC_NOTE = "公示期：____年__月__日至____年__月__日。如有异议，请在公示期内向乡（镇）党委反映。"
 
 
-_WIDTHS: dict[str, int] = {}  # text → display width: a county's summary measures the same texts many times
-_WIDTHS_MAX = 200_000
-
-
 def _text_width(text: str) -> int:
     """Display width of the longest line: 2 units per CJK (wide) character, 1 otherwise."""
-    width = _WIDTHS.get(text)
-    if width is None:
-        if text.isascii():  # no ASCII character is wide
-            width = max(map(len, text.split("\n")))
-        else:
-            width = max(
-                (sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in text.split("\n")),
-                default=0,
-            )
-        if len(_WIDTHS) >= _WIDTHS_MAX:
-            _WIDTHS.clear()
-        _WIDTHS[text] = width
-    return width
+    if "\n" not in text:
+        return display_width(text)
+    return max(map(display_width, text.split("\n")))
 
 
 def _lines(text: str, width: int) -> int:
@@ -1197,10 +1182,9 @@ ROW_BY_ROW_ROWS = 20_000
 
 def _workbook(buf: io.BytesIO, tmpdir: str | None) -> xlsxwriter.Workbook:
     """A workbook written to ``buf``: through temporary files in ``tmpdir`` row by row, or in memory."""
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     if tmpdir is None:
-        return xlsxwriter.Workbook(buf, {"in_memory": True, **options})
-    return xlsxwriter.Workbook(buf, {"constant_memory": True, "tmpdir": tmpdir, **options})
+        return xlsxwriter.Workbook(buf, {"in_memory": True, **TEXT_OPTIONS})
+    return xlsxwriter.Workbook(buf, {"constant_memory": True, "tmpdir": tmpdir, **TEXT_OPTIONS})
 
 
 def _properties(title: str, when: str = "") -> dict[str, Any]:
