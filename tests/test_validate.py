@@ -120,10 +120,33 @@ def test_open_file_and_grouping(tmp_path, clean, scheme, monkeypatch):
     assert res.coverage.cells["V2", "2025H1", "callback"] == "缺少" and res.counts["unreadable"] == 1
     groups = res.issues_by_file()
     assert groups[-1][0] == "" and [i.code for i in groups[-1][1]] == ["form-missing"]
-    assert set(COVERAGE_STATUS.values()) == {"齐全", "有错误", "缺少", "有冲突", "—"}
+    assert set(COVERAGE_STATUS.values()) == {"齐全", "未填写", "有错误", "缺少", "有冲突", "—"}
 
 
 def test_no_roster_is_fatal(tmp_path, scheme):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FatalInput):
         validate(scheme, [tmp_path / "empty"])
+
+
+def test_a_form_not_filled_yet_is_one_issue_not_one_per_cell(tmp_path, scheme):
+    """Checking while forms come in: an untouched callback form says so once (and 未填写 in the coverage);
+    a partly filled one still names each empty cell."""
+    from township import forms
+
+    from villagescore.demo import fill
+
+    folder = forms(scheme, tmp_path)
+    res = validate(scheme, [folder])
+    empty = [i for i in res.report.errors if i.code == "form-empty"]
+    assert sorted(i.unit for i in empty) == ["V1", "V2", "V3", "V4", "V5"]
+    assert all("回访核查表" in i.message and "从 " in i.message and i.sheet for i in empty)
+    path = find(folder, "callback", "V1")
+    assert not any(i.code == "missing-value" and i.file.endswith(path.name) for i in res.report.errors)
+    v1 = res.coverage.table()[1]
+    assert v1[0].startswith("青山村") and COVERAGE_STATUS["blank"] in v1
+    ids = [c.value for c in openpyxl.load_workbook(path).worksheets[0]["B"][4:] if c.value]
+    fill(path, [{"诉求编号": ids[0], "回访方式": "电话回访"}], match="诉求编号")
+    again = validate(scheme, [folder])
+    missing = [i for i in again.report.errors if i.file.endswith(path.name) and i.code == "missing-value"]
+    assert missing and not any(i.unit == "V1" and i.code == "form-empty" for i in again.report.errors)

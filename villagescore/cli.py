@@ -729,7 +729,7 @@ COVERAGE_COLUMNS_MAX = 8  # more forms than this: one line per unit listing only
 def _coverage_table(coverage) -> Table:
     rows = coverage.table()
     cov = Table(title="表格收齐情况", title_justify="left")
-    colours = {"齐全": "green", "有错误": "red", "缺少": "red", "有冲突": "red"}
+    colours = {"齐全": "green", "未填写": "yellow", "有错误": "red", "缺少": "red", "有冲突": "red"}
     if len(rows[0]) - 2 <= COVERAGE_COLUMNS_MAX:
         for h in rows[0]:
             cov.add_column(h, overflow="fold")

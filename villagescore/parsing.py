@@ -65,6 +65,8 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only)
     if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
         problems = with_unit(problems, rows, "unit")
+    elif form.scope == "unit":
+        problems = _not_filled_yet(form, fd, sheet, rows, problems)
     out.rows = rows
     out.issues.extend(problems)
     out.issues.extend(sheet_issues(wb, fd.file, sheet, [r.row for r in rows], unit))
@@ -74,6 +76,19 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     if form.anonymous:
         out.issues.extend(identity_check(located, rows))
     return out
+
+
+def _not_filled_yet(form: Form, fd: FormData, sheet: str, rows: list[Row], problems: list[Issue]) -> list[Issue]:
+    """A unit's form nobody has typed into yet (a clerk checking while forms come in): one issue that says so,
+    not one per empty cell. Only when every problem is an empty cell and those columns are empty in every row."""
+    if not problems or any(i.code != "missing-value" for i in problems):
+        return problems
+    letters = {re.match(r"[A-Z]*", i.cell).group(0) for i in problems}
+    keys = {k for r in rows for k, letter in (r.letters or {}).items() if letter in letters}
+    if any(r.get(k) is not None for r in rows for k in keys):
+        return problems  # partly filled: each empty cell is for the clerk to fill
+    return [issue("form-empty", file=fd.file, sheet=sheet, unit=fd.unit or "", form=form.title,
+                  count=len(problems), first=problems[0].cell)]
 
 
 def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:

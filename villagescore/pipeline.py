@@ -595,7 +595,7 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
 # ------------------------------------------------------------------ validate
 
 
-COVERAGE_STATUS = {"ok": "齐全", "error": "有错误", "missing": "缺少", "conflict": "有冲突", "n/a": "—"}
+COVERAGE_STATUS = {"ok": "齐全", "blank": "未填写", "error": "有错误", "missing": "缺少", "conflict": "有冲突", "n/a": "—"}
 COUNT_LABELS = {"files": "文件", "read": "已读取", "setup": "基础信息", "skipped": "已跳过", "unreadable": "无法读取",
                 "errors": "错误", "warnings": "提示", "units": "单位", "units_with_errors": "有错误的单位"}
 
@@ -682,9 +682,9 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
                 status = "conflict"
             elif key not in chk.used:
                 status = "missing"
-            elif any(key[1] or i.unit == u.code or (not i.unit and i.code != "unit-unknown")
-                     for f in chk.used[key] for i in errors[f]):  # a township file: this unit's rows only
-                status = "error"
+            elif found := [i for f in chk.used[key] for i in errors[f]  # a township file: this unit's rows only
+                           if key[1] or i.unit == u.code or (not i.unit and i.code != "unit-unknown")]:
+                status = "blank" if all(i.code == "form-empty" for i in found) else "error"
             else:
                 status = "ok"
             cells[u.code, p, fid] = COVERAGE_STATUS[status]

@@ -53,6 +53,8 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("too-many-decimals", "error", "{label}最多保留 {places} 位小数，填写的是 {value}", "请按原件填写，不要多写小数位。"),
     _c("not-an-option", "error", "“{value}”不是“{label}”的可选项（可选：{options}）", "请从下拉列表中选择。"),
     _c("missing-value", "error", "“{label}”未填写", "请按原件补填。"),
+    _c("form-empty", "error", "“{form}”还没有填写：应填的 {count} 个单元格都是空的（从 {first} 起）",
+       "请按收回的原件填写后再检查；还没收回的，先收齐。"),
     _c("ballot-item-missing", "error", "测评票的“{label}”未填写", "请按纸质票补填；整张票无效时在“是否作废”中选“是”。"),
     _c("identity-in-anonymous", "error", "匿名登记表中出现疑似身份信息（{what}）", "匿名评价不得记录姓名、电话或身份证号，请删除后再提交。"),
     # --- ballots ---
