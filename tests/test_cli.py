@@ -252,3 +252,12 @@ def test_folders_are_walked_once(township, tmp_path, monkeypatch, command):
     res = runner.invoke(app, [command, str(township), *extra])
     assert res.exit_code in (0, 1), res.output
     assert len(calls) == 1
+
+
+def test_output_paths_with_brackets_printed_as_typed(township, tmp_path):
+    """rich would take [..] in a path for markup: every saved path is shown as the clerk typed it."""
+    out, public = tmp_path / "[v2]汇总.xlsx", tmp_path / "[bold]公示.xlsx"
+    res = runner.invoke(app, ["compute", str(township), "-o", str(out), "--public", str(public), "--no-archive"])
+    assert res.exit_code == 0, res.output
+    flat = res.output.replace("\n", "")
+    assert "[v2]汇总.xlsx" in flat and "[bold]公示.xlsx" in flat

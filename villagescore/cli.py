@@ -579,11 +579,11 @@ def compute(
         from villagescore.io.summary import build_public
 
         _write(public, build_public(result))
-        extra.append(f"公示版已保存：{public}")
+        extra.append(f"公示版已保存：{escape(str(public))}")
     if csv_dir:
         from villagescore.io.exports import write_csv
 
-        extra.append("CSV 已保存：" + "、".join(str(p) for p in write_csv(result, csv_dir)))
+        extra.append("CSV 已保存：" + "、".join(escape(str(p)) for p in write_csv(result, csv_dir)))
     recorded = None if arc_path is None else _record(result, scheme, arc_path)
     if as_json:
         from villagescore.io.exports import to_json
@@ -807,7 +807,7 @@ def history(
         raise Exit(2)
     with _open_archive(archive) as arc:
         if what == "runs":
-            table = Table(title=f"历次计算（{archive}）", title_justify="left")
+            table = Table(title=f"历次计算（{escape(str(archive))}）", title_justify="left")
             for col in ("编号", "方案", "期间", "计算时间", "当前", "错误", "提示", "工具版本"):
                 table.add_column(col)
             for r in arc.runs():
@@ -829,7 +829,7 @@ def history(
         if not entries:
             err.print(f"[red]档案库中没有单位 {escape(what)} 的记录。[/]")
             raise Exit(1)
-        table = Table(title=f"{what} 历次结果", title_justify="left")
+        table = Table(title=f"{escape(what)} 历次结果", title_justify="left")
         for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号"):
             table.add_column(col)
         for t in entries:
