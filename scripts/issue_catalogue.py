@@ -2,8 +2,9 @@
 
 Every code gets its severity, message template, parameters, hint and an example message built by the
 real ``Issue.message`` from example values (``EXAMPLES`` below for a code, else ``FIELD_EXAMPLES`` for a
-parameter name). Deterministic: the same CODES give the same file. ``tests/test_issue_catalogue.py``
-fails when the file is out of date. Run from the repo after adding or changing a code:
+parameter name; a name with neither shows as 〈name〉). Deterministic: the same CODES give the same file.
+``tests/test_issue_catalogue.py`` fails when the file is out of date. Run from the repo after adding or
+changing a code:
 
     python scripts/issue_catalogue.py            # rewrite docs/issues.md
     python scripts/issue_catalogue.py --check    # exit 1 when docs/issues.md is out of date
@@ -133,6 +134,9 @@ def main(argv: list[str]) -> int:
         return 0
     TARGET.write_text(text, encoding="utf-8", newline="\n")
     print(f"wrote {TARGET.relative_to(ROOT)} ({len(CODES)} codes)")
+    bare = sorted({f for spec in CODES.values() for f in fields(spec.template)} - set(FIELD_EXAMPLES))
+    if bare:
+        print(f"no example value for {', '.join(bare)} (shown as 〈name〉): add them to FIELD_EXAMPLES")
     return 0
 
 
