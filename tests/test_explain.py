@@ -124,7 +124,7 @@ def test_without_weights_values_only():
 
 def test_number_and_terms():
     assert [number(F(1, 3)), number(F(171, 2)), number(D("88.50")), number(None)] == ["≈0.333333", "85.5", "88.5", "—"]
-    assert terms([(D(1), "甲 1"), (D(-1), "乙 2"), (D("0.25"), "丙 3")]) == "甲 1 − 乙 2 + 25% × 丙 3"
+    assert terms([(D(1), "甲 1"), (D(-1), "乙 2"), (D("0.25"), "丙 3")]) == "甲 1 - 乙 2 + 25% × 丙 3"
 
 
 def test_explain_on_the_samples(scheme):

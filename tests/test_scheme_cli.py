@@ -67,7 +67,7 @@ def test_show_street_draws_both_trees_letters_and_cancels():
     # letters of the department tables, and the 村述村评 band table
     assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的 A=100%、B=90%、C=80%、D=70%、E=60%" in out
     assert "档次表：不低于 0.9 计 90；不低于 0.8 计 80；不低于 0.7 计 70；不低于 0.6 计 60；不低于 0 计 40" in out
-    assert "按“级别/类别”计分：省级表彰 +0.5" in out and "逾期未办通知 −0.2" in out
+    assert "按“级别/类别”计分：省级表彰 +0.5" in out and "逾期未办通知 -0.2" in out
     # gradings: unit types, min_score
     assert "适用于：站办所（名额按参评单位分别计算）" in out
     assert "排名前4名为“先进”且得分不低于70" in out
@@ -86,7 +86,7 @@ def test_show_pingbian_and_shuocheng_details():
     out = run("scheme", "show", "shuocheng").output
     assert "计分（适用于：村、社区；用于：考核等次、星级）" in out
     assert out.count("星级化考核总分（composite，满分 105）") == 1  # two gradings by one total: drawn once
-    assert "− 惩罚减分（Y）（penalty，满分 10）" in out
+    assert "- 惩罚减分（Y）（penalty，满分 10）" in out
 
 
 def _copy(tmp_path: Path, base: str, *changes: tuple[str, str], name: str = "copy") -> Path:

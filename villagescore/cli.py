@@ -253,11 +253,11 @@ def _load_scheme(name: str) -> Scheme:
 
 
 def _progress() -> Progress:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        _gbk_bar_column(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[current]}", style="dim"),
@@ -265,6 +265,30 @@ def _progress() -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+def _gbk_bar_column():
+    """rich's bar column, drawn in whole cells: its half cells (╸ ╺) are outside GBK, a Chinese Windows console's
+    code page, while the whole cell (━) is in it."""
+    from rich.progress import BarColumn
+    from rich.progress_bar import ProgressBar
+    from rich.segment import Segment
+
+    whole = str.maketrans("╸╺", "━━")
+
+    class Bar(ProgressBar):
+        def __rich_console__(self, console, options):
+            for seg in super().__rich_console__(console, options):
+                yield Segment(seg.text.translate(whole), seg.style, seg.control)
+
+    class Column(BarColumn):
+        def render(self, task):
+            return Bar(total=max(0, task.total) if task.total is not None else None, completed=max(0, task.completed),
+                       width=None if self.bar_width is None else max(1, self.bar_width), pulse=not task.started,
+                       animation_time=task.get_time(), style=self.style, complete_style=self.complete_style,
+                       finished_style=self.finished_style, pulse_style=self.pulse_style)
+
+    return Column()
 
 
 REPORT_ROWS = 50  # issues printed on screen (errors first); drawing thousands of rows takes seconds
@@ -892,7 +916,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
         return "、".join(ts)
 
     def signed(x) -> str:
-        return f"{'+' if x >= 0 else '−'}{num(abs(x))}"
+        return f"{'+' if x >= 0 else '-'}{num(abs(x))}"
 
     gradings = {g.id: g for g in sch.gradings}
 
@@ -913,7 +937,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
             sub = branch.add(f"{head} = 下列各项{how}")
             for part, w in node.weights.items():
                 add(sub, part, f"{weight_text(w)} × " if node.combine == "weighted"
-                    else "+ " if w == 1 else "− " if w == -1 else f"{'+' if w > 0 else '−'} {num(abs(w))} × ", inner)
+                    else "+ " if w == 1 else "- " if w == -1 else f"{'+' if w > 0 else '-'} {num(abs(w))} × ", inner)
             return
         leaf = branch.add(f"{head}：{escape(describe_leaf(sch, node))}")
         if node.bands:
@@ -1076,5 +1100,18 @@ def demo(
 # ------------------------------------------------------------------ entry point
 
 
+def _keep_printing() -> None:
+    """Output to a console, file or pipe in a legacy code page (GBK on a Chinese Windows, or PYTHONIOENCODING=gbk):
+    a character it lacks, say a rare character in a name or a file name, prints as ? instead of stopping the run."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (OSError, ValueError):  # a stream that cannot be reconfigured: leave it
+                pass
+
+
 def main() -> None:
+    _keep_printing()
     app()

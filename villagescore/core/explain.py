@@ -89,10 +89,10 @@ def percent(weight: Decimal) -> str:
 
 
 def terms(parts: list[tuple[Decimal, str]]) -> str:
-    """'80% × 甲 85.5 + 20% × 乙 92'; a weight of 1 or −1 (a plain sum) shows as a sign."""
+    """'80% × 甲 85.5 + 20% × 乙 92'; a weight of 1 or -1 (a plain sum) shows as a sign."""
     out = []
     for i, (w, text) in enumerate(parts):
-        sign = "−" if w < 0 else "+"
+        sign = "-" if w < 0 else "+"
         body = text if abs(w) == 1 else f"{percent(abs(w))} × {text}"
         out.append((f"{sign} " if i or w < 0 else "") + body)
     return " ".join(out)

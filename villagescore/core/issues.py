@@ -43,7 +43,6 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("template-version", "warning", "表格模板版本为 {found}，当前工具版本生成的模板为 {expected}", "建议用当前版本重新生成表格。"),
     _c("duplicate-file", "warning", "与 {other} 内容完全相同，只计一次", "删除重复的文件即可。"),
     _c("conflicting-files", "error", "{unit} 的“{form}”有两份不同的文件：{other}", "请核对后只保留一份。"),
-    _c("print-only", "warning", "这是打印用的表格，不参与计算", "请把纸质票录入“录入表”后提交。"),
     # --- tables ---
     _c("sheet-missing", "error", "找不到工作表“{sheet}”", "请不要删除或改名工作表。"),
     _c("header-missing", "error", "找不到表头（应含：{labels}）", "请不要修改表头行。"),
@@ -85,7 +84,6 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("criteria-aspect", "error", "{unit} 的“{aspect}”方面有 {count} 项细则，方案要求 {want} 项", "请按方案每个方面选取规定项数。"),
     _c("veto-unknown", "error", "“{value}”不是方案中的一票否决事项", "请从下拉列表中选择。"),
     _c("leaf-missing", "error", "{unit} 的“{leaf}”没有得分（《{form}》中“{column}”未填写）", "请补填后重新计算。"),
-    _c("grade-withheld", "warning", "有单位未算出得分，{grading}暂不评定", "请先改正上面的错误。"),
     # --- reading (appended) ---
     _c("password-protected", "error", "文件设置了打开密码，无法读取", "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后另存为 .xlsx 再提交。"),
     _c("sheet-trimmed", "warning", "工作表“{sheet}”在 {cell} 等处有超出读取范围（前 {rows} 行、{cols} 列）的内容，已忽略", "请删除表格下方或右侧多余的单元格；如确有数据，请移到表内。"),

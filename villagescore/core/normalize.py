@@ -171,14 +171,14 @@ def _numeric(raw: Any, text: str, column: Column) -> Result:
     else:  # dates, times, booleans are not scores
         value = None
     if value is None:
-        return None, "not-a-number", {"value": text, "label": column.label}
+        return None, "not-a-number", {"value": text}
     return _checked(value, column)
 
 
 def _checked(value: Decimal, column: Column) -> Result:
     """Range, decimal places and whole-number checks of a number read from a cell."""
     if column.type == "integer" and value != value.to_integral_value():
-        return None, "not-a-number", {"value": plain(value), "label": column.label}
+        return None, "not-a-number", {"value": plain(value)}
     shown = plain(value)
     if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
         return None, "out-of-range", {"label": column.label, "min": _bound(column.min),
