@@ -94,14 +94,14 @@ def _forms(scheme, root):
     return out
 
 
-def _fill(scheme, folder, veto=VETO):
+def _fill(scheme, folder, veto=VETO, bands=BANDS, public=PUBLIC):
     # each department types one band per village on its own sheet (its sheet has no rows for offices)
     for form in scheme.forms:
         if not form.id.startswith("dept_"):
             continue
         rows = []
         for code in VILLAGES:
-            default, over = BANDS[code]
+            default, over = bands[code]
             row = {"单位代码": code}
             for col in form.columns:
                 if col.type == "option":
@@ -109,18 +109,18 @@ def _fill(scheme, folder, veto=VETO):
             rows.append(row)
         fill(find(folder, form.id), rows, match="单位代码")
     fill(find(folder, "committee"),
-         [{"单位代码": c, "村述街道评": PUBLIC[c][2], **({"否决事项": veto[c]} if c in veto else {})} for c in VILLAGES],
+         [{"单位代码": c, "村述街道评": public[c][2], **({"否决事项": veto[c]} if c in veto else {})} for c in VILLAGES],
          match="单位代码")
     fill(find(folder, "office"),
          [{"单位代码": c, "完成站办所职责（40分）": a, "财务状况（10分）": b, "配合完成重点难点工作（10分）": k,
            "年底述职民主测评（百分制）": r} for c, ((a, b, k, r), _, _) in OFFICE.items()], match="单位代码")
     for code in VILLAGES + OFFICES:
-        leaders, adjust = (PUBLIC[code][0], PUBLIC[code][3]) if code in PUBLIC else (OFFICE[code][1], OFFICE[code][2])
+        leaders, adjust = (public[code][0], public[code][3]) if code in public else (OFFICE[code][1], OFFICE[code][2])
         fill(find(folder, "leaders", code), [{"票号": i, "评分": s} for i, s in enumerate(leaders, 1)], match="票号")
         if adjust:
             fill(find(folder, "adjust", code), [{"级别/类别": k, "事由": "年度登记"} for k in adjust])
-        if code in PUBLIC:
-            good, fair, so, bad = PUBLIC[code][1]
+        if code in public:
+            good, fair, so, bad = public[code][1]
             fill(find(folder, "village_vote", code),
                  [{"评价内容": "村述村评", "好": good, "较好": fair, "一般": so, "差": bad}], match="评价内容")
 
@@ -223,3 +223,45 @@ def test_blank_band_is_an_error(tmp_path, street, scheme_d):
     assert [(i.sheet, i.cell) for i in blank] == [("党建办评分表", "C6")]  # V2 is the second row below the header
     assert "党建工作（8分）" in blank[0].text()
     assert not _by(res)["V2"].ok and _by(res)["V1"].ok
+
+
+def test_a_tie_at_the_xianjin_line_keeps_its_liang_hao_place(tmp_path, scheme_d):
+    """V6 typed exactly as V5 (basic 68, total 80.75, so the tie-breaker 基础工作 is equal too) and V8 lifted
+    above 60 (band D: 59.5 + public 8 − 0.9 = 66.60). Ranking without veto: V1 99.50, V3 99.00, V2 89.70,
+    V4 87.90, then V5 = V6 80.75 for the 5th 先进 place, V7 72.30, V8 66.60.
+    One of V5/V6 will be 先进, the other 良好, whichever the committee picks; 良好 = floor(0.3 × 8) = 2 places,
+    one already held by the pair: V7 is 良好 and V8 合格 (before, V7 and V8 both got 良好 and, once decided,
+    there were three)."""
+    from villagescore.core.explain import explain_unit
+    from villagescore.io.summary import build_summary
+    from openpyxl import load_workbook
+    import io
+
+    folder = _forms(scheme_d, tmp_path)
+    bands = {**BANDS, "V6": ("C", {}), "V8": ("D", {})}
+    public = {**PUBLIC, "V6": PUBLIC["V5"]}
+    _fill(scheme_d, folder, veto={}, bands=bands, public=public)
+    res = compute(scheme_d, [folder])
+    assert res.report.errors == []
+    units = _by(res)
+    assert units["V5"].rounded["total"] == units["V6"].rounded["total"] == D("80.75")
+    assert units["V8"].rounded["total"] == D("66.60")
+    grades = {c: units[c].grades["grade"] for c in VILLAGES}
+    assert {c: g.grade for c, g in grades.items() if g.grade} == {
+        "V1": "先进", "V3": "先进", "V2": "先进", "V4": "先进", "V7": "良好", "V8": "合格"}
+    tie = grades["V5"].tie
+    assert tie is not None and tie == grades["V6"].tie
+    assert (tie.units, tie.inside, tie.inside_places, tie.outside) == (("V5", "V6"), "先进", 1, "良好")
+    assert grades["V5"].pending == ("先进", "良好")
+    lines = {q.grade: q for q in res.quota if q.grading == "grade"}
+    assert (lines["先进"].allowed, lines["先进"].actual, lines["先进"].pending) == ("≤ 5", 4, 1)
+    assert (lines["良好"].allowed, lines["良好"].actual, lines["良好"].pending) == ("≤ 2", 1, 1)
+    assert "另有 1 个名额由待党委研究的同分单位（松岗村（V5）、梅岭社区（V6））占用" in lines["良好"].note
+    book = load_workbook(io.BytesIO(build_summary(res)))
+    quota_rows = [[c.value for c in row] for row in book["等次配额"].iter_rows()]
+    liang = next(r for r in quota_rows if r[0] == "考核等次" and r[2] == "良好")
+    assert liang[4:7] == ["≤ 2", 1, 1]
+    text = "\n".join(explain_unit(res, "V8"))
+    assert "其后30%（向下取整）为“良好”：8 个单位，名额 ≤ 2，实际 1 个，另 1 个名额由待党委研究的同分单位占用" in text
+    text = "\n".join(explain_unit(res, "V6"))
+    assert "待党委研究（“先进”或“良好”）" in text and "其中 1 个为“良好”，已计入此名额" in text

@@ -299,6 +299,9 @@ class Rule(Strict):
     score: Decimal | None = None  # threshold for at_least / below
     min_score: Decimal | None = None  # extra condition on cap / top_n / next_share
     only_if: OnlyIf | None = None
+    # how a share of the units is rounded to a count: a cap and next_share round down, a floor up, unless a
+    # seed's own figure says otherwise (seed 002: 26 of 531 in the bottom 5%, a floor rounded down)
+    round: Literal["down", "up"] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Rule":
@@ -311,16 +314,24 @@ class Rule(Strict):
             raise ValueError("top_n 规则须给出 n")
         if self.kind in ("at_least", "below") and self.score is None:
             raise ValueError(f"{self.kind} 规则须给出 score")
+        if self.round is not None and self.share is None:
+            raise ValueError("round（取整方式）只用于按比例（share）计算名额的规则")
         return self
+
+    @property
+    def rounds_up(self) -> bool:
+        """Whether a share of the units rounds up to a count (a floor by default; ``round`` says otherwise)."""
+        return self.round == "up" if self.round is not None else self.kind == "floor"
 
     def describe(self) -> str:
         pct = f"{(self.share * 100).normalize():f}%" if self.share is not None else ""
         cond = f"且得分不低于{self.min_score}" if self.min_score is not None else ""
+        way = ("（向上取整）" if self.rounds_up else "（向下取整）") if pct else ""
         return {
-            "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}（向下取整）{cond}",
-            "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}（向上取整）",
+            "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}{way}{cond}",
+            "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}{way}",
             "top_n": f"排名前{self.n}名为“{self.grade}”{cond}",
-            "next_share": f"其后{pct or f'{self.n}个'}（向下取整）为“{self.grade}”{cond}",
+            "next_share": f"其后{pct or f'{self.n}个'}{way}为“{self.grade}”{cond}",
             "at_least": f"得分不低于{self.score}为“{self.grade}”",
             "below": f"得分低于{self.score}为“{self.grade}”",
         }[self.kind]

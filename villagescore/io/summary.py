@@ -863,7 +863,7 @@ def _scores(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> 
 def _quota(book, st: _Styles, result: RunResult, title: str) -> None:
     g = _Grid(book, st, "等次配额")
     labels = dict(result.gradings)
-    header = ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究", "说明"]
+    header = ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究占用", "说明"]
     g.title(title, len(header))
     center = {c: {"align": "center"} for c in (2, 3, 4, 5, 6)}
     rows = [([labels.get(q.grading, q.grading), q.rule, q.grade, q.n, q.allowed, q.actual, q.pending, q.note], center)
