@@ -46,8 +46,43 @@ def test_grades_under_quota(result):
     # five villages: 好 at most floor(1.0) = 1, 差 at least ceil(0.5) = 1
     assert grades == {"V4": "好", "V1": "中", "V2": "中", "V3": "中", "V5": "差"}
     assert [u.code for u in result.units] == ["V4", "V1", "V2", "V3", "V5"]
+    # ±10% of the roster's 工作经费基数 (30,000 each): seed 000 ties it to the year's result, so a half-year
+    # shows it only as expected (预计), never as applied
     assert unit(result, "V4").grades["grade"].funds_change == D("3000.00")
     assert unit(result, "V5").grades["grade"].funds_change == D("-3000.00")
+    assert unit(result, "V4").grades["grade"].provisional and unit(result, "V5").grades["grade"].provisional
+
+
+def test_half_year_funds_are_provisional_and_the_year_applies_them(result, tmp_path, scheme):
+    from villagescore.core.explain import explain_unit
+    from villagescore.io.exports import to_json
+
+    from township import COMMITTEE, STANDARD, fill_committee, fill_unit, forms
+
+    ws = load_workbook(__import__("io").BytesIO(build_summary(result)))["汇总"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    v4 = next(r for r in rows if "V4" in r)
+    assert "预计（按全年考评结果执行，本期不执行）：增加所在村工作经费10%" in " ".join(str(x) for x in v4 if x)
+    assert "工作经费 +3,000.00 元" in " ".join(str(x) for x in v4 if x)
+    data = {u["unit_code"]: u for u in to_json(result)["units"]}
+    assert data["V4"]["funds_change"] is None and data["V4"]["funds_provisional"] == "3000.00"
+    assert data["V5"]["funds_change"] is None and data["V5"]["funds_provisional"] == "-3000.00"
+    assert "预计工作经费增减：+3,000.00 元（本期不执行）" in "\n".join(explain_unit(result, "V4"))
+    # the year from both halves (H2 typed as H1): the same grades, now applied once
+    root = tmp_path / "year"
+    folders = []
+    for period in ("2025H1", "2025H2"):
+        folder = forms(scheme, root / period, period)
+        for code, spec in STANDARD.items():
+            fill_unit(folder, code, **spec)
+        fill_committee(folder, COMMITTEE)
+        folders.append(folder)
+    year = compute(scheme, folders, period="2025")
+    assert year.period == "2025" and year.report.errors == []
+    v4 = unit(year, "V4").grades["grade"]
+    assert (v4.grade, v4.funds_change, v4.provisional) == ("好", D("3000.00"), False)
+    data = {u["unit_code"]: u for u in to_json(year)["units"]}
+    assert data["V4"]["funds_change"] == "3000.00" and data["V4"]["funds_provisional"] is None
 
 
 def test_renamed_file_counted_and_clean_report(result):

@@ -82,6 +82,7 @@ def test_show_pingbian_and_shuocheng_details():
     assert "计分（适用于：村、社区；用于：考评等次）" in out
     assert "全年得分：H1 50%，H2 50%" in out
     assert "（工作经费增加 10%，按名册中的工作经费基数）" in out
+    assert out.count("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行") == 2  # seed 000: the year's result
     assert "经乡党委研究确定的严重问题 → 定为：考评等次“差”" in out
     out = run("scheme", "show", "shuocheng").output
     assert "计分（适用于：村、社区；用于：考核等次、星级）" in out

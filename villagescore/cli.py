@@ -1000,7 +1000,9 @@ def _scheme_tree(sch: Scheme) -> Tree:
             funds = ""
             if c.funds is not None:
                 funds = f"（工作经费{'增加' if c.funds >= 0 else '扣减'} {weight_text(abs(c.funds))}，按名册中的工作经费基数）"
-            gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+            node = gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+            if c.period == "year":
+                node.add("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行")
     if sch.vetoes:
         where = [f"《{escape(f.title)}》“{escape(f.column(f.veto_field).label)}”列" for f in sch.forms
                  if f.veto_field and f.column(f.veto_field)]

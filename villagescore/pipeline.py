@@ -754,8 +754,12 @@ def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                 outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
             else:
                 outcome = grade_units(g, cands, places)
+        year_only = period and Period.parse(period).kind != "year"
         for r in group:
-            r.grades[g.id] = outcome.results[r.code]
+            gr = r.grades[g.id] = outcome.results[r.code]
+            cons = g.consequences.get(gr.grade) if gr.grade else None
+            if year_only and cons is not None and cons.period == "year":
+                gr.provisional = True  # shown as 预计: applied once, on the year's result
         quota.extend(outcome.quota)
         notes.extend(outcome.notes)
     return quota, notes

@@ -261,10 +261,12 @@ def _grading_lines(result: RunResult, u: UnitResult) -> list[str]:
             lines.append(f"  → 本单位为“{gr.grade}”" + (f"（{gr.reason}）" if gr.reason else "（未进入以上名额，按其余等次评定）"))
         elif gr.reason:
             lines.append(f"  → {gr.reason}")
+        ahead = "预计（按全年考评结果执行，本期不执行）" if gr.provisional else ""
         if gr.consequence:
-            lines.append(f"  结果运用：{gr.consequence}")
+            lines.append(f"  结果运用{ahead}：{gr.consequence}")
         if gr.funds_change is not None:
-            lines.append(f"  工作经费增减：{gr.funds_change:+,.2f} 元")
+            lines.append(f"  {'预计' if ahead else ''}工作经费增减：{gr.funds_change:+,.2f} 元"
+                         + ("（本期不执行）" if ahead else ""))
     return lines
 
 

@@ -340,6 +340,9 @@ class Rule(Strict):
 class Consequence(Strict):
     text: str = ""
     funds: Decimal | None = None  # share of the roster's 工作经费基数, e.g. 0.10 or -0.10
+    # the result it follows: each period's ("each"), or only the year's ("year", seed 000: “对全年考评结果为“好”的”);
+    # a half-year or quarter then shows it as 预计 (provisional), never as applied
+    period: Literal["each", "year"] = "each"
 
 
 class Entered(Strict):

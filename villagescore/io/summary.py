@@ -725,6 +725,8 @@ def _consequence(gr: GradeResult | None) -> str:
     parts = [gr.consequence] if gr.consequence else []
     if gr.funds_change is not None:
         parts.append(f"工作经费 {gr.funds_change:+,.2f} 元")
+    if gr.provisional and parts:  # the year's result decides: never applied from a half-year
+        return "预计（按全年考评结果执行，本期不执行）：" + "；".join(parts)
     return "；".join(parts)
 
 
