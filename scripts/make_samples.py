@@ -28,6 +28,7 @@ import random
 import shutil
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -424,6 +425,8 @@ YUNHE_ADJUST = {
 }
 BANDS = "ABCDE"
 BAND_NOTES = {"C": "台账资料不够完整", "D": "年度任务未完成", "E": "多次督办仍未整改"}
+POINTS_DEPTS = {"dept_aj"}  # 安监 sends points (two decimals) in the same cells instead of band letters
+BAND_SHARE = {"A": Decimal("1"), "B": Decimal("0.9"), "C": Decimal("0.8"), "D": Decimal("0.7"), "E": Decimal("0.6")}
 
 
 def _band(rng: random.Random, q: float) -> str:
@@ -449,9 +452,12 @@ def fill_yunhe(scheme: Scheme, folder: Path, rng: random.Random) -> None:
             row: dict[str, Any] = {"单位代码": code}
             worst = "A"
             for col in form.columns:
-                if col.type == "option":
+                if col.type in ("option", "band"):
                     row[col.label] = band = _band(rng, quality[code])
                     worst = max(worst, band)
+                    if form.id in POINTS_DEPTS and col.max is not None:  # the band's points, a little off it
+                        off = Decimal("0.15") * (int(code[-1]) % 3)
+                        row[col.label] = float(max(col.max * BAND_SHARE[band] - off, Decimal(0)))
             if worst in BAND_NOTES:
                 row["备注"] = BAND_NOTES[worst]
             rows.append(row)

@@ -104,7 +104,7 @@ def _fill(scheme, folder, veto=VETO, bands=BANDS, public=PUBLIC):
             default, over = bands[code]
             row = {"单位代码": code}
             for col in form.columns:
-                if col.type == "option":
+                if col.type == "band":  # a band letter (points in test_department_points_or_bands)
                     row[col.label] = over.get(col.key, default)
             rows.append(row)
         fill(find(folder, form.id), rows, match="单位代码")
@@ -265,3 +265,50 @@ def test_a_tie_at_the_xianjin_line_keeps_its_liang_hao_place(tmp_path, scheme_d)
     assert "其后30%（向下取整）为“良好”：8 个单位，名额 ≤ 2，实际 1 个，另 1 个名额由待党委研究的同分单位占用" in text
     text = "\n".join(explain_unit(res, "V6"))
     assert "待党委研究（“先进”或“良好”）" in text and "其中 1 个为“良好”，已计入此名额" in text
+
+
+def test_department_points_or_bands(tmp_path, street, scheme_d):
+    """Seed 003: departments score each item “由高到低分五个档次打分,分数精确到小数点后2位”. A cell takes a band
+    letter or points (0 to the item's maximum, two decimals): 党建办 gives V1 7.35 of 8 points instead of A, so
+    V1's 基础工作 is 85 − 8 + 7.35 = 84.35 and its total 99.50 − 0.65 = 98.85; 分项得分 says which was given."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from villagescore.io.summary import build_summary
+
+    folder = tmp_path / "copy"
+    shutil.copytree(street, folder)
+    fill(find(folder, "dept_djb"), [{"单位代码": "V1", "党建工作（8分）": 7.35}], match="单位代码")
+    res = compute(scheme_d, [folder])
+    assert res.report.errors == []
+    units = _by(res)
+    assert (units["V1"].rounded["dangjian"], units["V1"].rounded["basic"], units["V1"].rounded["total"]) == (
+        D("7.35"), D("84.35"), D("98.85"))
+    assert units["V2"].rounded["dangjian"] == D("7.20")  # B: 90% of 8
+    detail = {u: next(d for d in units[u].details if d.node == "dangjian") for u in ("V1", "V2")}
+    assert (detail["V1"].inputs, detail["V1"].rule) == ({"分数": "7.35"}, "按分数录入")
+    assert (detail["V2"].inputs, detail["V2"].rule) == ({"档次": "B"}, "按档次折算")
+    rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(build_summary(res)))["分项得分"].iter_rows()]
+    text = "\n".join(str(c) for r in rows for c in r if c)
+    assert "分数=7.35" in text and "档次=B" in text and "按分数录入" in text and "按档次折算" in text
+    # the item's maximum is checked, two decimals at most, and anything else is named with its cell
+    fill(find(folder, "dept_djb"), [{"单位代码": "V1", "党建工作（8分）": 8.5}, {"单位代码": "V2", "党建工作（8分）": "F"},
+                                    {"单位代码": "V3", "党建工作（8分）": 7.125}], match="单位代码")
+    res = compute(scheme_d, [folder])
+    found = {i.cell: (i.code, i.message) for i in res.report.errors}
+    assert found["C5"] == ("out-of-range", "党建工作（8分）应在 0 到 8 之间，填写的是 8.5")
+    assert found["C6"][0] == "not-a-band" and "A、B、C、D、E" in found["C6"][1] and "0 至 8" in found["C6"][1]
+    assert found["C7"][0] == "too-many-decimals"
+    assert not any(units.ok for units in res.units if units.code in ("V1", "V2", "V3"))
+
+
+def test_department_sheet_offers_bands_and_takes_points(street):
+    from openpyxl import load_workbook
+
+    ws = load_workbook(find(street, "dept_djb")).worksheets[0]
+    dv = next(d for d in ws.data_validations.dataValidation if "C5" in str(d.sqref))
+    # the dropdown lists A–E; points typed in are let through by Excel (information style) and checked on reading
+    assert dv.type == "list" and dv.formula1 == '"A,B,C,D,E"' and dv.errorStyle == "information"
+    assert "0 至 8 之间的分数" in dv.prompt
+    assert "也可直接填写分数" in ws["A3"].value

@@ -52,6 +52,8 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("out-of-range", "error", "{label}应在 {min} 到 {max} 之间，填写的是 {value}", "请核对纸质原件后改正。"),
     _c("too-many-decimals", "error", "{label}最多保留 {places} 位小数，填写的是 {value}", "请按原件填写，不要多写小数位。"),
     _c("not-an-option", "error", "“{value}”不是“{label}”的可选项（可选：{options}）", "请从下拉列表中选择。"),
+    _c("not-a-band", "error", "“{value}”既不是“{label}”的档次（{options}），也不是 {min} 至 {max} 之间的分数",
+       "请选择档次，或填写该项的得分（最多 2 位小数）。"),
     _c("missing-value", "error", "“{label}”未填写", "请按原件补填。"),
     _c("form-empty", "error", "“{form}”还没有填写：应填的 {count} 个单元格都是空的（从 {first} 起）",
        "请按收回的原件填写后再检查；还没收回的，先收齐。"),

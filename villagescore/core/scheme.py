@@ -47,7 +47,9 @@ class Strict(BaseModel):
 
 # ---------------------------------------------------------------- forms
 
-ColumnType = Literal["number", "option", "text", "integer"]
+# "band": a department's score given either as a band letter (an option, e.g. A–E) or as points (min–max,
+# ``places`` decimals) in the same cell (seed 003: “由高到低分五个档次打分,分数精确到小数点后2位”)
+ColumnType = Literal["number", "option", "text", "integer", "band"]
 
 
 class Column(Strict):
@@ -67,6 +69,8 @@ class Column(Strict):
     def _check(self) -> "Column":
         if self.type == "option" and not self.options:
             raise ValueError("type = \"option\" 的列必须给出 options")
+        if self.type == "band" and (not self.options or self.max is None):
+            raise ValueError("type = \"band\" 的列必须给出 options（档次）和 max（该项满分）")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min 大于 max")
         return self
@@ -650,6 +654,15 @@ def _leaf_problems(nid: str, node: Any, form: Form) -> list[str]:
                 check(f"where.{k}", values, col.options, f"表格“{form.id}”列“{col.key}”")
     if isinstance(node, Direct) and node.letters and (col := option_column(node.field)) is not None:
         check("letters", node.letters, col.options, f"表格“{form.id}”列“{col.key}”", "档次")
+    band = form.column(node.field) if columns and isinstance(node, Direct) else None
+    if band is not None and band.type == "band":
+        if not node.letters:
+            problems.append(f"{at}.letters：列“{band.key}”按档次或分数填写，须给出各档次的折算比例（letters）")
+        else:
+            check("letters", node.letters, band.options, f"表格“{form.id}”列“{band.key}”", "档次")
+        if node.max is None or band.max != node.max:
+            problems.append(f"{at}.max：应与表格“{form.id}”列“{band.key}”的 max（{band.max}）相同，"
+                            "档次和分数都按该项满分计")
     return problems
 
 

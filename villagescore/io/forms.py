@@ -158,6 +158,13 @@ def _make_validation(c: Column) -> dict[str, Any]:
             raise ValueError(f"“{c.label}”的选项太长，下拉列表最多 255 个字符")
         rule = {"validate": "list", "source": list(c.options)}
         ask, err = f"请从下拉列表中选择：{opts}{need}", f"“{c.label}”只能选择：{opts}。"
+    elif c.type == "band":  # a letter from the dropdown, or points typed in: the list only informs
+        opts = "、".join(c.options)
+        rng = f"{plain(c.min if c.min is not None else Decimal(0))} 至 {plain(c.max)}"  # type: ignore[arg-type]
+        rule = {"validate": "list", "source": list(c.options)}
+        common["error_type"] = "information"
+        ask = f"从下拉列表选择档次（{opts}），或直接填写 {rng} 之间的分数（最多 {c.places} 位小数）{need}"
+        err = f"“{c.label}”填写档次 {opts}，或 {rng} 之间的分数（最多 {c.places} 位小数）；其他内容检查时会报错。"
     elif c.type in ("number", "integer"):
         kind = "整数" if c.type == "integer" else "数字"
         lo, hi = c.min, c.max
@@ -457,7 +464,7 @@ def _width(c: Column, values: list[Any]) -> float:
     if c.width:
         return c.width
     seen = [_tw(str(v)) for v in values if v is not None]
-    if c.type == "option":
+    if c.type in ("option", "band"):
         seen += [_tw(o) + 3 for o in c.options]  # room for the dropdown arrow
     label_cap = 10 if c.type in ("number", "integer") else 16  # longer labels wrap in the header
     floor = 10 if c.type == "text" else 6
@@ -619,6 +626,10 @@ def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | No
                   if i not in fixed and c.type in ("number", "integer") and c.min is not None and c.max is not None]
         if ranges:
             parts.append("、".join(ranges) + "。")
+        bands = [c for i, c in enumerate(cols) if i not in fixed and c.type == "band"]
+        if bands:
+            parts.append(f"各项可选择档次（{'、'.join(bands[0].options)}），也可直接填写分数（0 至该项分值，"
+                         f"最多 {bands[0].places} 位小数）。")
     if draw is not None and draw.short:
         parts.append(f"本单位台账只有 {draw.available} 件诉求，已全部抽取。" if draw.available
                      else "本单位台账没有诉求记录，本期无可回访的诉求。")
