@@ -65,7 +65,8 @@ def test_show_street_draws_both_trees_letters_and_cancels():
     assert "站办所综合得分（office_total）" in offices and "基础工作（basic" not in offices
     assert "完成站办所职责（office_duty，满分 40）" in offices
     # letters of the department tables, and the 村述村评 band table
-    assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的 A=100%、B=90%、C=80%、D=70%、E=60%" in out
+    assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的" in out
+    assert "A=100%、B=90%、C=80%、D=70%、E=60%，或直接填写分数（0 至满分，最多 2 位小数）" in out
     assert "档次表：不低于 0.9 计 90；不低于 0.8 计 80；不低于 0.7 计 70；不低于 0.6 计 60；不低于 0 计 40" in out
     assert "按“级别/类别”计分：省级表彰 +0.5" in out and "逾期未办通知 −0.2" in out
     # gradings: unit types, min_score

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from villagescore.cli import app
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.schemes import load
@@ -51,6 +51,8 @@ def township_forms(scheme, root: Path, town: str, period: str, scores: dict, adj
     if adjust:
         fill(find(folder, "adjust"), [{"单位代码": c, "事由": r, "级别": lv, "类别": k, "分值": p, "文件文号": doc,
                                        "状态": st} for c, r, lv, k, p, doc, st in adjust])
+    else:  # nothing this quarter: the township ticks 本期无加减分事项
+        declare_none(find(folder, "adjust"))
     return folder
 
 
@@ -150,6 +152,7 @@ def test_summary_shows_townships_colours_and_lists(runs):
 
 def test_a_unit_listed_by_the_wrong_township_is_refused(scheme, tmp_path):
     folders = [township_forms(scheme, tmp_path, town, "2025Q1", Q1, []) for town in TOWNSHIPS]
+    declare_none(find(folders[0], "adjust"), value=None)  # an item registered after all
     fill(find(folders[0], "adjust"), [{"单位代码": "Y2", "事由": "误登", "级别": "县级", "类别": "加分", "分值": 1,
                                        "状态": "有效"}])
     res = CliRunner().invoke(app, ["validate", *map(str, folders), "--scheme", "county_dynamic", "--json"])
@@ -189,6 +192,7 @@ def test_the_seeds_county_of_531_calls_26_with_ties_at_the_lines(scheme, tmp_pat
     assert make_forms(scheme, roster, None, None, "2025Q1", folder, seed=1).report.errors == []
     fill(find(folder, "base"), [{"单位代码": c, "工作绩效考核（50分）": float(work[i]), "日常管理（30分）": 20,
                                  "综合测评（20分）": 10} for i, (c, *_) in enumerate(units)], match="单位代码")
+    declare_none(find(folder, "adjust"))
     res = compute(scheme, [folder])
     assert [i.text() for i in res.report.errors] == []
     talk = {u.code: u.grades["talk"] for u in res.units}

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.schemes import load
@@ -119,6 +119,8 @@ def _fill(scheme, folder, veto=VETO, bands=BANDS, public=PUBLIC):
         fill(find(folder, "leaders", code), [{"票号": i, "评分": s} for i, s in enumerate(leaders, 1)], match="票号")
         if adjust:
             fill(find(folder, "adjust", code), [{"级别/类别": k, "事由": "年度登记"} for k in adjust])
+        else:  # nothing this year: the clerk ticks 本期无加减分事项
+            declare_none(find(folder, "adjust", code))
         if code in public:
             good, fair, so, bad = public[code][1]
             fill(find(folder, "village_vote", code),

@@ -182,7 +182,7 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             continue
         wb = col.workbooks[fd.file]
         parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
-        fd.sheet, fd.rows, fd.tally = parsed.sheet, parsed.rows, parsed.tally
+        fd.sheet, fd.rows, fd.tally, fd.empty = parsed.sheet, parsed.rows, parsed.tally, parsed.empty
         report.extend(parsed.issues)
     by_file: dict[str, list[FormData]] = defaultdict(list)
     for fd in col.forms:
@@ -214,6 +214,7 @@ class _Checked:
     used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
+    held: set[str] = field(default_factory=set)  # units held back by a township form not typed into (said once)
 
 
 def _slot(scheme: Scheme, col: Collected, fd: FormData) -> str:
@@ -237,6 +238,9 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
             _conflict(form, unit, fds, period, inputs, report, col, chk)
             continue
         fd = fds[0]
+        if fd.empty:  # not typed into yet: said once (form-empty), it counts for nobody, not as zero rows
+            _untouched(scheme, setup, form, unit, inputs, chk)
+            continue
         if form.scope == "unit":
             ui = inputs[unit]
             issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
@@ -249,6 +253,20 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         _township_rows(scheme, setup, form, fd, unit, inputs, report, chk)
     _coverage(scheme, setup, period, groups, inputs, report, chk)
     return inputs
+
+
+def _untouched(scheme: Scheme, setup: Setup, form: Form, slot: str, inputs: dict[str, UnitInputs],
+               chk: _Checked) -> None:
+    """A form nobody has typed into (already reported once): no rows for its unit (and the people it votes on), or
+    for a township form every unit of its township it applies to, which are held back without an issue each."""
+    if form.scope == "unit":
+        codes = [slot, *(m.code for m in form_members(scheme, setup, form, slot))]
+    else:
+        codes = [c for c, ui in inputs.items() if chk.unit_zone.get(c, "") == slot and form.applies(ui.unit.type)]
+        chk.held.update(codes)
+    for code in codes:
+        inputs[code].rows[form.id] = []
+        inputs[code].sources[form.id] = Source(_SILENT)
 
 
 def _conflict(form: Form, unit: str, fds: list[FormData], period: str, inputs: dict[str, UnitInputs],
@@ -526,7 +544,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
             details[code].extend(sc.details)
             ballots.extend(sc.ballots)
     ballots.extend(chk.ballots)
-    bad_units = report.units_with_errors()
+    bad_units = report.units_with_errors() | chk.held
     vetoes, entered = chk.vetoes, chk.entered
 
     places = scheme.scheme.places
@@ -595,6 +613,7 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
 # ------------------------------------------------------------------ validate
 
 
+EMPTY_CODES = frozenset({"form-empty", "register-empty"})  # a form not typed into yet: 未填写 in the coverage
 COVERAGE_STATUS = {"ok": "齐全", "blank": "未填写", "error": "有错误", "missing": "缺少", "conflict": "有冲突", "n/a": "—"}
 COUNT_LABELS = {"files": "文件", "read": "已读取", "setup": "基础信息", "skipped": "已跳过", "unreadable": "无法读取",
                 "errors": "错误", "warnings": "提示", "units": "单位", "units_with_errors": "有错误的单位"}
@@ -684,7 +703,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
                 status = "missing"
             elif found := [i for f in chk.used[key] for i in errors[f]  # a township file: this unit's rows only
                            if key[1] or i.unit == u.code or (not i.unit and i.code != "unit-unknown")]:
-                status = "blank" if all(i.code == "form-empty" for i in found) else "error"
+                status = "blank" if all(i.code in EMPTY_CODES for i in found) else "error"
             else:
                 status = "ok"
             cells[u.code, p, fid] = COVERAGE_STATUS[status]

@@ -192,6 +192,14 @@ def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None =
     raise ValueError(f"unknown form kind {form.kind}")
 
 
+def none_column(form: Form) -> Column | None:
+    """A register's declaration that it has nothing this period (e.g. 本期无反映), typed above its header: an empty
+    register means "nothing to report" only when this says 是 (an untouched register is not returned yet)."""
+    if form.kind != "register":
+        return None
+    return _col("none", form.none_label, "option", options=YES_NO)
+
+
 def prefilled_keys(form: Form) -> tuple[str, ...]:
     """Columns the template fills in and locks (the clerk types only the others)."""
     return {

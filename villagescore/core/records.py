@@ -93,6 +93,7 @@ class FormData:
     rows: list[Row]
     meta: dict[str, str] = field(default_factory=dict)
     tally: list[Row] = field(default_factory=list)  # a vote ballot's hand-counted tally sheet
+    empty: bool = False  # nobody has typed into it yet: it counts for nobody (one form-empty issue says so)
 
 
 @dataclass(frozen=True)

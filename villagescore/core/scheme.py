@@ -118,6 +118,9 @@ class Form(Strict):
     # register / callback / unit_scores
     columns: list[Column] = []
     max_rows: int = 50
+    # a register's declaration, above its header, that it has nothing this period: an empty register counts as
+    # "nothing" only when it says 是 (an untouched one is a form not returned yet)
+    none_label: str = "本期无登记事项"
     aliases: list[str] = []
     veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
     applies_to: list[str] = []  # unit types that get this form (and whose rows it has); empty: every type
@@ -154,6 +157,8 @@ class Form(Strict):
                 raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
+        if not self.none_label.strip():
+            raise ValueError("none_label 不能为空")
         if self.evaluators < 1 or self.draw < 1:
             raise ValueError("evaluators 和 draw 必须大于 0")
         return self

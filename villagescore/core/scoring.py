@@ -404,7 +404,7 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
         text = f"《{form}》“{column.label if column else node.field}”" + (
             _letters_text(node) if node.letters else "直接录入")
         if column is not None and column.type == "band":
-            text += f"，或直接填写分数（{_fmt(column.min or 0)} 至 {_fmt(column.max)}，最多 {column.places} 位小数）"
+            text += f"，或直接填写分数（0 至满分，最多 {column.places} 位小数）"
     if node.bands:
         text += "，按档次表折算"
     if node.scale is not None:

@@ -187,6 +187,14 @@ def _make_validation(c: Column) -> dict[str, Any]:
     return {**rule, **common, "input_message": _clip(ask, 255), "error_message": _clip(err, 255)}
 
 
+def _declare_validation(c: Column) -> dict[str, Any]:
+    """The 本期无… box: 是 when the register has nothing this period; left blank when it has rows."""
+    ask = "本期确实没有任何登记事项的，选“是”；有事项的逐条登记，此处留空。"
+    return {"validate": "list", "source": list(c.options), "input_title": _clip(c.label, 32),
+            "input_message": ask, "error_title": "输入有误", "error_type": "stop", "show_error": True,
+            "error_message": f"“{c.label}”只能选择：是、否。"}
+
+
 # ------------------------------------------------------------------ workbook
 
 
@@ -458,6 +466,8 @@ class _Table:
     columns: list[Column]
     rows: list[list[Any]]  # values by column position; None = blank
     fixed: set[int]  # positions of prefilled, locked columns
+    declare: Column | None = None  # a register's 本期无… declaration: its label and box at the right of the note row
+    declared: str | None = None  # the declaration typed in (demo and test data)
 
 
 def _width(c: Column, values: list[Any]) -> float:
@@ -490,8 +500,31 @@ def _write_table(book: _Book, t: _Table) -> None:
         ws.set_column(i, i, w)
     total = sum(widths)
     book.banner(ws, 0, 0, n - 1, t.title, book.fmt(_TITLE), 30)
-    for r, text, style in ((1, t.info, _INFO), (2, t.note, _NOTE)):  # 10-point text: ~10% more per line
-        book.banner(ws, r, 0, n - 1, text, book.fmt(style), LINE * _lines(text, total / 0.9) + 5)
+    info, note, last = t.info, t.note, n - 1
+    if t.declare is not None:  # the note leaves the last two columns to the declaration (on a narrow table: all)
+        last = n - 3
+        if last < 0:
+            info, note = f"{t.info}\n{t.note}", ""
+    for r, text, style in ((1, info, _INFO), (2, note, _NOTE)):  # 10-point text: ~10% more per line
+        if r == 2 and last < 0:
+            continue
+        room = total if r == 1 or last == n - 1 else sum(widths[:last + 1])
+        book.banner(ws, r, 0, last if r == 2 else n - 1, text, book.fmt(style), LINE * _lines(text, room / 0.9) + 5)
+    if t.declare is not None:
+        at = max(n - 2, 0)
+        label = t.declare.label
+        height = max(30, LINE * _lines(label, widths[at]) + 8)
+        if note:
+            height = max(height, LINE * _lines(note, sum(widths[:last + 1]) / 0.9) + 5)
+        ws.write_string(2, at, label, book.fmt(bold=True, border=2, align="center", text_wrap=True,
+                                                  bg_color="#FFF2CC"))
+        box = book.fmt(_INPUT, border=2, align="center")
+        if t.declared:
+            ws.write_string(2, at + 1, t.declared, box)
+        else:
+            ws.write_blank(2, at + 1, None, box)
+        ws.set_row(2, height)
+        ws.data_validation(2, at + 1, 2, at + 1, _declare_validation(t.declare))
     head = book.fmt(_HEAD)
     for i, c in enumerate(cols):
         ws.write_string(HEADER_ROW, i, c.label, head)
@@ -634,18 +667,21 @@ def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | No
         parts.append(f"本单位台账只有 {draw.available} 件诉求，已全部抽取。" if draw.available
                      else "本单位台账没有诉求记录，本期无可回访的诉求。")
     note = form.note or ("本表不记录反映人任何身份信息。" if form.anonymous else "")
+    if form.kind == "register":
+        note += f"本期没有任何事项的，在右侧“{form.none_label}”中选“是”（不选则视为尚未填写）。"
     return "".join([*parts, note])
 
 
 def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit | None = None,
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
                          draw: Draw | None = None, values: list[dict[str, Any]] | None = None,
-                         members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None) -> bytes:
+                         members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None,
+                         declared: str | None = None) -> bytes:
     """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
 
     ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
     A vote ballot votes on the unit's ``members`` and has a second sheet to enter hand-counted totals
-    instead (``tally``: its records typed in the same way).
+    instead (``tally``: its records typed in the same way). A register has a 本期无… box (``declared``: typed in).
     """
     period = _period(period)
     if form.scope == "unit" and unit is None:
@@ -662,7 +698,8 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     sheet = _sheet_name(form.short)
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
                    _entry_note(form, cols, fixed, draw), cols,
-                   _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed)
+                   _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed,
+                   layout.none_column(form), declared)
     book = _Book(form.title)
     _write_table(book, table)
     if form.kind == "vote_ballot":
