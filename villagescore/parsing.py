@@ -48,6 +48,10 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     """Rows of ``fd``'s entry sheet (and a vote ballot's tally sheet) with every issue of its cells."""
     form = scheme.form(fd.form_id)
     unit = fd.unit or ""
+    if form.kind in layout.BALLOT_KINDS:  # serials up to the ballots issued: as generated, else the roster's
+        made = fd.meta.get("issued", "")
+        known = setup.unit(unit) if unit else None
+        form = layout.issued(form, int(made) if made.isdigit() else known.evaluators if known else None)
     members = form_members(scheme, setup, form, unit)
     cols = layout.entry_columns(scheme, form, setup.criteria.get(unit, []), members)
     sheet = fd.sheet

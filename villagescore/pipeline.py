@@ -78,9 +78,10 @@ def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
 
 def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, period: str,
                out_dir: Path, seed: int | None = None, progress: Progress | None = None,
-               carried: list | None = None) -> TemplateRun:
+               carried: list | None = None, evaluators: int | None = None) -> TemplateRun:
     """Every blank form of ``period``; ``carried`` (open items of earlier periods, from the archive) are typed
-    into each unit's tracked register (问题整改清单) so the list continues where it stopped."""
+    into each unit's tracked register (问题整改清单) so the list continues where it stopped; ``evaluators``: the
+    ballots issued to a unit whose roster row gives no 测评人数 (the scheme's number without it)."""
     period = str(Period.parse(period))
     setup, report = load_setup(scheme, roster, criteria, ledger)
     if report.errors:
@@ -98,7 +99,8 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
     from villagescore.io.forms import write_period_forms
 
     report.issues = name_units(report.issues, setup)
-    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried))
+    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried),
+                               evaluators)
     for key, src in (("roster", roster), ("criteria", criteria), ("ledger", ledger)):
         if src is not None:
             target = out_dir / SETUP_DIR / SETUP_NAMES[key]
@@ -243,7 +245,7 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
             continue
         if form.scope == "unit":
             ui = inputs[unit]
-            issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
+            issued = _issued(form, fd, ui.unit, report)
             if form.kind == "vote_ballot":
                 _votes(scheme, setup, form, fd, inputs, issued, report, chk)
                 continue
@@ -253,6 +255,20 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         _township_rows(scheme, setup, form, fd, unit, inputs, report, chk)
     _coverage(scheme, setup, period, groups, inputs, report, chk)
     return inputs
+
+
+def _issued(form: Form, fd: FormData, unit, report: Report) -> int | None:
+    """Ballots issued to the unit: as its form was generated (the identity record); for a form made elsewhere, the
+    roster's 测评人数. A roster number that differs from the generated form's is said (the form decides)."""
+    if form.kind not in layout.BALLOT_KINDS:
+        return None
+    made = fd.meta.get("issued", "")
+    if not made.isdigit():
+        return unit.evaluators
+    if unit.evaluators is not None and unit.evaluators != int(made):
+        report.add(issue("evaluators-changed", file=fd.file, sheet=fd.sheet, unit=unit.code, roster=unit.evaluators,
+                         issued=int(made)))
+    return int(made)
 
 
 def _untouched(scheme: Scheme, setup: Setup, form: Form, slot: str, inputs: dict[str, UnitInputs],

@@ -68,6 +68,8 @@ CODES: dict[str, Code] = {c.code: c for c in [
     # --- ballots ---
     _c("duplicate-serial", "error", "票号 {serial} 重复（另见第 {other_row} 行）", "每张票只录入一次，请核对票号。"),
     _c("too-many-ballots", "error", "录入 {count} 张票，多于发放的 {issued} 张", "请核对发放和回收数量。"),
+    _c("evaluators-changed", "warning", "名册中 {unit} 的测评人数为 {roster}，本表按发放 {issued} 张生成，以本表为准",
+       "如测评人数确有变化，请改正名册后重新生成该单位的测评票。"),
     _c("too-few-valid", "error", "有效票 {valid} 张，少于方案要求的 {min} 张", "请核实测评会参会人数，或补录选票。"),
     _c("blank-ballot", "warning", "票号 {serial} 未填写任何分数，视为未收回", "如该票已收回但空白，请在“是否作废”中选“是”。"),
     _c("void-ballot", "warning", "票号 {serial} 已标记作废，不计入", ""),
@@ -97,6 +99,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     # --- reading (appended) ---
     _c("password-protected", "error", "文件设置了打开密码，无法读取", "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后另存为 .xlsx 再提交。"),
     _c("sheet-trimmed", "warning", "工作表“{sheet}”在 {cell} 等处有超出读取范围（前 {rows} 行、{cols} 列）的内容，已忽略", "请删除表格下方或右侧多余的单元格；如确有数据，请移到表内。"),
+    _c("roster-missing", "error", "{name}的“{label}”未填写：{why}", "请在名册中补填后重新生成表格或重新计算。"),
     _c("setup-wrong-form", "error", "该文件是“{found}”，这里需要的是“{expected}”", "请检查命令中名册、考核细则、台账的文件是否放反了。"),
     _c("ledger-duplicate", "error", "{unit} 的诉求编号 {request_id} 重复（另见第 {other_row} 行）", "每件诉求只登记一行，编号不得重复。"),
     # --- ingest (issue 3) ---

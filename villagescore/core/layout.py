@@ -48,9 +48,14 @@ def _column(key: str, label: str, type: str, spelled: str, items: tuple) -> Colu
 # ------------------------------------------------------------ setup forms (filled once)
 
 
+BALLOT_KINDS = ("score_ballot", "vote_ballot")
+EVALUATORS_MAX = 1000
+
+
 def roster_columns(scheme: Scheme | None = None) -> list[Column]:
+    """The roster's columns; a scheme with ballots adds 测评人数 (the unit's ballots issued: blank for the scheme's)."""
     types = scheme.scheme.unit_types if scheme else ["村", "社区"]
-    return [
+    cols = [
         _col("code", "单位代码", required=True, max_length=20, aliases=["代码", "村代码", "编号"]),
         _col("name", "单位名称", required=True, max_length=40, aliases=["村名", "村（社区）", "名称"]),
         _col("type", "类型", "option", options=list(types), required=True),
@@ -59,6 +64,17 @@ def roster_columns(scheme: Scheme | None = None) -> list[Column]:
         _col("funds_base", "工作经费基数（元）", "number", min=Decimal(0), max=Decimal(100000000), places=2,
              aliases=["工作经费基数", "工作经费"]),
     ]
+    if scheme is not None and any(f.kind in BALLOT_KINDS and f.scope == "unit" for f in scheme.forms):
+        cols.append(_col("evaluators", "测评人数", "integer", min=Decimal(1), max=Decimal(EVALUATORS_MAX),
+                         aliases=["发放票数", "参会人数"]))
+    return cols
+
+
+def issued(form: Form, count: int | None) -> Form:
+    """``form`` with ``count`` ballots issued (a unit's 测评人数 or a run's ``--evaluators``); as it is without one."""
+    if form.kind not in BALLOT_KINDS or not count or count == form.evaluators:
+        return form
+    return form.model_copy(update={"evaluators": count})
 
 
 OUTPUT_ROLES = frozenset({"summary", "issues", "public"})  # identity roles of what this tool writes: never read back

@@ -25,6 +25,7 @@ class Unit:
     parent: str = ""  # a person's unit (系统 B: 书记, 村干部 … of a village), from the roster's people sheet
     post: str = ""  # a person's post as written on the people sheet, e.g. 村委会副主任
     parent_name: str = ""
+    evaluators: int | None = None  # ballots issued to this unit (the roster's 测评人数), None: the scheme's
 
     @property
     def label(self) -> str:

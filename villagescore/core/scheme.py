@@ -449,6 +449,19 @@ class Meta(Strict):
     unit_types: list[str] = ["村", "社区"]
     member_types: list[str] = []  # people evaluated too (系统 B), listed on the roster's people sheet
     township: str = ""
+    # unit types whose roster row must name the 党组织书记 (printed on the summary and the 公示); None: every type
+    secretary_types: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _types(self) -> "Meta":
+        unknown = [t for t in self.secretary_types or [] if t not in self.unit_types]
+        if unknown:
+            raise ValueError(f"secretary_types 中的类型“{'、'.join(unknown)}”不在 unit_types 中")
+        return self
+
+    @property
+    def needs_secretary(self) -> list[str]:
+        return list(self.unit_types if self.secretary_types is None else self.secretary_types)
 
 
 class Annual(Strict):

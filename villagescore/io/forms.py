@@ -43,7 +43,7 @@ SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300, "people": 300}
 TEXT_LIMIT = 255  # length check on text cells whose column sets no max_length
 LINE = 15  # points per line of 11-point CJK text
 MIN_TABLE_WIDTH = 80  # column-width units: about the printable width of portrait A4
-BALLOT_KINDS = ("score_ballot", "vote_ballot")
+BALLOT_KINDS = layout.BALLOT_KINDS
 IDENTITY_WORDS = ("姓名", "电话", "身份证", "联系方式", "住址")
 
 _BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -695,6 +695,8 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     fixed = {pos[k] for k in layout.prefilled_keys(form) if k in pos}
     draw = draw if form.kind == "callback" else None
     extra = (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ()
+    if form.kind in BALLOT_KINDS:
+        extra = (f"发放测评票：{form.evaluators} 张",)
     sheet = _sheet_name(form.short)
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
                    _entry_note(form, cols, fixed, draw), cols,
@@ -757,7 +759,7 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     widths = ([10] if has_aspect else []) + [46 if has_aspect else 56, 7, 10]  # fits portrait A4 at 100%
     last, text_col = len(heads) - 1, len(heads) - 3
     sheet = _sheet_name(f"{form.short}（打印）")
-    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}    共 {form.evaluators} 张"
     total = plain(sum((c.max or Decimal(0) for c in items), Decimal(0)))
     base = max(30, min(48, 520 / max(len(items), 1)))  # spread the items over the page, room to write
     heights = [max(base, LINE * _lines(c.label, widths[text_col]) + 10) for c in items]
@@ -913,7 +915,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
          "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
          "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
          "box": book.fmt(border=1)}
-    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}    共 {form.evaluators} 张"
     note = ("请在每个测评对象对应的档次下划“√”，每个测评对象只选一个档次；未投任何一票的按废票处理。"
             "本票不记名，请勿署名或作任何记号。")
     height = max(30, min(48, 560 / max(len(targets), 1)))
@@ -952,14 +954,17 @@ PARALLEL_MIN_UNITS = 48
 
 def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
                 draw: Draw | None, members: list[Unit] | None = None,
-                parent: Unit | None = None, values: dict[str, list[dict]] | None = None) -> list[tuple[str, bytes]]:
+                parent: Unit | None = None, values: dict[str, list[dict]] | None = None,
+                evaluators: int | None = None) -> list[tuple[str, bytes]]:
     """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes).
 
     A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit;
-    ``values`` (form id → rows) are typed into a form, e.g. the open items carried from earlier periods."""
+    ``values`` (form id → rows) are typed into a form, e.g. the open items carried from earlier periods.
+    Ballots are issued as the unit's 测评人数 says, else ``evaluators`` (the run's), else the scheme's number."""
     folder = unit_folder(parent or unit)
     out = []
-    for form in (f for f in scheme.forms if f.scope == "unit" and f.applies(unit.type)):
+    for form in (layout.issued(f, unit.evaluators or evaluators) for f in scheme.forms
+                 if f.scope == "unit" and f.applies(unit.type)):
         out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
                     build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
                                          draw=draw if form.kind == "callback" else None, members=members,
@@ -980,7 +985,8 @@ def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
 
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
                        progress: Callable[[str], None] | None = None,
-                       values: dict[str, dict[str, list[dict]]] | None = None) -> list[Path]:
+                       values: dict[str, dict[str, list[dict]]] | None = None,
+                       evaluators: int | None = None) -> list[Path]:
     """Write every blank form of ``period``: per unit in ``<code>_<name>/``, township forms at the top.
 
     Workbooks are built into a staging folder inside ``out_dir`` (on both cores for a large roster)
@@ -1000,7 +1006,7 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
         if u.parent:
             people.setdefault(u.parent, []).append(u)
     jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent),
-             (values or {}).get(u.code)) for u in setup.units]
+             (values or {}).get(u.code), evaluators) for u in setup.units]
     written: list[str] = []
     made: set[Path] = {staging}
 
