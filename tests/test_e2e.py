@@ -53,11 +53,9 @@ def test_grades_under_quota(result):
     assert unit(result, "V4").grades["grade"].provisional and unit(result, "V5").grades["grade"].provisional
 
 
-def test_half_year_funds_are_provisional_and_the_year_applies_them(result, tmp_path, scheme):
+def test_half_year_funds_are_provisional(result):
     from villagescore.core.explain import explain_unit
     from villagescore.io.exports import to_json
-
-    from township import COMMITTEE, STANDARD, fill_committee, fill_unit, forms
 
     ws = load_workbook(__import__("io").BytesIO(build_summary(result)))["汇总"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
@@ -68,21 +66,6 @@ def test_half_year_funds_are_provisional_and_the_year_applies_them(result, tmp_p
     assert data["V4"]["funds_change"] is None and data["V4"]["funds_provisional"] == "3000.00"
     assert data["V5"]["funds_change"] is None and data["V5"]["funds_provisional"] == "-3000.00"
     assert "预计工作经费增减：+3,000.00 元（本期不执行）" in "\n".join(explain_unit(result, "V4"))
-    # the year from both halves (H2 typed as H1): the same grades, now applied once
-    root = tmp_path / "year"
-    folders = []
-    for period in ("2025H1", "2025H2"):
-        folder = forms(scheme, root / period, period)
-        for code, spec in STANDARD.items():
-            fill_unit(folder, code, **spec)
-        fill_committee(folder, COMMITTEE)
-        folders.append(folder)
-    year = compute(scheme, folders, period="2025")
-    assert year.period == "2025" and year.report.errors == []
-    v4 = unit(year, "V4").grades["grade"]
-    assert (v4.grade, v4.funds_change, v4.provisional) == ("好", D("3000.00"), False)
-    data = {u["unit_code"]: u for u in to_json(year)["units"]}
-    assert data["V4"]["funds_change"] == "3000.00" and data["V4"]["funds_provisional"] is None
 
 
 def test_renamed_file_counted_and_clean_report(result):
@@ -138,6 +121,13 @@ def test_annual_combines_halves(tmp_path, scheme, township):
     v1 = unit(res, "V1")
     assert v1.rounded["composite"] == D("88.52")  # same values both halves → same year score
     assert set(v1.by_period) == {"2025H1", "2025H2"}
+    # the year's grades (the same as each half's) apply the funds change, once
+    v4 = unit(res, "V4").grades["grade"]
+    assert (v4.grade, v4.funds_change, v4.provisional) == ("好", D("3000.00"), False)
+    from villagescore.io.exports import to_json
+
+    data = {u["unit_code"]: u for u in to_json(res)["units"]}
+    assert data["V4"]["funds_change"] == "3000.00" and data["V4"]["funds_provisional"] is None
 
 
 def _copy(township, tmp_path):

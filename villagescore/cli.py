@@ -1005,7 +1005,7 @@ def _scheme_tree(sch: Scheme) -> Tree:
             gb.add(f"其余为“{escape(g.default)}”")
         if g.tie_breakers:
             gb.add("同分时依次比较：" + escape("、".join(sch.nodes[t].label for t in g.tie_breakers)) +
-                   "；仍相同且跨越名额线的，标为“待党委研究”")
+                   "；仍相同且跨越名额线的，标为“待党委研究”，其名额计入其后各项名额")
         for grade, c in g.consequences.items():
             funds = ""
             if c.funds is not None:

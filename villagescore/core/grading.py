@@ -214,9 +214,10 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
                 f"这 {len(t.codes)} 个单位中{split}，{ask}；无论如何确定，这些名额都已计入各项名额")
         notes.append(text)
         tie = PendingTie(grading.id, tuple(sorted(t.codes)), ranked, first.grade, outside, first.describe())
+        short = f"{names} 同分，恰好跨越名额线（{first.describe()}），待党委研究：{split}"
         for x in t.codes:
             pending[x] = tie
-            reason[x] = text
+            reason[x] = short
     for line in quota:  # final counts, after defaults and vetoes; places held by pending ties beside them
         line.actual = sum(1 for g in grade.values() if g == line.grade)
         line.pending = sum(t.count(line.grade) for t in set(pending.values()))
