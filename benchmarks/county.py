@@ -92,7 +92,9 @@ def _write_unit(args: tuple) -> int:
         else:
             values = [{"channel": "匿名评价箱", "item": "吃拿卡要", "content": "反映收受香烟", "result": "属实"}] \
                 if rng.random() > q else []
-        data = build_entry_workbook(scheme, form, PERIOD, unit=u, criteria=crit, draw=draw, values=values)
+        declared = "是" if form.kind == "register" and not values else None  # nothing reported: 本期无反映
+        data = build_entry_workbook(scheme, form, PERIOD, unit=u, criteria=crit, draw=draw, values=values,
+                                    declared=declared)
         write_bytes_atomic(folder / period_file_name(scheme, form, PERIOD, u), data)
         written += 1
     return written

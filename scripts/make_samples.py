@@ -28,6 +28,7 @@ import random
 import shutil
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from villagescore.core.records import RunResult  # noqa: E402
 from villagescore.core.scheme import Scheme  # noqa: E402
-from villagescore.demo import build, fill, write_roster  # noqa: E402
+from villagescore.demo import build, declare_none, fill, write_roster  # noqa: E402
 from villagescore.io import schemes  # noqa: E402
 from villagescore.io.atomic import write_bytes_atomic  # noqa: E402
 from villagescore.io.forms import build_setup_workbook  # noqa: E402
@@ -81,6 +82,19 @@ def _entries(folder: Path) -> dict[tuple[str, str], Path]:
         if ident.get("role") == "entry":
             out[(ident["form_id"], ident.get("unit_code", ""))] = p
     return out
+
+
+def _declare_untyped(entries: dict[tuple[str, str], Path], form_id: str) -> None:
+    """Each register of ``form_id`` nobody typed a row into gets its 本期无… box ticked, as the clerk does when the
+    unit had nothing this period (an untouched register is a form not returned)."""
+    from openpyxl import load_workbook
+
+    for (fid, _), path in entries.items():
+        if fid != form_id:
+            continue
+        ws = load_workbook(path).worksheets[0]
+        if not any(c.value not in (None, "") for row in ws.iter_rows(min_row=5, min_col=2) for c in row):
+            declare_none(path)
 
 
 def _half(x: float) -> float | int:
@@ -259,6 +273,7 @@ def fill_qinghu(scheme: Scheme, folder: Path, year: str, rng: random.Random) -> 
     for code, items in QINGHU_RECTIFY[year].items():
         fill(entries[("rectify", code)], [{"存在问题": p, "整改措施": m, "责任人": o, "整改时限": d, "整改情况": s}
                                           for p, m, o, d, s in items])
+    _declare_untyped(entries, "rectify")
 
 
 def _cli(args: list[str]) -> str:
@@ -359,6 +374,8 @@ def fill_lanxi(folder: Path, town: str, period: str, rng: random.Random) -> None
     if items:
         fill(entries[("adjust", "")], [{"单位代码": c, "事由": why, "级别": lv, "类别": k, "分值": pts, "文件文号": doc,
                                         "状态": st} for c, why, lv, k, pts, doc, st in items])
+    else:
+        declare_none(entries[("adjust", "")])
 
 
 def make_lanxi(target: Path = SAMPLES / "lanxi") -> dict[str, Path]:
@@ -424,6 +441,8 @@ YUNHE_ADJUST = {
 }
 BANDS = "ABCDE"
 BAND_NOTES = {"C": "台账资料不够完整", "D": "年度任务未完成", "E": "多次督办仍未整改"}
+POINTS_DEPTS = {"dept_aj"}  # 安监 sends points (two decimals) in the same cells instead of band letters
+BAND_SHARE = {"A": Decimal("1"), "B": Decimal("0.9"), "C": Decimal("0.8"), "D": Decimal("0.7"), "E": Decimal("0.6")}
 
 
 def _band(rng: random.Random, q: float) -> str:
@@ -449,9 +468,12 @@ def fill_yunhe(scheme: Scheme, folder: Path, rng: random.Random) -> None:
             row: dict[str, Any] = {"单位代码": code}
             worst = "A"
             for col in form.columns:
-                if col.type == "option":
+                if col.type in ("option", "band"):
                     row[col.label] = band = _band(rng, quality[code])
                     worst = max(worst, band)
+                    if form.id in POINTS_DEPTS and col.max is not None:  # the band's points, a little off it
+                        off = Decimal("0.15") * (int(code[-1]) % 3)
+                        row[col.label] = float(max(col.max * BAND_SHARE[band] - off, Decimal(0)))
             if worst in BAND_NOTES:
                 row["备注"] = BAND_NOTES[worst]
             rows.append(row)
@@ -499,6 +521,8 @@ def fill_yunhe(scheme: Scheme, folder: Path, rng: random.Random) -> None:
         if code in YUNHE_ADJUST:
             fill(entries[("adjust", code)],
                  [{"级别/类别": k, "事由": why, "文件或通知编号": doc} for k, why, doc in YUNHE_ADJUST[code]])
+        else:
+            declare_none(entries[("adjust", code)])
 
 
 def make_yunhe(target: Path = SAMPLES / "yunhe") -> Sample:
@@ -561,6 +585,8 @@ def fill_taoyuan(scheme: Scheme, folder: Path, rng: random.Random) -> None:
             fill(entries[("adjust", code)],
                  [{"事项": what, "类别": kind, "分值": pts, "依据": basis}
                   for what, kind, pts, basis in TAOYUAN_ADJUST[code]])
+        else:
+            declare_none(entries[("adjust", code)])
 
 
 def make_taoyuan(target: Path = SAMPLES / "taoyuan") -> Sample:

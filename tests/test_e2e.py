@@ -46,8 +46,26 @@ def test_grades_under_quota(result):
     # five villages: 好 at most floor(1.0) = 1, 差 at least ceil(0.5) = 1
     assert grades == {"V4": "好", "V1": "中", "V2": "中", "V3": "中", "V5": "差"}
     assert [u.code for u in result.units] == ["V4", "V1", "V2", "V3", "V5"]
+    # ±10% of the roster's 工作经费基数 (30,000 each): seed 000 ties it to the year's result, so a half-year
+    # shows it only as expected (预计), never as applied
     assert unit(result, "V4").grades["grade"].funds_change == D("3000.00")
     assert unit(result, "V5").grades["grade"].funds_change == D("-3000.00")
+    assert unit(result, "V4").grades["grade"].provisional and unit(result, "V5").grades["grade"].provisional
+
+
+def test_half_year_funds_are_provisional(result):
+    from villagescore.core.explain import explain_unit
+    from villagescore.io.exports import to_json
+
+    ws = load_workbook(__import__("io").BytesIO(build_summary(result)))["汇总"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    v4 = next(r for r in rows if "V4" in r)
+    assert "预计（按全年考评结果执行，本期不执行）：增加所在村工作经费10%" in " ".join(str(x) for x in v4 if x)
+    assert "工作经费 +3,000.00 元" in " ".join(str(x) for x in v4 if x)
+    data = {u["unit_code"]: u for u in to_json(result)["units"]}
+    assert data["V4"]["funds_change"] is None and data["V4"]["funds_provisional"] == "3000.00"
+    assert data["V5"]["funds_change"] is None and data["V5"]["funds_provisional"] == "-3000.00"
+    assert "预计工作经费增减：+3,000.00 元（本期不执行）" in "\n".join(explain_unit(result, "V4"))
 
 
 def test_renamed_file_counted_and_clean_report(result):
@@ -103,6 +121,13 @@ def test_annual_combines_halves(tmp_path, scheme, township):
     v1 = unit(res, "V1")
     assert v1.rounded["composite"] == D("88.52")  # same values both halves → same year score
     assert set(v1.by_period) == {"2025H1", "2025H2"}
+    # the year's grades (the same as each half's) apply the funds change, once
+    v4 = unit(res, "V4").grades["grade"]
+    assert (v4.grade, v4.funds_change, v4.provisional) == ("好", D("3000.00"), False)
+    from villagescore.io.exports import to_json
+
+    data = {u["unit_code"]: u for u in to_json(res)["units"]}
+    assert data["V4"]["funds_change"] == "3000.00" and data["V4"]["funds_provisional"] is None
 
 
 def _copy(township, tmp_path):

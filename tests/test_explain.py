@@ -54,7 +54,7 @@ def _result(periods=("2025H1",), weights=True) -> RunResult:
     period = "2025" if len(periods) > 1 else periods[0]
     result = RunResult("pingbian", "村党组织书记逆向述职考评", "1.0", "", period, list(periods), units,
                        [QuotaLine("grade", "“好”不超过20%（向下取整）", "好", 5, "≤ 1", 1),
-                        QuotaLine("grade", "“差”不少于10%（向上取整）", "差", 5, "≥ 1", 1, 2)],
+                        QuotaLine("grade", "“差”不少于10%（向上取整）", "差", 5, "≥ 1", 1)],
                        report, [], ballots, "2025-07-05 10:30:00", "0.1.0", node_labels=LABELS,
                        display=["meeting", "reverse", "township", "composite"],
                        leaves=["meeting", "appeals", "township"], gradings=[("grade", "考评等次")],

@@ -44,10 +44,10 @@ def test_units_csv_columns_and_values(tmp_path):
     rows = _read(paths[0])
     assert rows[0] == ["unit_code", "unit_name", "unit_type", "secretary", "township", "parent_code", "parent_name",
                        "rank", "score_reverse",
-                       "score_composite", "grade_grade", "grade_pending", "funds_change", "ok"]
+                       "score_composite", "grade_grade", "grade_pending", "funds_change", "funds_provisional", "ok"]
     assert rows[0] == unit_columns(_result())
     assert rows[1] == ["V1", "青山村", "村", "王小明", "青石乡", "", "", "1", "87.52", "88.52", "好", "", "3000.00",
-                       "true"]
+                       "", "true"]
     assert rows[2][1] == "'=HYPERLINK(\"http://x\")" and rows[2][10:12] == ["", "好/中"]
     assert rows[3][1] == "'@石桥村" and rows[3][12] == "-2500.50"  # our own negative number stays a number
     assert rows[4][1] == "'+河口村" and rows[4][7:10] == ["", "", ""] and rows[4][-1] == "false"

@@ -262,7 +262,10 @@ def test_read_setup_finds_sheet_after_cover(tmp_path):
         ws.append(row)
     wb.save(tmp_path / "名册.xlsx")
     setup, report = read_setup(load("pingbian"), tmp_path / "名册.xlsx", None, None)
-    assert [u.name for u in setup.units] == ["青山村"] and report.issues == []
+    assert [u.name for u in setup.units] == ["青山村"]
+    # a roster without the 党组织书记 and 工作经费基数 columns: each unit says what it lacks (system A needs both)
+    assert [(i.code, i.unit, i.cell) for i in report.issues] == [("roster-missing", "V001", "")] * 2
+    assert "名册中没有“党组织书记”列" in report.issues[0].message
 
 
 def test_read_setup_unreadable_roster(tmp_path):

@@ -65,7 +65,8 @@ def test_show_street_draws_both_trees_letters_and_cancels():
     assert "站办所综合得分（office_total）" in offices and "基础工作（basic" not in offices
     assert "完成站办所职责（office_duty，满分 40）" in offices
     # letters of the department tables, and the 村述村评 band table
-    assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的 A=100%、B=90%、C=80%、D=70%、E=60%" in out
+    assert "党建工作（dangjian，满分 8）：《党建办基础工作评分表》“党建工作（8分）”评定档次，计满分的" in out
+    assert "A=100%、B=90%、C=80%、D=70%、E=60%，或直接填写分数（0 至满分，最多 2 位小数）" in out
     assert "档次表：不低于 0.9 计 90；不低于 0.8 计 80；不低于 0.7 计 70；不低于 0.6 计 60；不低于 0 计 40" in out
     assert "按“级别/类别”计分：省级表彰 +0.5" in out and "逾期未办通知 -0.2" in out
     # gradings: unit types, min_score
@@ -82,6 +83,7 @@ def test_show_pingbian_and_shuocheng_details():
     assert "计分（适用于：村、社区；用于：考评等次）" in out
     assert "全年得分：H1 50%，H2 50%" in out
     assert "（工作经费增加 10%，按名册中的工作经费基数）" in out
+    assert out.count("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行") == 2  # seed 000: the year's result
     assert "经乡党委研究确定的严重问题 → 定为：考评等次“差”" in out
     out = run("scheme", "show", "shuocheng").output
     assert "计分（适用于：村、社区；用于：考核等次、星级）" in out

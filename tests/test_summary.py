@@ -146,7 +146,7 @@ def test_scores_sheet_shows_leaves_inputs_and_rules(book):
 
 def test_quota_and_ballots(book):
     rows = _rows(book["等次配额"])
-    assert rows[1] == ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究", "说明"]
+    assert rows[1] == ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究占用", "说明"]
     assert rows[2] == ["考评等次", "不超过 20%", "好", 4, "≤ 0", 1, 2, "同分待研究"]
     rows = _rows(book["测评明细"])
     assert rows[1] == ["单位代码", "期间", "票号", "细则1", "细则2", "细则10", "合计", "状态", "文件", "工作表", "行"]

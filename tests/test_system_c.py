@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from villagescore.cli import app
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.schemes import load
@@ -51,6 +51,8 @@ def township_forms(scheme, root: Path, town: str, period: str, scores: dict, adj
     if adjust:
         fill(find(folder, "adjust"), [{"单位代码": c, "事由": r, "级别": lv, "类别": k, "分值": p, "文件文号": doc,
                                        "状态": st} for c, r, lv, k, p, doc, st in adjust])
+    else:  # nothing this quarter: the township ticks 本期无加减分事项
+        declare_none(find(folder, "adjust"))
     return folder
 
 
@@ -114,8 +116,8 @@ def test_grades_colours_talks_and_speakers(runs):
     assert grades(data, "colour") == {"Y1": "绿色激励", "J1": "绿色激励", "J2": "绿色激励", "Y5": "绿色激励",
                                       "Y2": "绿色激励", "J3": "黄色警示", "Y3": "黄色警示", "J4": "红色预警",
                                       "Y4": "红色预警"}
-    # bottom 5% of 9 → ceil(0.45) = 1
-    assert [c for c, g in grades(data, "talk").items() if g == "集中约谈"] == ["Y4"]
+    # bottom 5% of 9 → floor(0.45) = 0: rounded down as the seed's own figure does (26 of 531, see below)
+    assert [c for c, g in grades(data, "talk").items() if g == "集中约谈"] == []
     speak = grades(data, "speak")
     assert [c for c, g in speak.items() if g == "前三名"] == ["Y1", "J1", "J2"]
     assert [c for c, g in speak.items() if g == "后三名"] == ["Y3", "J4", "Y4"]
@@ -150,6 +152,7 @@ def test_summary_shows_townships_colours_and_lists(runs):
 
 def test_a_unit_listed_by_the_wrong_township_is_refused(scheme, tmp_path):
     folders = [township_forms(scheme, tmp_path, town, "2025Q1", Q1, []) for town in TOWNSHIPS]
+    declare_none(find(folders[0], "adjust"), value=None)  # an item registered after all
     fill(find(folders[0], "adjust"), [{"单位代码": "Y2", "事由": "误登", "级别": "县级", "类别": "加分", "分值": 1,
                                        "状态": "有效"}])
     res = CliRunner().invoke(app, ["validate", *map(str, folders), "--scheme", "county_dynamic", "--json"])
@@ -165,3 +168,42 @@ def test_a_year_of_a_quarterly_scheme_is_refused(scheme, tmp_path):
     assert res.exit_code == 2
     assert "本方案按季度考评，没有规定全年如何合并（方案文件的 [annual] weights）" in res.output  # markup kept as text
     assert not (tmp_path / "y.xlsx").exists()
+
+
+def test_the_seeds_county_of_531_calls_26_with_ties_at_the_lines(scheme, tmp_path):
+    """Seed 002: 531 secretaries, “排名全县后5%的26名” are called in: 531 × 5% = 26.55, so the bottom 5% rounds
+    down. Unit i scores 工作绩效 50 − 0.09·i + 日常管理 20 + 综合测评 10 (all distinct), except two pairs typed
+    identically: indices 504/505 (ranks 505 and 506, i.e. 27th and 26th from the bottom) straddle the 26th
+    place of 集中约谈, and 527/528 (4th and 3rd from the bottom) straddle the third place of 后三名. Each pair is
+    offered the grade inside the line or what the units just above it get (否), one place each."""
+    from decimal import Decimal as D
+
+    from villagescore.pipeline import compute
+
+    units = [(f"U{i:03d}", f"第{i}村", "村", f"书记{i}") for i in range(531)]
+    work = {i: D(50) - D("0.09") * i for i in range(531)}
+    work[505], work[528] = work[504], work[527]
+    setup = tmp_path / "setup"
+    setup.mkdir()
+    roster = setup / "名册.xlsx"
+    write_bytes_atomic(roster, build_setup_workbook("roster", scheme, values=[
+        {"code": c, "name": n, "type": t, "secretary": s, "township": "全县"} for c, n, t, s in units]))
+    folder = tmp_path / "2025Q1"
+    assert make_forms(scheme, roster, None, None, "2025Q1", folder, seed=1).report.errors == []
+    fill(find(folder, "base"), [{"单位代码": c, "工作绩效考核（50分）": float(work[i]), "日常管理（30分）": 20,
+                                 "综合测评（20分）": 10} for i, (c, *_) in enumerate(units)], match="单位代码")
+    declare_none(find(folder, "adjust"))
+    res = compute(scheme, [folder])
+    assert [i.text() for i in res.report.errors] == []
+    talk = {u.code: u.grades["talk"] for u in res.units}
+    called = sorted(c for c, g in talk.items() if g.grade == "集中约谈")
+    assert called == [f"U{i:03d}" for i in range(506, 531)]  # 25 sure places, the 26th held by the pair
+    pair = talk["U504"].tie
+    assert pair.units == ("U504", "U505") and pair.places == (("集中约谈", 1), ("否", 1))
+    assert talk["U504"].pending == talk["U505"].pending == ("集中约谈", "否")
+    line = next(q for q in res.quota if q.grading == "talk")
+    assert (line.allowed, line.actual, line.pending) == ("≥ 26", 25, 1) and "向下取整" in line.rule
+    speak = {u.code: u.grades["speak"] for u in res.units}
+    assert [c for c, g in speak.items() if g.grade == "前三名"] == ["U000", "U001", "U002"]
+    assert sorted(c for c, g in speak.items() if g.grade == "后三名") == ["U529", "U530"]
+    assert speak["U527"].tie.places == (("后三名", 1), ("否", 1)) and speak["U528"].pending == ("后三名", "否")

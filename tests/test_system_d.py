@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.schemes import load
@@ -94,33 +94,35 @@ def _forms(scheme, root):
     return out
 
 
-def _fill(scheme, folder, veto=VETO):
+def _fill(scheme, folder, veto=VETO, bands=BANDS, public=PUBLIC):
     # each department types one band per village on its own sheet (its sheet has no rows for offices)
     for form in scheme.forms:
         if not form.id.startswith("dept_"):
             continue
         rows = []
         for code in VILLAGES:
-            default, over = BANDS[code]
+            default, over = bands[code]
             row = {"单位代码": code}
             for col in form.columns:
-                if col.type == "option":
+                if col.type == "band":  # a band letter (points in test_department_points_or_bands)
                     row[col.label] = over.get(col.key, default)
             rows.append(row)
         fill(find(folder, form.id), rows, match="单位代码")
     fill(find(folder, "committee"),
-         [{"单位代码": c, "村述街道评": PUBLIC[c][2], **({"否决事项": veto[c]} if c in veto else {})} for c in VILLAGES],
+         [{"单位代码": c, "村述街道评": public[c][2], **({"否决事项": veto[c]} if c in veto else {})} for c in VILLAGES],
          match="单位代码")
     fill(find(folder, "office"),
          [{"单位代码": c, "完成站办所职责（40分）": a, "财务状况（10分）": b, "配合完成重点难点工作（10分）": k,
            "年底述职民主测评（百分制）": r} for c, ((a, b, k, r), _, _) in OFFICE.items()], match="单位代码")
     for code in VILLAGES + OFFICES:
-        leaders, adjust = (PUBLIC[code][0], PUBLIC[code][3]) if code in PUBLIC else (OFFICE[code][1], OFFICE[code][2])
+        leaders, adjust = (public[code][0], public[code][3]) if code in public else (OFFICE[code][1], OFFICE[code][2])
         fill(find(folder, "leaders", code), [{"票号": i, "评分": s} for i, s in enumerate(leaders, 1)], match="票号")
         if adjust:
             fill(find(folder, "adjust", code), [{"级别/类别": k, "事由": "年度登记"} for k in adjust])
-        if code in PUBLIC:
-            good, fair, so, bad = PUBLIC[code][1]
+        else:  # nothing this year: the clerk ticks 本期无加减分事项
+            declare_none(find(folder, "adjust", code))
+        if code in public:
+            good, fair, so, bad = public[code][1]
             fill(find(folder, "village_vote", code),
                  [{"评价内容": "村述村评", "好": good, "较好": fair, "一般": so, "差": bad}], match="评价内容")
 
@@ -223,3 +225,92 @@ def test_blank_band_is_an_error(tmp_path, street, scheme_d):
     assert [(i.sheet, i.cell) for i in blank] == [("党建办评分表", "C6")]  # V2 is the second row below the header
     assert "党建工作（8分）" in blank[0].text()
     assert not _by(res)["V2"].ok and _by(res)["V1"].ok
+
+
+def test_a_tie_at_the_xianjin_line_keeps_its_liang_hao_place(tmp_path, scheme_d):
+    """V6 typed exactly as V5 (basic 68, total 80.75, so the tie-breaker 基础工作 is equal too) and V8 lifted
+    above 60 (band D: 59.5 + public 8 − 0.9 = 66.60). Ranking without veto: V1 99.50, V3 99.00, V2 89.70,
+    V4 87.90, then V5 = V6 80.75 for the 5th 先进 place, V7 72.30, V8 66.60.
+    One of V5/V6 will be 先进, the other 良好, whichever the committee picks; 良好 = floor(0.3 × 8) = 2 places,
+    one already held by the pair: V7 is 良好 and V8 合格 (before, V7 and V8 both got 良好 and, once decided,
+    there were three)."""
+    from villagescore.core.explain import explain_unit
+    from villagescore.io.summary import build_summary
+    from openpyxl import load_workbook
+    import io
+
+    folder = _forms(scheme_d, tmp_path)
+    bands = {**BANDS, "V6": ("C", {}), "V8": ("D", {})}
+    public = {**PUBLIC, "V6": PUBLIC["V5"]}
+    _fill(scheme_d, folder, veto={}, bands=bands, public=public)
+    res = compute(scheme_d, [folder])
+    assert res.report.errors == []
+    units = _by(res)
+    assert units["V5"].rounded["total"] == units["V6"].rounded["total"] == D("80.75")
+    assert units["V8"].rounded["total"] == D("66.60")
+    grades = {c: units[c].grades["grade"] for c in VILLAGES}
+    assert {c: g.grade for c, g in grades.items() if g.grade} == {
+        "V1": "先进", "V3": "先进", "V2": "先进", "V4": "先进", "V7": "良好", "V8": "合格"}
+    tie = grades["V5"].tie
+    assert tie is not None and tie == grades["V6"].tie
+    assert (tie.units, tie.inside, tie.inside_places, tie.outside) == (("V5", "V6"), "先进", 1, "良好")
+    assert grades["V5"].pending == ("先进", "良好")
+    lines = {q.grade: q for q in res.quota if q.grading == "grade"}
+    assert (lines["先进"].allowed, lines["先进"].actual, lines["先进"].pending) == ("≤ 5", 4, 1)
+    assert (lines["良好"].allowed, lines["良好"].actual, lines["良好"].pending) == ("≤ 2", 1, 1)
+    assert "另有 1 个名额由待党委研究的同分单位（松岗村（V5）、梅岭社区（V6））占用" in lines["良好"].note
+    book = load_workbook(io.BytesIO(build_summary(res)))
+    quota_rows = [[c.value for c in row] for row in book["等次配额"].iter_rows()]
+    liang = next(r for r in quota_rows if r[0] == "考核等次" and r[2] == "良好")
+    assert liang[4:7] == ["≤ 2", 1, 1]
+    text = "\n".join(explain_unit(res, "V8"))
+    assert "其后30%（向下取整）为“良好”：8 个单位，名额 ≤ 2，实际 1 个，另 1 个名额由待党委研究的同分单位占用" in text
+    text = "\n".join(explain_unit(res, "V6"))
+    assert "待党委研究（“先进”或“良好”）" in text and "其中 1 个为“良好”，已计入此名额" in text
+
+
+def test_department_points_or_bands(tmp_path, street, scheme_d):
+    """Seed 003: departments score each item “由高到低分五个档次打分,分数精确到小数点后2位”. A cell takes a band
+    letter or points (0 to the item's maximum, two decimals): 党建办 gives V1 7.35 of 8 points instead of A, so
+    V1's 基础工作 is 85 − 8 + 7.35 = 84.35 and its total 99.50 − 0.65 = 98.85; 分项得分 says which was given."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from villagescore.io.summary import build_summary
+
+    folder = tmp_path / "copy"
+    shutil.copytree(street, folder)
+    fill(find(folder, "dept_djb"), [{"单位代码": "V1", "党建工作（8分）": 7.35}], match="单位代码")
+    res = compute(scheme_d, [folder])
+    assert res.report.errors == []
+    units = _by(res)
+    assert (units["V1"].rounded["dangjian"], units["V1"].rounded["basic"], units["V1"].rounded["total"]) == (
+        D("7.35"), D("84.35"), D("98.85"))
+    assert units["V2"].rounded["dangjian"] == D("7.20")  # B: 90% of 8
+    detail = {u: next(d for d in units[u].details if d.node == "dangjian") for u in ("V1", "V2")}
+    assert (detail["V1"].inputs, detail["V1"].rule) == ({"分数": "7.35"}, "按分数录入")
+    assert (detail["V2"].inputs, detail["V2"].rule) == ({"档次": "B"}, "按档次折算")
+    rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(build_summary(res)))["分项得分"].iter_rows()]
+    text = "\n".join(str(c) for r in rows for c in r if c)
+    assert "分数=7.35" in text and "档次=B" in text and "按分数录入" in text and "按档次折算" in text
+    # the item's maximum is checked, two decimals at most, and anything else is named with its cell
+    fill(find(folder, "dept_djb"), [{"单位代码": "V1", "党建工作（8分）": 8.5}, {"单位代码": "V2", "党建工作（8分）": "F"},
+                                    {"单位代码": "V3", "党建工作（8分）": 7.125}], match="单位代码")
+    res = compute(scheme_d, [folder])
+    found = {i.cell: (i.code, i.message) for i in res.report.errors}
+    assert found["C5"] == ("out-of-range", "党建工作（8分）应在 0 到 8 之间，填写的是 8.5")
+    assert found["C6"][0] == "not-a-band" and "A、B、C、D、E" in found["C6"][1] and "0 至 8" in found["C6"][1]
+    assert found["C7"][0] == "too-many-decimals"
+    assert not any(units.ok for units in res.units if units.code in ("V1", "V2", "V3"))
+
+
+def test_department_sheet_offers_bands_and_takes_points(street):
+    from openpyxl import load_workbook
+
+    ws = load_workbook(find(street, "dept_djb")).worksheets[0]
+    dv = next(d for d in ws.data_validations.dataValidation if "C5" in str(d.sqref))
+    # the dropdown lists A–E; points typed in are let through by Excel (information style) and checked on reading
+    assert dv.type == "list" and dv.formula1 == '"A,B,C,D,E"' and dv.errorStyle == "information"
+    assert "0 至 8 之间的分数" in dv.prompt
+    assert "也可直接填写分数" in ws["A3"].value

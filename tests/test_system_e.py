@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from villagescore.cli import app
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.schemes import builtin_dir, builtin_names, load
@@ -65,6 +65,8 @@ def result(tmp_path_factory, scheme):
     for code, rows in ADJUST.items():
         if rows:
             fill(find(folder, "adjust", code), [{"事项": i, "类别": k, "分值": p} for i, k, p in rows])
+        else:  # nothing to add or deduct: the clerk ticks 本期无加减分事项
+            declare_none(find(folder, "adjust", code))
     return compute(scheme, [folder])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from villagescore.core.records import Unit
-from villagescore.demo import fill
+from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
 from villagescore.io.reader import read_workbook
@@ -81,6 +81,8 @@ def fill_unit(folder: Path, unit: str, *, ballots: list[list], resolved: int, ta
     if reports:
         fill(find(folder, "anonymous", unit),
              [{"渠道": "匿名评价箱", "反映事项": item, "核实结果": result} for item, result in reports])
+    else:  # the box was empty: the clerk ticks 本期无反映
+        declare_none(find(folder, "anonymous", unit))
 
 
 def fill_committee(folder: Path, scores: dict[str, tuple]) -> None:

@@ -383,6 +383,9 @@ def template(
     force: bool = typer.Option(False, "--force", help="覆盖已存在的文件或文件夹中的表格。"),
     archive: Optional[Path] = typer.Option(None, "--archive", metavar="文件",
                                            help="结果档案库：把往期未完成的整改事项预先填入本期的问题整改清单。"),
+    evaluators: Optional[int] = typer.Option(None, "--evaluators", metavar="人数",
+                                             help="每个单位发放的测评票张数（测评人数）；名册“测评人数”列已填写的单位以名册为准，"
+                                                  "都不写则按方案规定。"),
 ) -> None:
     """生成空白表格。
 
@@ -393,8 +396,14 @@ def template(
       villagescore template criteria --roster 名册.xlsx -o 考核细则.xlsx
       villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格
       villagescore template --scheme dazehu --roster 名册.xlsx --period 2026 --archive 汇总/villagescore.db
+      villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H2 --evaluators 21
     """
     sch = _load_scheme(scheme)
+    from villagescore.core.layout import EVALUATORS_MAX
+
+    if evaluators is not None and not 1 <= evaluators <= EVALUATORS_MAX:
+        err.print(f"[red]--evaluators 应为 1 至 {EVALUATORS_MAX} 之间的整数（每个单位发放的测评票张数）。[/]")
+        raise Exit(2)
     if kind is not None:
         if kind not in SETUP_KINDS:
             err.print(f"[red]不认识的表格种类“{escape(kind)}”，可选：roster、criteria、ledger。[/]")
@@ -447,7 +456,8 @@ def template(
     with _progress() as bar:
         task = bar.add_task("生成表格", total=None, current="")
         run = make_forms(sch, roster, criteria, ledger, str(per), target, seed,  # type: ignore[arg-type]
-                         lambda name: bar.update(task, advance=1, current=name), carried=carried)
+                         lambda name: bar.update(task, advance=1, current=name), carried=carried,
+                         evaluators=evaluators)
     if run.report.errors:
         _print_report(run.report)
         err.print("[red]基础表有错误，未生成表格。请改正后重试。[/]")
@@ -1019,12 +1029,14 @@ def _scheme_tree(sch: Scheme) -> Tree:
             gb.add(f"其余为“{escape(g.default)}”")
         if g.tie_breakers:
             gb.add("同分时依次比较：" + escape("、".join(sch.nodes[t].label for t in g.tie_breakers)) +
-                   "；仍相同且跨越名额线的，标为“待党委研究”")
+                   "；仍相同且跨越名额线的，标为“待党委研究”，其名额计入其后各项名额")
         for grade, c in g.consequences.items():
             funds = ""
             if c.funds is not None:
                 funds = f"（工作经费{'增加' if c.funds >= 0 else '扣减'} {weight_text(abs(c.funds))}，按名册中的工作经费基数）"
-            gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+            node = gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+            if c.period == "year":
+                node.add("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行")
     if sch.vetoes:
         where = [f"《{escape(f.title)}》“{escape(f.column(f.veto_field).label)}”列" for f in sch.forms
                  if f.veto_field and f.column(f.veto_field)]

@@ -96,6 +96,23 @@ def fill(path: Path, rows: list[dict[str, Any]], *, match: str | None = None, sa
     wb.save(save_as or path)
 
 
+def declare_none(path: Path, label: str | None = None, value: str | None = "是") -> None:
+    """Tick a register's 本期无… box (``label``, or the first cell above the header starting with 本期无) with 是,
+    as a clerk does for a register with nothing this period (``value`` None clears it)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    for row in ws.iter_rows(min_row=1, max_row=10):
+        for cell in row:
+            text = str(cell.value or "").strip()
+            if text and (text == label if label else text.startswith("本期无")):
+                ws.cell(cell.row, cell.column + 1).value = value
+                wb.save(path)
+                return
+    raise ValueError(f"no 本期无… box in {path}")
+
+
 # ------------------------------------------------------------------ the made-up data
 
 
@@ -207,6 +224,8 @@ def fill_period(scheme: Scheme, folder: Path, period: str, rng: random.Random) -
                 rows.append({"渠道": "网上匿名信箱", "反映事项": "优亲厚友", "内容摘要": "低保评议不公开", "核实结果": "不属实"})
             if rows:
                 fill(path, rows)
+            else:
+                declare_none(path)  # nothing reported this half-year: said on the form
         elif form == "committee":
             rows = [{"单位代码": c, "乡党委评价": int(70 + 25 * quality[c]) + rng.choice([0, 0.5]),
                      "县委评定": int(68 + 26 * quality[c])} for c, *_ in VILLAGES]

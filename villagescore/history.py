@@ -119,7 +119,7 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResul
         exact = combine_periods(scheme, pp) if ok else {}
         results.append(UnitResult(unit, exact=exact, rounded=rounded(exact, places),
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {}, ok=ok))
-    quota, notes = grade_results(scheme, results, places)
+    quota, notes = grade_results(scheme, results, places, period=str(target))
     first = scheme.gradings[0].id if scheme.gradings else ""
     results.sort(key=lambda r: (not r.ok, (r.grades.get(first).rank or 10**9) if r.grades.get(first) else 10**9,
                                 r.code))

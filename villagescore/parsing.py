@@ -19,7 +19,8 @@ from villagescore.core import layout
 from villagescore.core.issues import Issue, issue
 from villagescore.core.records import FormData, Row, Setup
 from villagescore.core.scheme import Form, Scheme
-from villagescore.core.tables import find_header, parse_table
+from villagescore.core.normalize import clean_text, is_blank, normalize, squash
+from villagescore.core.tables import HEADER_SCAN, column_letter, find_header, parse_table
 from villagescore.io.reader import Workbook, file_issues, sheet_issues
 from villagescore.io.setup_reader import with_unit
 
@@ -33,6 +34,7 @@ class ParsedForm:
     tally: list[Row] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # cells, the sheet, the draw, identities, in that order
     file_issues: list[Issue] = field(default_factory=list)  # macros and hidden sheets of the file
+    empty: bool = False  # nobody has typed into it yet (a register: nor declared 本期无…): counts for nobody
 
 
 def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
@@ -46,6 +48,10 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     """Rows of ``fd``'s entry sheet (and a vote ballot's tally sheet) with every issue of its cells."""
     form = scheme.form(fd.form_id)
     unit = fd.unit or ""
+    if form.kind in layout.BALLOT_KINDS:  # serials up to the ballots issued: as generated, else the roster's
+        made = fd.meta.get("issued", "")
+        known = setup.unit(unit) if unit else None
+        form = layout.issued(form, int(made) if made.isdigit() else known.evaluators if known else None)
     members = form_members(scheme, setup, form, unit)
     cols = layout.entry_columns(scheme, form, setup.criteria.get(unit, []), members)
     sheet = fd.sheet
@@ -62,11 +68,13 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
                                              keep_if_only={"who", "row"})
         out.issues.extend(problems)
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
-    rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only)
+    rows, problems, header = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only)
     if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
         problems = with_unit(problems, rows, "unit")
-    elif form.scope == "unit":
-        problems = _not_filled_yet(form, fd, sheet, rows, problems)
+    declared = _declaration(form, grid, header, fd, sheet) if form.kind == "register" else None
+    if declared is not None and declared.issues:
+        problems = [*problems, *declared.issues]
+    problems, out.empty = _not_filled_yet(scheme, form, fd, sheet, cols, rows, problems, out.tally, declared)
     out.rows = rows
     out.issues.extend(problems)
     out.issues.extend(sheet_issues(wb, fd.file, sheet, [r.row for r in rows], unit))
@@ -78,17 +86,62 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     return out
 
 
-def _not_filled_yet(form: Form, fd: FormData, sheet: str, rows: list[Row], problems: list[Issue]) -> list[Issue]:
-    """A unit's form nobody has typed into yet (a clerk checking while forms come in): one issue that says so,
-    not one per empty cell. Only when every problem is an empty cell and those columns are empty in every row."""
-    if not problems or any(i.code != "missing-value" for i in problems):
-        return problems
-    letters = {re.match(r"[A-Z]*", i.cell).group(0) for i in problems}
-    keys = {k for r in rows for k, letter in (r.letters or {}).items() if letter in letters}
-    if any(r.get(k) is not None for r in rows for k in keys):
-        return problems  # partly filled: each empty cell is for the clerk to fill
-    return [issue("form-empty", file=fd.file, sheet=sheet, unit=fd.unit or "", form=form.title,
-                  count=len(problems), first=problems[0].cell)]
+@dataclass
+class _Declared:
+    """A register's 本期无… box: what it says (是/否/None) and where."""
+
+    value: str | None
+    cell: str
+    issues: list[Issue]
+
+
+def _declaration(form: Form, grid: list[list], header: int | None, fd: FormData, sheet: str) -> _Declared:
+    """The box right of the register's 本期无… label, above its header (None when the label is not there)."""
+    col = layout.none_column(form)
+    assert col is not None
+    wanted = squash(clean_text(col.label)).rstrip(":：")
+    for r in range((header - 1) if header else min(len(grid), HEADER_SCAN)):
+        cells = grid[r]
+        for i, raw in enumerate(cells):
+            if not (isinstance(raw, str) and squash(clean_text(raw)).rstrip(":：") == wanted):
+                continue
+            j = next((j for j in range(i + 1, len(cells)) if not is_blank(cells[j])), None)
+            if j is None:
+                return _Declared(None, f"{column_letter(i + 1)}{r + 1}", [])
+            cell = f"{column_letter(j)}{r + 1}"
+            value, code, params = normalize(cells[j], col)
+            bad = [issue(code, file=fd.file, sheet=sheet, cell=cell, unit=fd.unit or "", **params)] if code else []
+            return _Declared(value, cell, bad)
+    return _Declared(None, "", [])
+
+
+def _not_filled_yet(scheme: Scheme, form: Form, fd: FormData, sheet: str, cols: list, rows: list[Row],
+                    problems: list[Issue], tally: list[Row], declared: _Declared | None) -> tuple[list[Issue], bool]:
+    """A form nobody has typed into yet (a clerk checking while forms come in, or a form not returned): one issue
+    that says so, not one per empty cell, and the form counts for nobody (an untouched register is not "no
+    reports": only its 本期无… box says that). Untouched: no value in any column the clerk types into, no cell
+    problem but empty required cells, nothing on a vote ballot's tally sheet, nothing in a register's box.
+    Returns (issues, whether the form is untouched and counts for nobody)."""
+    where = {"file": fd.file, "sheet": sheet, "unit": fd.unit or ""}
+    typed = [c.key for c in cols if c.key not in layout.prefilled_keys(form)]
+    if form.kind == "register" and declared is not None and declared.value == "是" and rows:
+        return [*problems, issue("register-none-but-rows", cell=declared.cell, label=form.none_label,
+                                 count=len(rows), **where)], False
+    if any(i.code != "missing-value" for i in problems):
+        return problems, False
+    if any(r.get(k) is not None for r in rows for k in typed):
+        return problems, False  # partly filled: each empty cell is for the clerk to fill
+    if any(v is not None for r in tally for k, v in r.values.items() if k not in ("who", "row")):
+        return problems, False
+    if form.kind == "register":
+        if declared is not None and declared.value == "是":
+            return problems, False  # declared: nothing this period
+        scored = form.id in {n.form for n in scheme.leaves().values()} or form.veto_field is not None
+        code = "register-empty" if scored else "register-empty-list"
+        return [issue(code, label=form.none_label, form=form.title, **where)], scored
+    detail = (f"应填的 {len(problems)} 个单元格都是空的（从 {problems[0].cell} 起）" if problems
+              else "表中没有录入任何内容")
+    return [issue("form-empty", form=form.title, detail=detail, **where)], True
 
 
 def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:

@@ -78,9 +78,10 @@ def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
 
 def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, period: str,
                out_dir: Path, seed: int | None = None, progress: Progress | None = None,
-               carried: list | None = None) -> TemplateRun:
+               carried: list | None = None, evaluators: int | None = None) -> TemplateRun:
     """Every blank form of ``period``; ``carried`` (open items of earlier periods, from the archive) are typed
-    into each unit's tracked register (问题整改清单) so the list continues where it stopped."""
+    into each unit's tracked register (问题整改清单) so the list continues where it stopped; ``evaluators``: the
+    ballots issued to a unit whose roster row gives no 测评人数 (the scheme's number without it)."""
     period = str(Period.parse(period))
     setup, report = load_setup(scheme, roster, criteria, ledger)
     if report.errors:
@@ -98,7 +99,8 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
     from villagescore.io.forms import write_period_forms
 
     report.issues = name_units(report.issues, setup)
-    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried))
+    paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried),
+                               evaluators)
     for key, src in (("roster", roster), ("criteria", criteria), ("ledger", ledger)):
         if src is not None:
             target = out_dir / SETUP_DIR / SETUP_NAMES[key]
@@ -182,7 +184,7 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             continue
         wb = col.workbooks[fd.file]
         parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
-        fd.sheet, fd.rows, fd.tally = parsed.sheet, parsed.rows, parsed.tally
+        fd.sheet, fd.rows, fd.tally, fd.empty = parsed.sheet, parsed.rows, parsed.tally, parsed.empty
         report.extend(parsed.issues)
     by_file: dict[str, list[FormData]] = defaultdict(list)
     for fd in col.forms:
@@ -214,6 +216,7 @@ class _Checked:
     used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
+    held: set[str] = field(default_factory=set)  # units held back by a township form not typed into (said once)
 
 
 def _slot(scheme: Scheme, col: Collected, fd: FormData) -> str:
@@ -237,9 +240,12 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
             _conflict(form, unit, fds, period, inputs, report, col, chk)
             continue
         fd = fds[0]
+        if fd.empty:  # not typed into yet: said once (form-empty), it counts for nobody, not as zero rows
+            _untouched(scheme, setup, form, unit, inputs, chk)
+            continue
         if form.scope == "unit":
             ui = inputs[unit]
-            issued = int(fd.meta["issued"]) if fd.meta.get("issued", "").isdigit() else None
+            issued = _issued(form, fd, ui.unit, report)
             if form.kind == "vote_ballot":
                 _votes(scheme, setup, form, fd, inputs, issued, report, chk)
                 continue
@@ -249,6 +255,34 @@ def _unit_inputs(scheme: Scheme, setup: Setup, col: Collected, period: str, repo
         _township_rows(scheme, setup, form, fd, unit, inputs, report, chk)
     _coverage(scheme, setup, period, groups, inputs, report, chk)
     return inputs
+
+
+def _issued(form: Form, fd: FormData, unit, report: Report) -> int | None:
+    """Ballots issued to the unit: as its form was generated (the identity record); for a form made elsewhere, the
+    roster's 测评人数. A roster number that differs from the generated form's is said (the form decides)."""
+    if form.kind not in layout.BALLOT_KINDS:
+        return None
+    made = fd.meta.get("issued", "")
+    if not made.isdigit():
+        return unit.evaluators
+    if unit.evaluators is not None and unit.evaluators != int(made):
+        report.add(issue("evaluators-changed", file=fd.file, sheet=fd.sheet, unit=unit.code, roster=unit.evaluators,
+                         issued=int(made)))
+    return int(made)
+
+
+def _untouched(scheme: Scheme, setup: Setup, form: Form, slot: str, inputs: dict[str, UnitInputs],
+               chk: _Checked) -> None:
+    """A form nobody has typed into (already reported once): no rows for its unit (and the people it votes on), or
+    for a township form every unit of its township it applies to, which are held back without an issue each."""
+    if form.scope == "unit":
+        codes = [slot, *(m.code for m in form_members(scheme, setup, form, slot))]
+    else:
+        codes = [c for c, ui in inputs.items() if chk.unit_zone.get(c, "") == slot and form.applies(ui.unit.type)]
+        chk.held.update(codes)
+    for code in codes:
+        inputs[code].rows[form.id] = []
+        inputs[code].sources[form.id] = Source(_SILENT)
 
 
 def _conflict(form: Form, unit: str, fds: list[FormData], period: str, inputs: dict[str, UnitInputs],
@@ -526,7 +560,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
             details[code].extend(sc.details)
             ballots.extend(sc.ballots)
     ballots.extend(chk.ballots)
-    bad_units = report.units_with_errors()
+    bad_units = report.units_with_errors() | chk.held
     vetoes, entered = chk.vetoes, chk.entered
 
     places = scheme.scheme.places
@@ -595,6 +629,7 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
 # ------------------------------------------------------------------ validate
 
 
+EMPTY_CODES = frozenset({"form-empty", "register-empty"})  # a form not typed into yet: 未填写 in the coverage
 COVERAGE_STATUS = {"ok": "齐全", "blank": "未填写", "error": "有错误", "missing": "缺少", "conflict": "有冲突", "n/a": "—"}
 COUNT_LABELS = {"files": "文件", "read": "已读取", "setup": "基础信息", "skipped": "已跳过", "unreadable": "无法读取",
                 "errors": "错误", "warnings": "提示", "units": "单位", "units_with_errors": "有错误的单位"}
@@ -684,7 +719,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
                 status = "missing"
             elif found := [i for f in chk.used[key] for i in errors[f]  # a township file: this unit's rows only
                            if key[1] or i.unit == u.code or (not i.unit and i.code != "unit-unknown")]:
-                status = "blank" if all(i.code == "form-empty" for i in found) else "error"
+                status = "blank" if all(i.code in EMPTY_CODES for i in found) else "error"
             else:
                 status = "ok"
             cells[u.code, p, fid] = COVERAGE_STATUS[status]
@@ -754,8 +789,12 @@ def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                 outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
             else:
                 outcome = grade_units(g, cands, places)
+        year_only = period and Period.parse(period).kind != "year"
         for r in group:
-            r.grades[g.id] = outcome.results[r.code]
+            gr = r.grades[g.id] = outcome.results[r.code]
+            cons = g.consequences.get(gr.grade) if gr.grade else None
+            if year_only and cons is not None and cons.period == "year":
+                gr.provisional = True  # shown as 预计: applied once, on the year's result
         quota.extend(outcome.quota)
         notes.extend(outcome.notes)
     return quota, notes

@@ -136,6 +136,11 @@ def _stance(result: RunResult, u: UnitResult, gid: str, gr: GradeResult, line) -
         if gr.reason.startswith("一票否决"):
             return f"本单位因{gr.reason}为“{line.grade}”，计入该名额"
         return f"本单位在其内，为“{line.grade}”"
+    if gr.tie is not None and gr.tie.count(line.grade):
+        if gr.tie.line == line.rule and gr.tie.inside == line.grade:
+            return (f"本单位与同分单位恰好跨越名额线，待党委研究（{len(gr.tie.units)} 个单位中 "
+                    f"{gr.tie.count(line.grade)} 个为“{line.grade}”）")
+        return f"本单位与同分单位待党委研究，其中 {gr.tie.count(line.grade)} 个为“{line.grade}”，已计入此名额"
     if line.grade in gr.pending:
         return "本单位与同分单位恰好跨越名额线，待党委研究"
     others = _holders(result, gid, line.grade, u.code)
@@ -247,7 +252,8 @@ def _grading_lines(result: RunResult, u: UnitResult) -> list[str]:
             lines.append(f"  · {ENTERED_RULE}：{counts}（共 {n} 个单位）")
         for q in quota:
             allowed = f"，名额 {q.allowed}" if q.allowed not in ("", "—") else ""
-            head = f"  · {q.rule}：{q.n} 个单位{allowed}，实际 {q.actual} 个"
+            head = f"  · {q.rule}：{q.n} 个单位{allowed}，实际 {q.actual} 个" + (
+                f"，另 {q.pending} 个名额由待党委研究的同分单位占用" if q.pending else "")
             lines.append(head + ("；" + _stance(result, u, gid, gr, q) if gr.grade or gr.pending else ""))
         for v in u.vetoes:
             lines.append(f"  一票否决：{v}")
@@ -255,10 +261,12 @@ def _grading_lines(result: RunResult, u: UnitResult) -> list[str]:
             lines.append(f"  → 本单位为“{gr.grade}”" + (f"（{gr.reason}）" if gr.reason else "（未进入以上名额，按其余等次评定）"))
         elif gr.reason:
             lines.append(f"  → {gr.reason}")
+        ahead = "预计（按全年考评结果执行，本期不执行）" if gr.provisional else ""
         if gr.consequence:
-            lines.append(f"  结果运用：{gr.consequence}")
+            lines.append(f"  结果运用{ahead}：{gr.consequence}")
         if gr.funds_change is not None:
-            lines.append(f"  工作经费增减：{gr.funds_change:+,.2f} 元")
+            lines.append(f"  {'预计' if ahead else ''}工作经费增减：{gr.funds_change:+,.2f} 元"
+                         + ("（本期不执行）" if ahead else ""))
     return lines
 
 

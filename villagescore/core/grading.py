@@ -14,7 +14,7 @@ from fractions import Fraction
 from itertools import groupby
 
 from villagescore.core.numbers import ceil_int, exact, floor_int, round_half_up
-from villagescore.core.records import GradeResult, QuotaLine
+from villagescore.core.records import GradeResult, PendingTie, QuotaLine
 from villagescore.core.scheme import Grading, Rule, Veto
 
 PENDING = "待党委研究"
@@ -58,7 +58,7 @@ def _quota(rule: Rule, n: int) -> int:
     if rule.n is not None and rule.share is None:
         return min(rule.n, n)
     share = exact(rule.share or 0) * n
-    return ceil_int(share) if rule.kind == "floor" else floor_int(share)
+    return ceil_int(share) if rule.rounds_up else floor_int(share)
 
 
 def _neighbour(grading: Grading, grade: str, downward: bool) -> str:
@@ -67,14 +67,33 @@ def _neighbour(grading: Grading, grade: str, downward: bool) -> str:
     return grading.grades[j] if 0 <= j < len(grading.grades) else grade
 
 
+@dataclass
+class _Tie:
+    """A tied group while rules are applied: ``places`` given so far (grade → count); the rest still to place."""
+
+    codes: list[str]
+    key: tuple[Decimal, ...]
+    places: dict[str, int]
+    lines: list[tuple[Rule, int, int]]  # (rule, places left at its line, units in the group then)
+
+    @property
+    def rest(self) -> int:
+        return len(self.codes) - sum(self.places.values())
+
+
 def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> GradingOutcome:
+    """Grades by the rules in order. A group of units with identical keys that straddles a quota line becomes a
+    pending tie: its places inside the line (the places left) and outside it (the rest of the group) are fixed,
+    and every later rule counts the rest at the group's rank, as it would count ordinary units there. The
+    committee then chooses which units take which place; the quotas hold whatever it chooses."""
     n = len(cands)
     rank = ranks(cands)
+    by_code = {c.code: c for c in cands}
     grade: dict[str, str] = {}
     reason: dict[str, str] = {}
-    pending: dict[str, tuple[str, ...]] = {}
+    ties: list[_Tie] = []
+    tie_of: dict[str, _Tie] = {}
     forbidden: dict[str, set[str]] = {c.code: set() for c in cands}
-    notes: list[str] = []
     quota: list[QuotaLine] = []
 
     for c in cands:
@@ -90,8 +109,9 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
         if c.vetoes and c.code not in grade:
             reason[c.code] = "一票否决：" + "、".join(v.label for v in c.vetoes)
 
-    def eligible(c: Candidate, rule: Rule) -> bool:
-        if c.code in grade or c.code in pending or rule.grade in forbidden[c.code]:
+    def open_to(c: Candidate, rule: Rule) -> bool:
+        """Whether the rule may give ``c`` its grade (a pending unit's place counts when every member may)."""
+        if c.code in grade or rule.grade in forbidden[c.code]:
             return False
         if rule.min_score is not None and c.score < rule.min_score:
             return False
@@ -99,64 +119,128 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
             return False
         return True
 
+    def blocks(rule: Rule, upward: bool) -> list[tuple[tuple[Decimal, ...], list[Candidate], list[_Tie]]]:
+        """(key, units not yet graded, pending ties with places still to give) at each key, in walk order."""
+        at: dict[tuple[Decimal, ...], tuple[list[Candidate], list[_Tie]]] = {}
+        for c in desc:
+            if c.code not in tie_of and open_to(c, rule):
+                at.setdefault(c.key, ([], []))[0].append(c)
+        for t in ties:
+            if t.rest and all(open_to(by_code[x], rule) for x in t.codes):
+                at.setdefault(t.key, ([], []))[1].append(t)
+        return [(k, *at[k]) for k in sorted(at, reverse=not upward)]
+
+    def give(fresh: list[Candidate], group: list[_Tie], rule: Rule) -> None:
+        for c in fresh:
+            grade[c.code] = rule.grade
+            reason[c.code] = rule.describe()
+        for t in group:
+            t.places[rule.grade] = t.places.get(rule.grade, 0) + t.rest
+
+    def held(g: str) -> int:
+        return sum(t.places.get(g, 0) for t in ties)
+
     desc = sorted(cands, key=lambda c: (tuple(-k for k in c.key), c.code))
     for rule in grading.rules:
-        pool = [c for c in desc if eligible(c, rule)]
-        pend_before = len(pending)
         if rule.kind in ("at_least", "below"):
             threshold = rule.score if rule.score is not None else Decimal(0)
-            for c in pool:
-                if (c.score >= threshold) if rule.kind == "at_least" else (c.score < threshold):
-                    grade[c.code] = rule.grade
-                    reason[c.code] = rule.describe()
+            for key, fresh, group in blocks(rule, upward=False):
+                if (key[0] >= threshold) if rule.kind == "at_least" else (key[0] < threshold):
+                    give(fresh, group, rule)
             allowed = "—"
         else:
             from_bottom = rule.kind == "floor"
             want = _quota(rule, n)
-            already = sum(1 for g in grade.values() if g == rule.grade) if rule.kind in ("cap", "floor") else 0
+            already = (sum(1 for g in grade.values() if g == rule.grade) + held(rule.grade)
+                       if rule.kind in ("cap", "floor") else 0)
             room = max(want - already, 0)
             allowed = f"≥ {want}" if from_bottom else f"≤ {want}"
             taken = 0
-            walk = list(reversed(pool)) if from_bottom else pool
-            for _, group_iter in groupby(walk, key=lambda c: c.key):
-                group = list(group_iter)
-                if taken + len(group) <= room:
-                    for c in group:
-                        grade[c.code] = rule.grade
-                        reason[c.code] = rule.describe()
-                    taken += len(group)
-                    if taken == room:
-                        break
+            for key, fresh, group in blocks(rule, upward=from_bottom):
+                if taken >= room:
+                    break
+                size = len(fresh) + sum(t.rest for t in group)
+                if taken + size <= room:
+                    give(fresh, group, rule)
+                    taken += size
                     continue
-                if taken < room:
-                    other = _neighbour(grading, rule.grade, downward=not from_bottom)
-                    choice = (other, rule.grade) if from_bottom else (rule.grade, other)
-                    names = "、".join(sorted(f"{c.name}（{c.code}）" if c.name else c.code for c in group))
-                    line = (f"{grading.label}：{names} 的得分及同分比较项完全相同，"
-                            f"恰好跨越名额线（{rule.describe()}：剩余 {room - taken} 个名额、{len(group)} 个单位），"
-                            f"不按文件顺序取舍，提请党委研究确定为“{choice[0]}”或“{choice[1]}”")
-                    notes.append(line)
-                    for c in group:
-                        pending[c.code] = choice
-                        reason[c.code] = line
+                left = room - taken  # the group straddles the line: a pending tie, its places fixed
+                merged = _Tie([c.code for c in fresh] + [x for t in group for x in t.codes], key, {}, [])
+                for t in group:
+                    ties.remove(t)
+                    for g, k in t.places.items():
+                        merged.places[g] = merged.places.get(g, 0) + k
+                    merged.lines += t.lines
+                merged.places[rule.grade] = merged.places.get(rule.grade, 0) + left
+                merged.lines.append((rule, left, size))
+                ties.append(merged)
+                for x in merged.codes:
+                    tie_of[x] = merged
+                taken = room
                 break
-        actual = sum(1 for g in grade.values() if g == rule.grade)
-        held = len(pending) - pend_before
-        quota.append(QuotaLine(grading.id, rule.describe(), rule.grade, n, allowed, actual, held,
-                               "名额线上同分，待党委研究" if held else ""))
+        quota.append(QuotaLine(grading.id, rule.describe(), rule.grade, n, allowed, 0))
 
+    for t in ties:  # places nobody claimed: the default, as for any unit there
+        if t.rest:
+            t.places[grading.default] = t.places.get(grading.default, 0) + t.rest
+    settled = [t for t in ties if len(t.places) == 1]  # every place the same grade: nothing to decide
+    for t in settled:
+        ties.remove(t)
+        for x in t.codes:
+            del tie_of[x]
+            grade[x] = next(iter(t.places))
+            reason[x] = t.lines[0][0].describe()
     for c in cands:
-        if c.code not in grade and c.code not in pending:
+        if c.code not in grade and c.code not in tie_of:
             grade[c.code] = grading.default
-    for line in quota:  # final counts, after defaults and vetoes
+
+    order = {g: i for i, g in enumerate(grading.grades)}
+    pending: dict[str, PendingTie] = {}
+    notes: list[str] = []
+    for t in ties:
+        first, _, _ = t.lines[0]
+        ranked = tuple(sorted(t.places.items(), key=lambda gk: order[gk[0]]))
+        names = "、".join(_name(by_code[x]) for x in sorted(t.codes))
+        lines = "；".join(f"{r.describe()}：剩余 {left} 个名额、{size} 个单位" for r, left, size in t.lines)
+        split = "、".join(f"{k} 个为“{g}”" for g, k in ranked)
+        others = [g for g, _ in ranked if g != first.grade]
+        outward = [g for g in others if (order[g] > order[first.grade]) != (first.kind == "floor")]
+        near = sorted(others, key=lambda g: abs(order[g] - order[first.grade]))
+        outside = (outward[0] if first.kind != "floor" else outward[-1]) if outward else near[0]
+        inside_n = dict(ranked)[first.grade]
+        ask = (f"由党委研究确定其中哪 {inside_n} 个单位为“{first.grade}”、其余为“{outside}”" if len(ranked) == 2
+               else f"由党委研究确定各单位的等次（“{'”“'.join(g for g, _ in ranked)}”的个数如上）")
+        text = (f"{grading.label}：{names} 的得分及同分比较项完全相同，恰好跨越名额线（{lines}），不按文件顺序取舍；"
+                f"这 {len(t.codes)} 个单位中{split}，{ask}；无论如何确定，这些名额都已计入各项名额")
+        notes.append(text)
+        tie = PendingTie(grading.id, tuple(sorted(t.codes)), ranked, first.grade, outside, first.describe())
+        short = f"{names} 同分，恰好跨越名额线（{first.describe()}），待党委研究：{split}"
+        for x in t.codes:
+            pending[x] = tie
+            reason[x] = short
+    for line in quota:  # final counts, after defaults and vetoes; places held by pending ties beside them
         line.actual = sum(1 for g in grade.values() if g == line.grade)
+        line.pending = sum(t.count(line.grade) for t in set(pending.values()))
+        crossed = [t for t in dict.fromkeys(pending.values()) if t.line == line.rule and t.inside == line.grade]
+        if line.pending:
+            held_by = "；".join("、".join(_name(by_code[x]) for x in t.units)
+                               for t in dict.fromkeys(pending.values()) if t.count(line.grade))
+            line.note = (("名额线上同分，待党委研究；" if crossed else "")
+                         + f"另有 {line.pending} 个名额由待党委研究的同分单位（{held_by}）占用，无论党委如何确定")
+        elif crossed:
+            line.note = "名额线上同分，待党委研究"
 
     results: dict[str, GradeResult] = {}
     for c in cands:
-        g = grade.get(c.code)
-        results[c.code] = _with_consequence(
-            grading, GradeResult(grading.id, g, pending.get(c.code, ()), reason.get(c.code, ""), rank[c.code]), c, places)
+        tie = pending.get(c.code)
+        res = GradeResult(grading.id, None if tie else grade[c.code], tie.grades if tie else (), reason.get(c.code, ""),
+                          rank[c.code], tie=tie)
+        results[c.code] = _with_consequence(grading, res, c, places)
     return GradingOutcome(results, quota, notes)
+
+
+def _name(c: Candidate) -> str:
+    return f"{c.name}（{c.code}）" if c.name else c.code
 
 
 def _with_consequence(grading: Grading, res: GradeResult, c: Candidate, places: int) -> GradeResult:

@@ -48,9 +48,14 @@ def _column(key: str, label: str, type: str, spelled: str, items: tuple) -> Colu
 # ------------------------------------------------------------ setup forms (filled once)
 
 
+BALLOT_KINDS = ("score_ballot", "vote_ballot")
+EVALUATORS_MAX = 1000
+
+
 def roster_columns(scheme: Scheme | None = None) -> list[Column]:
+    """The roster's columns; a scheme with ballots adds 测评人数 (the unit's ballots issued: blank for the scheme's)."""
     types = scheme.scheme.unit_types if scheme else ["村", "社区"]
-    return [
+    cols = [
         _col("code", "单位代码", required=True, max_length=20, aliases=["代码", "村代码", "编号"]),
         _col("name", "单位名称", required=True, max_length=40, aliases=["村名", "村（社区）", "名称"]),
         _col("type", "类型", "option", options=list(types), required=True),
@@ -59,6 +64,17 @@ def roster_columns(scheme: Scheme | None = None) -> list[Column]:
         _col("funds_base", "工作经费基数（元）", "number", min=Decimal(0), max=Decimal(100000000), places=2,
              aliases=["工作经费基数", "工作经费"]),
     ]
+    if scheme is not None and any(f.kind in BALLOT_KINDS and f.scope == "unit" for f in scheme.forms):
+        cols.append(_col("evaluators", "测评人数", "integer", min=Decimal(1), max=Decimal(EVALUATORS_MAX),
+                         aliases=["发放票数", "参会人数"]))
+    return cols
+
+
+def issued(form: Form, count: int | None) -> Form:
+    """``form`` with ``count`` ballots issued (a unit's 测评人数 or a run's ``--evaluators``); as it is without one."""
+    if form.kind not in BALLOT_KINDS or not count or count == form.evaluators:
+        return form
+    return form.model_copy(update={"evaluators": count})
 
 
 OUTPUT_ROLES = frozenset({"summary", "issues", "public"})  # identity roles of what this tool writes: never read back
@@ -190,6 +206,14 @@ def entry_columns(scheme: Scheme, form: Form, criteria: list[Criterion] | None =
                   for key, label in vote_targets(form, members)],
                 _col("void", "是否作废", "option", options=YES_NO)]
     raise ValueError(f"unknown form kind {form.kind}")
+
+
+def none_column(form: Form) -> Column | None:
+    """A register's declaration that it has nothing this period (e.g. 本期无反映), typed above its header: an empty
+    register means "nothing to report" only when this says 是 (an untouched register is not returned yet)."""
+    if form.kind != "register":
+        return None
+    return _col("none", form.none_label, "option", options=YES_NO)
 
 
 def prefilled_keys(form: Form) -> tuple[str, ...]:

@@ -152,6 +152,8 @@ def normalize(raw: Any, column: Column) -> Result:
     text = clean_text(raw)
     if column.type == "option":
         return _option(raw, text, column)
+    if column.type == "band":
+        return _band(raw, text, column)
     if text in _BLANKS:
         return None, None, {}
     if column.type == "text":
@@ -183,9 +185,28 @@ def _checked(value: Decimal, column: Column) -> Result:
     if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
         return None, "out-of-range", {"label": column.label, "min": _bound(column.min),
                                       "max": _bound(column.max), "value": shown}
-    if column.type == "number" and _places(value) > column.places:
+    if column.type in ("number", "band") and _places(value) > column.places:
         return None, "too-many-decimals", {"label": column.label, "places": column.places, "value": shown}
     return Decimal(shown), None, {}
+
+
+def _band(raw: Any, text: str, column: Column) -> Result:
+    """A band letter (A–E) or points (``min``–``max``, ``places`` decimals) in the same cell: the letter as its
+    option text (str), the points as a Decimal; the value's type says which was given."""
+    if isinstance(raw, str):
+        found = _option_keys(tuple(column.options)).get(squash(text))
+        if found is not None:
+            return found, None, {}
+    if text in _BLANKS:
+        return None, None, {}
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = _from_number(raw)
+    else:
+        value = _parse_number(text) if isinstance(raw, str) else None
+    if value is None:
+        return None, "not-a-band", {"value": text, "label": column.label, "options": "、".join(column.options),
+                                    "min": _bound(column.min), "max": _bound(column.max)}
+    return _checked(value, column)
 
 
 # Good values already normalised, by (column_key, type, raw): a county's forms repeat the same few

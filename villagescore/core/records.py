@@ -25,6 +25,7 @@ class Unit:
     parent: str = ""  # a person's unit (系统 B: 书记, 村干部 … of a village), from the roster's people sheet
     post: str = ""  # a person's post as written on the people sheet, e.g. 村委会副主任
     parent_name: str = ""
+    evaluators: int | None = None  # ballots issued to this unit (the roster's 测评人数), None: the scheme's
 
     @property
     def label(self) -> str:
@@ -93,6 +94,7 @@ class FormData:
     rows: list[Row]
     meta: dict[str, str] = field(default_factory=dict)
     tally: list[Row] = field(default_factory=list)  # a vote ballot's hand-counted tally sheet
+    empty: bool = False  # nobody has typed into it yet: it counts for nobody (one form-empty issue says so)
 
 
 @dataclass(frozen=True)
@@ -158,15 +160,46 @@ class LeafDetail:
     source: str = ""  # file and sheet the rows came from
 
 
+@dataclass(frozen=True)
+class PendingTie:
+    """Units whose score and tie-breakers are identical and straddle a quota line: left to the committee (待党委研究).
+
+    Whichever units the committee picks, exactly ``places`` are given among ``units`` (e.g. 1 × 先进 and
+    1 × 良好 for two units tied with one 先进 place left): every quota after the line already counts them. The
+    committee chooses which units, not how many. A later decision sets each unit's grade, keeping the counts."""
+
+    grading: str
+    units: tuple[str, ...]  # unit codes, sorted
+    places: tuple[tuple[str, int], ...]  # (grade, how many of the units get it), in the grading's order, best first
+    inside: str  # the grade of the quota line the tie straddles (the first line, when it straddles more)
+    outside: str  # the grade the units just outside that line get (not a neighbour in list order)
+    line: str  # that line's rule in words
+
+    @property
+    def grades(self) -> tuple[str, ...]:
+        """The grades the committee chooses between, best first."""
+        return tuple(g for g, _ in self.places)
+
+    @property
+    def inside_places(self) -> int:
+        """How many of the units get the grade inside the line."""
+        return self.count(self.inside)
+
+    def count(self, grade: str) -> int:
+        return dict(self.places).get(grade, 0)
+
+
 @dataclass
 class GradeResult:
     grading: str
     grade: str | None  # None when pending or withheld
-    pending: tuple[str, ...] = ()  # the grades the committee must choose between
+    pending: tuple[str, ...] = ()  # the grades the committee must choose between (best first)
     reason: str = ""  # why (rule, veto, tie)
     rank: int | None = None
     consequence: str = ""
     funds_change: Decimal | None = None
+    tie: PendingTie | None = None  # the tied group this unit is pending with (the places it holds)
+    provisional: bool = False  # the consequence belongs to a longer period's result (e.g. the year's): 预计 only
 
 
 @dataclass
@@ -196,8 +229,8 @@ class QuotaLine:
     grade: str
     n: int  # units in the grading
     allowed: str  # e.g. "≤ 1" or "≥ 1" or "—"
-    actual: int
-    pending: int = 0
+    actual: int  # units with this grade (pending units not counted)
+    pending: int = 0  # places of this grade held by units pending the committee's decision (待党委研究)
     note: str = ""
 
 

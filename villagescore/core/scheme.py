@@ -47,7 +47,9 @@ class Strict(BaseModel):
 
 # ---------------------------------------------------------------- forms
 
-ColumnType = Literal["number", "option", "text", "integer"]
+# "band": a department's score given either as a band letter (an option, e.g. A–E) or as points (min–max,
+# ``places`` decimals) in the same cell (seed 003: “由高到低分五个档次打分,分数精确到小数点后2位”)
+ColumnType = Literal["number", "option", "text", "integer", "band"]
 
 
 class Column(Strict):
@@ -67,6 +69,8 @@ class Column(Strict):
     def _check(self) -> "Column":
         if self.type == "option" and not self.options:
             raise ValueError("type = \"option\" 的列必须给出 options")
+        if self.type == "band" and (not self.options or self.max is None):
+            raise ValueError("type = \"band\" 的列必须给出 options（档次）和 max（该项满分）")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min 大于 max")
         return self
@@ -114,6 +118,9 @@ class Form(Strict):
     # register / callback / unit_scores
     columns: list[Column] = []
     max_rows: int = 50
+    # a register's declaration, above its header, that it has nothing this period: an empty register counts as
+    # "nothing" only when it says 是 (an untouched one is a form not returned yet)
+    none_label: str = "本期无登记事项"
     aliases: list[str] = []
     veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
     applies_to: list[str] = []  # unit types that get this form (and whose rows it has); empty: every type
@@ -150,6 +157,8 @@ class Form(Strict):
                 raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
+        if not self.none_label.strip():
+            raise ValueError("none_label 不能为空")
         if self.evaluators < 1 or self.draw < 1:
             raise ValueError("evaluators 和 draw 必须大于 0")
         return self
@@ -299,6 +308,9 @@ class Rule(Strict):
     score: Decimal | None = None  # threshold for at_least / below
     min_score: Decimal | None = None  # extra condition on cap / top_n / next_share
     only_if: OnlyIf | None = None
+    # how a share of the units is rounded to a count: a cap and next_share round down, a floor up, unless a
+    # seed's own figure says otherwise (seed 002: 26 of 531 in the bottom 5%, a floor rounded down)
+    round: Literal["down", "up"] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Rule":
@@ -311,16 +323,24 @@ class Rule(Strict):
             raise ValueError("top_n 规则须给出 n")
         if self.kind in ("at_least", "below") and self.score is None:
             raise ValueError(f"{self.kind} 规则须给出 score")
+        if self.round is not None and self.share is None:
+            raise ValueError("round（取整方式）只用于按比例（share）计算名额的规则")
         return self
+
+    @property
+    def rounds_up(self) -> bool:
+        """Whether a share of the units rounds up to a count (a floor by default; ``round`` says otherwise)."""
+        return self.round == "up" if self.round is not None else self.kind == "floor"
 
     def describe(self) -> str:
         pct = f"{(self.share * 100).normalize():f}%" if self.share is not None else ""
         cond = f"且得分不低于{self.min_score}" if self.min_score is not None else ""
+        way = ("（向上取整）" if self.rounds_up else "（向下取整）") if pct else ""
         return {
-            "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}（向下取整）{cond}",
-            "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}（向上取整）",
+            "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}{way}{cond}",
+            "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}{way}",
             "top_n": f"排名前{self.n}名为“{self.grade}”{cond}",
-            "next_share": f"其后{pct or f'{self.n}个'}（向下取整）为“{self.grade}”{cond}",
+            "next_share": f"其后{pct or f'{self.n}个'}{way}为“{self.grade}”{cond}",
             "at_least": f"得分不低于{self.score}为“{self.grade}”",
             "below": f"得分低于{self.score}为“{self.grade}”",
         }[self.kind]
@@ -329,6 +349,9 @@ class Rule(Strict):
 class Consequence(Strict):
     text: str = ""
     funds: Decimal | None = None  # share of the roster's 工作经费基数, e.g. 0.10 or -0.10
+    # the result it follows: each period's ("each"), or only the year's ("year", seed 000: “对全年考评结果为“好”的”);
+    # a half-year or quarter then shows it as 预计 (provisional), never as applied
+    period: Literal["each", "year"] = "each"
 
 
 class Entered(Strict):
@@ -426,6 +449,19 @@ class Meta(Strict):
     unit_types: list[str] = ["村", "社区"]
     member_types: list[str] = []  # people evaluated too (系统 B), listed on the roster's people sheet
     township: str = ""
+    # unit types whose roster row must name the 党组织书记 (printed on the summary and the 公示); None: every type
+    secretary_types: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _types(self) -> "Meta":
+        unknown = [t for t in self.secretary_types or [] if t not in self.unit_types]
+        if unknown:
+            raise ValueError(f"secretary_types 中的类型“{'、'.join(unknown)}”不在 unit_types 中")
+        return self
+
+    @property
+    def needs_secretary(self) -> list[str]:
+        return list(self.unit_types if self.secretary_types is None else self.secretary_types)
 
 
 class Annual(Strict):
@@ -636,6 +672,15 @@ def _leaf_problems(nid: str, node: Any, form: Form) -> list[str]:
                 check(f"where.{k}", values, col.options, f"表格“{form.id}”列“{col.key}”")
     if isinstance(node, Direct) and node.letters and (col := option_column(node.field)) is not None:
         check("letters", node.letters, col.options, f"表格“{form.id}”列“{col.key}”", "档次")
+    band = form.column(node.field) if columns and isinstance(node, Direct) else None
+    if band is not None and band.type == "band":
+        if not node.letters:
+            problems.append(f"{at}.letters：列“{band.key}”按档次或分数填写，须给出各档次的折算比例（letters）")
+        else:
+            check("letters", node.letters, band.options, f"表格“{form.id}”列“{band.key}”", "档次")
+        if node.max is None or band.max != node.max:
+            problems.append(f"{at}.max：应与表格“{form.id}”列“{band.key}”的 max（{band.max}）相同，"
+                            "档次和分数都按该项满分计")
     return problems
 
 

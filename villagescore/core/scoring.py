@@ -269,10 +269,12 @@ def _direct(node: Direct, inp: UnitInputs, nid: str) -> LeafOutcome:
     raw = rows[0].get(node.field)
     if raw is None:
         return LeafOutcome(None, {}, "直接录入")  # the table parser reported the missing value
-    if node.letters:
-        share = node.letters.get(str(raw))
+    if node.letters and isinstance(raw, str):
+        share = node.letters.get(raw)
         value = exact(share) * exact(node.max or 100) if share is not None else None
         return LeafOutcome(value, {"档次": raw}, "按档次折算")
+    if node.letters:  # a band column given as points (0 to the item's maximum, checked when read)
+        return LeafOutcome(exact(raw), {"分数": _fmt(raw)}, "按分数录入")
     return LeafOutcome(exact(raw), {"录入分": _fmt(raw)}, "直接录入")
 
 
@@ -401,6 +403,8 @@ def describe_leaf(scheme: Scheme, node: Any) -> str:
         column = scheme.form(node.form).column(node.field)
         text = f"《{form}》“{column.label if column else node.field}”" + (
             _letters_text(node) if node.letters else "直接录入")
+        if column is not None and column.type == "band":
+            text += f"，或直接填写分数（0 至满分，最多 {column.places} 位小数）"
     if node.bands:
         text += "，按档次表折算"
     if node.scale is not None:

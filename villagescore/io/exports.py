@@ -26,11 +26,14 @@ ISSUE_COLUMNS = ["code", "severity", "file", "sheet", "cell", "unit", "message",
 def unit_columns(result: RunResult) -> list[str]:
     return ["unit_code", "unit_name", "unit_type", "secretary", "township", "parent_code", "parent_name", "rank",
             *(f"score_{n}" for n in result.display), *(f"grade_{g}" for g, _ in result.gradings),
-            "grade_pending", "funds_change", "ok"]
+            "grade_pending", "funds_change", "funds_provisional", "ok"]
 
 
-def _funds(u: UnitResult) -> Decimal | None:
-    changes = [gr.funds_change for gr in u.grades.values() if gr.funds_change is not None]
+def _funds(u: UnitResult, provisional: bool = False) -> Decimal | None:
+    """The change of working funds to apply (or, with ``provisional``, the one expected from a longer period's
+    result, e.g. a half-year's 预计: not to be applied)."""
+    changes = [gr.funds_change for gr in u.grades.values() if gr.funds_change is not None
+               and gr.provisional == provisional]
     return sum(changes, Decimal(0)) if changes else None
 
 
@@ -45,6 +48,7 @@ def unit_record(result: RunResult, u: UnitResult) -> dict[str, Any]:
         "grade_pending": {g: list(u.grades[g].pending) for g, _ in result.gradings
                           if g in u.grades and u.grades[g].pending},
         "funds_change": None if (f := _funds(u)) is None else f"{f:.2f}",
+        "funds_provisional": None if (f := _funds(u, True)) is None else f"{f:.2f}",
         "ok": u.ok,
     }
 
@@ -81,7 +85,7 @@ def _csv_text(row: dict[str, Any]) -> dict[str, Any]:
         parts = [("/".join(v), g) for g, v in pending.items()]
         out["grade_pending"] = "; ".join(v if len(parts) == 1 else f"{g}:{v}" for v, g in parts)
     for k, v in out.items():
-        if isinstance(v, str) and (k.startswith("score_") or k == "funds_change"):
+        if isinstance(v, str) and (k.startswith("score_") or k.startswith("funds_")):
             out[k] = Decimal(v)  # our own numbers: written as they are, never quoted
     return out
 

@@ -43,7 +43,7 @@ SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300, "people": 300}
 TEXT_LIMIT = 255  # length check on text cells whose column sets no max_length
 LINE = 15  # points per line of 11-point CJK text
 MIN_TABLE_WIDTH = 80  # column-width units: about the printable width of portrait A4
-BALLOT_KINDS = ("score_ballot", "vote_ballot")
+BALLOT_KINDS = layout.BALLOT_KINDS
 IDENTITY_WORDS = ("姓名", "电话", "身份证", "联系方式", "住址")
 
 _BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -158,6 +158,13 @@ def _make_validation(c: Column) -> dict[str, Any]:
             raise ValueError(f"“{c.label}”的选项太长，下拉列表最多 255 个字符")
         rule = {"validate": "list", "source": list(c.options)}
         ask, err = f"请从下拉列表中选择：{opts}{need}", f"“{c.label}”只能选择：{opts}。"
+    elif c.type == "band":  # a letter from the dropdown, or points typed in: the list only informs
+        opts = "、".join(c.options)
+        rng = f"{plain(c.min if c.min is not None else Decimal(0))} 至 {plain(c.max)}"  # type: ignore[arg-type]
+        rule = {"validate": "list", "source": list(c.options)}
+        common["error_type"] = "information"
+        ask = f"从下拉列表选择档次（{opts}），或直接填写 {rng} 之间的分数（最多 {c.places} 位小数）{need}"
+        err = f"“{c.label}”填写档次 {opts}，或 {rng} 之间的分数（最多 {c.places} 位小数）；其他内容检查时会报错。"
     elif c.type in ("number", "integer"):
         kind = "整数" if c.type == "integer" else "数字"
         lo, hi = c.min, c.max
@@ -178,6 +185,14 @@ def _make_validation(c: Column) -> dict[str, Any]:
         rule = {"validate": "length", "criteria": "<=", "value": limit}
         ask, err = f"请填写文字，不超过 {limit} 个字{need}", f"“{c.label}”不能超过 {limit} 个字。"
     return {**rule, **common, "input_message": _clip(ask, 255), "error_message": _clip(err, 255)}
+
+
+def _declare_validation(c: Column) -> dict[str, Any]:
+    """The 本期无… box: 是 when the register has nothing this period; left blank when it has rows."""
+    ask = "本期确实没有任何登记事项的，选“是”；有事项的逐条登记，此处留空。"
+    return {"validate": "list", "source": list(c.options), "input_title": _clip(c.label, 32),
+            "input_message": ask, "error_title": "输入有误", "error_type": "stop", "show_error": True,
+            "error_message": f"“{c.label}”只能选择：是、否。"}
 
 
 # ------------------------------------------------------------------ workbook
@@ -451,13 +466,15 @@ class _Table:
     columns: list[Column]
     rows: list[list[Any]]  # values by column position; None = blank
     fixed: set[int]  # positions of prefilled, locked columns
+    declare: Column | None = None  # a register's 本期无… declaration: its label and box at the right of the note row
+    declared: str | None = None  # the declaration typed in (demo and test data)
 
 
 def _width(c: Column, values: list[Any]) -> float:
     if c.width:
         return c.width
     seen = [_tw(str(v)) for v in values if v is not None]
-    if c.type == "option":
+    if c.type in ("option", "band"):
         seen += [_tw(o) + 3 for o in c.options]  # room for the dropdown arrow
     label_cap = 10 if c.type in ("number", "integer") else 16  # longer labels wrap in the header
     floor = 10 if c.type == "text" else 6
@@ -483,8 +500,31 @@ def _write_table(book: _Book, t: _Table) -> None:
         ws.set_column(i, i, w)
     total = sum(widths)
     book.banner(ws, 0, 0, n - 1, t.title, book.fmt(_TITLE), 30)
-    for r, text, style in ((1, t.info, _INFO), (2, t.note, _NOTE)):  # 10-point text: ~10% more per line
-        book.banner(ws, r, 0, n - 1, text, book.fmt(style), LINE * _lines(text, total / 0.9) + 5)
+    info, note, last = t.info, t.note, n - 1
+    if t.declare is not None:  # the note leaves the last two columns to the declaration (on a narrow table: all)
+        last = n - 3
+        if last < 0:
+            info, note = f"{t.info}\n{t.note}", ""
+    for r, text, style in ((1, info, _INFO), (2, note, _NOTE)):  # 10-point text: ~10% more per line
+        if r == 2 and last < 0:
+            continue
+        room = total if r == 1 or last == n - 1 else sum(widths[:last + 1])
+        book.banner(ws, r, 0, last if r == 2 else n - 1, text, book.fmt(style), LINE * _lines(text, room / 0.9) + 5)
+    if t.declare is not None:
+        at = max(n - 2, 0)
+        label = t.declare.label
+        height = max(30, LINE * _lines(label, widths[at]) + 8)
+        if note:
+            height = max(height, LINE * _lines(note, sum(widths[:last + 1]) / 0.9) + 5)
+        ws.write_string(2, at, label, book.fmt(bold=True, border=2, align="center", text_wrap=True,
+                                                  bg_color="#FFF2CC"))
+        box = book.fmt(_INPUT, border=2, align="center")
+        if t.declared:
+            ws.write_string(2, at + 1, t.declared, box)
+        else:
+            ws.write_blank(2, at + 1, None, box)
+        ws.set_row(2, height)
+        ws.data_validation(2, at + 1, 2, at + 1, _declare_validation(t.declare))
     head = book.fmt(_HEAD)
     for i, c in enumerate(cols):
         ws.write_string(HEADER_ROW, i, c.label, head)
@@ -619,22 +659,29 @@ def _entry_note(form: Form, cols: list[Column], fixed: set[int], draw: Draw | No
                   if i not in fixed and c.type in ("number", "integer") and c.min is not None and c.max is not None]
         if ranges:
             parts.append("、".join(ranges) + "。")
+        bands = [c for i, c in enumerate(cols) if i not in fixed and c.type == "band"]
+        if bands:
+            parts.append(f"各项可选择档次（{'、'.join(bands[0].options)}），也可直接填写分数（0 至该项分值，"
+                         f"最多 {bands[0].places} 位小数）。")
     if draw is not None and draw.short:
         parts.append(f"本单位台账只有 {draw.available} 件诉求，已全部抽取。" if draw.available
                      else "本单位台账没有诉求记录，本期无可回访的诉求。")
     note = form.note or ("本表不记录反映人任何身份信息。" if form.anonymous else "")
+    if form.kind == "register":
+        note += f"本期没有任何事项的，在右侧“{form.none_label}”中选“是”（不选则视为尚未填写）。"
     return "".join([*parts, note])
 
 
 def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit | None = None,
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
                          draw: Draw | None = None, values: list[dict[str, Any]] | None = None,
-                         members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None) -> bytes:
+                         members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None,
+                         declared: str | None = None) -> bytes:
     """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
 
     ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
     A vote ballot votes on the unit's ``members`` and has a second sheet to enter hand-counted totals
-    instead (``tally``: its records typed in the same way).
+    instead (``tally``: its records typed in the same way). A register has a 本期无… box (``declared``: typed in).
     """
     period = _period(period)
     if form.scope == "unit" and unit is None:
@@ -648,10 +695,13 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     fixed = {pos[k] for k in layout.prefilled_keys(form) if k in pos}
     draw = draw if form.kind == "callback" else None
     extra = (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ()
+    if form.kind in BALLOT_KINDS:
+        extra = (f"发放测评票：{form.evaluators} 张",)
     sheet = _sheet_name(form.short)
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
                    _entry_note(form, cols, fixed, draw), cols,
-                   _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed)
+                   _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed,
+                   layout.none_column(form), declared)
     book = _Book(form.title)
     _write_table(book, table)
     if form.kind == "vote_ballot":
@@ -709,7 +759,7 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     widths = ([10] if has_aspect else []) + [46 if has_aspect else 56, 7, 10]  # fits portrait A4 at 100%
     last, text_col = len(heads) - 1, len(heads) - 3
     sheet = _sheet_name(f"{form.short}（打印）")
-    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}    共 {form.evaluators} 张"
     total = plain(sum((c.max or Decimal(0) for c in items), Decimal(0)))
     base = max(30, min(48, 520 / max(len(items), 1)))  # spread the items over the page, room to write
     heights = [max(base, LINE * _lines(c.label, widths[text_col]) + 10) for c in items]
@@ -865,7 +915,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
          "serial": book.fmt(font_size=12, bold=True, align="right"), "note": book.fmt(_NOTE, font_size=11),
          "head": book.fmt(_HEAD, bg_color="#FFFFFF"), "text": book.fmt(border=1, text_wrap=True),
          "box": book.fmt(border=1)}
-    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}"
+    label = f"单位：{unit.name}（{unit.code}）    期间：{Period.parse(period).label}    共 {form.evaluators} 张"
     note = ("请在每个测评对象对应的档次下划“√”，每个测评对象只选一个档次；未投任何一票的按废票处理。"
             "本票不记名，请勿署名或作任何记号。")
     height = max(30, min(48, 560 / max(len(targets), 1)))
@@ -904,14 +954,17 @@ PARALLEL_MIN_UNITS = 48
 
 def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
                 draw: Draw | None, members: list[Unit] | None = None,
-                parent: Unit | None = None, values: dict[str, list[dict]] | None = None) -> list[tuple[str, bytes]]:
+                parent: Unit | None = None, values: dict[str, list[dict]] | None = None,
+                evaluators: int | None = None) -> list[tuple[str, bytes]]:
     """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes).
 
     A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit;
-    ``values`` (form id → rows) are typed into a form, e.g. the open items carried from earlier periods."""
+    ``values`` (form id → rows) are typed into a form, e.g. the open items carried from earlier periods.
+    Ballots are issued as the unit's 测评人数 says, else ``evaluators`` (the run's), else the scheme's number."""
     folder = unit_folder(parent or unit)
     out = []
-    for form in (f for f in scheme.forms if f.scope == "unit" and f.applies(unit.type)):
+    for form in (layout.issued(f, unit.evaluators or evaluators) for f in scheme.forms
+                 if f.scope == "unit" and f.applies(unit.type)):
         out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
                     build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
                                          draw=draw if form.kind == "callback" else None, members=members,
@@ -932,7 +985,8 @@ def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
 
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
                        progress: Callable[[str], None] | None = None,
-                       values: dict[str, dict[str, list[dict]]] | None = None) -> list[Path]:
+                       values: dict[str, dict[str, list[dict]]] | None = None,
+                       evaluators: int | None = None) -> list[Path]:
     """Write every blank form of ``period``: per unit in ``<code>_<name>/``, township forms at the top.
 
     Workbooks are built into a staging folder inside ``out_dir`` (on both cores for a large roster)
@@ -952,7 +1006,7 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
         if u.parent:
             people.setdefault(u.parent, []).append(u)
     jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent),
-             (values or {}).get(u.code)) for u in setup.units]
+             (values or {}).get(u.code), evaluators) for u in setup.units]
     written: list[str] = []
     made: set[Path] = {staging}
 

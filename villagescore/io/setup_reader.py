@@ -103,9 +103,11 @@ def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
                              form=SETUP_TITLES["roster"], other_row=first[code]))
             continue
         first[code] = r.row
+        count = r.get("evaluators")
         units.append(Unit(code=code, name=name, type=r.get("type") or scheme.scheme.unit_types[0],
                           secretary=r.get("secretary") or "", township=r.get("township") or "",
-                          funds_base=r.get("funds_base")))
+                          funds_base=r.get("funds_base"), evaluators=int(count) if count is not None else None))
+        report.extend(_required(scheme, r, units[-1], file, sheet, report))
     if people:
         units += _people(people, units, first, file, report)
     setup = Setup(units=units)
@@ -114,6 +116,35 @@ def read_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
     if ledger is not None:
         setup.ledger = _ledger(scheme, ledger, set(first), report, read)
     return setup, report
+
+
+def _funded_types(scheme: Scheme) -> set[str]:
+    """Unit types graded by a grading whose consequences change working funds (the roster's 工作经费基数)."""
+    out: set[str] = set()
+    for g in scheme.gradings:
+        if any(c.funds is not None for c in g.consequences.values()):
+            out.update(g.applies_to or scheme.scheme.unit_types)
+    return out
+
+
+def _required(scheme: Scheme, r: Row, unit: Unit, file: str, sheet: str, report: Report) -> list[Issue]:
+    """Roster cells a unit of its type needs though the column is not required for every type: the 党组织书记
+    (printed on the summary and the 公示) and, where a grade changes working funds, the 工作经费基数."""
+    taken = {i.cell for i in report.issues if i.file == file and i.sheet == sheet}  # already said (a bad value)
+    wanted = []
+    if unit.type in scheme.scheme.needs_secretary and not unit.secretary:
+        wanted.append(("secretary", "党组织书记", "汇总表和公示要列出每个村（社区）的党组织书记"))
+    if unit.type in _funded_types(scheme) and unit.funds_base is None:
+        wanted.append(("funds_base", "工作经费基数（元）", "等次的结果运用按它计算工作经费增减"))
+    out = []
+    for key, label, why in wanted:
+        there = key in (r.letters or {})
+        if there and r.cell(key) in taken:
+            continue
+        out.append(issue("roster-missing", file=file, sheet=sheet, cell=r.cell(key) if there else "", unit=unit.code,
+                         name=f"{unit.name}（{unit.code}）", label=label,
+                         why=why if there else f"名册中没有“{label}”列，{why}"))
+    return out
 
 
 def _people(read: tuple[list[Row], str], units: list[Unit], first: dict[str, int], file: str,

@@ -725,6 +725,8 @@ def _consequence(gr: GradeResult | None) -> str:
     parts = [gr.consequence] if gr.consequence else []
     if gr.funds_change is not None:
         parts.append(f"工作经费 {gr.funds_change:+,.2f} 元")
+    if gr.provisional and parts:  # the year's result decides: never applied from a half-year
+        return "预计（按全年考评结果执行，本期不执行）：" + "；".join(parts)
     return "；".join(parts)
 
 
@@ -863,7 +865,7 @@ def _scores(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> 
 def _quota(book, st: _Styles, result: RunResult, title: str) -> None:
     g = _Grid(book, st, "等次配额")
     labels = dict(result.gradings)
-    header = ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究", "说明"]
+    header = ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究占用", "说明"]
     g.title(title, len(header))
     center = {c: {"align": "center"} for c in (2, 3, 4, 5, 6)}
     rows = [([labels.get(q.grading, q.grading), q.rule, q.grade, q.n, q.allowed, q.actual, q.pending, q.note], center)
