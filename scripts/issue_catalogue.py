@@ -34,8 +34,9 @@ FIELD_EXAMPLES: dict[str, object] = {
     "other": "2025H1表格/青山村/测评票录入表(1).xlsx", "other_row": 7, "period": "2025H1",
     "periods": "2025H1、2025H2", "places": 2, "reason": "文件已损坏或不完整，可能复制或下载时中断；请重新保存后提交",
     "request_id": "QS01-07", "row": 12, "rows": 10000, "serial": "017", "sheet": "录入表",
-    "type": "社区", "unit": "青山村（QS01）", "unit_how": "文件名中的“青山村”", "valid": 8,
+    "name": "青山村（QS01）", "roster": 21, "type": "社区", "unit": "青山村（QS01）", "unit_how": "文件名中的“青山村”", "valid": 8,
     "value": "八十", "want": 5, "what": "手机号码", "who": "QH01-2",
+    "why": "本方案的等次会增减工作经费，须按基数计算",
 }
 
 # Values for codes where the generic ones would read wrong.
