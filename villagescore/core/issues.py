@@ -104,8 +104,21 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("foreign-unit-unknown", "error", "该表按表头应是“{form}”，但无法确定是哪个单位（表内、标题、工作表名和文件名中都没有名册中的单位）", "请在文件名或表格标题中写明单位名称，例如“青山村”。"),
     _c("foreign-period-unknown", "error", "该表按表头应是“{form}”，但无法确定属于哪一期（本次有 {periods}）", "请在文件名或表格标题中写明期间（如“2025年上半年”），或用 --period 只算一期。"),
     _c("file-not-workbook", "warning", "该文件不是 Excel/WPS 工作簿（{kind}），未读取", "如其中有应提交的数据，请录入生成的表格后提交。"),
+    # --- robustness (issue 14) ---
+    _c("number-too-large", "error", "“{label}”填写的数值 {value} 过大，不是有效的分数或数量", "请按原件填写；可能是误粘贴或多按了键。"),
+    _c("text-too-long", "error", "“{label}”最多 {limit} 个字，填写了 {length} 个字", "请删减到规定字数以内；详细材料另附，不要粘贴进表格。"),
 ]}
 # fmt: on
+
+
+PARAM_CHARS = 60  # a value longer than this (a pasted document, a long number) is cut in messages
+
+
+def shorten(text: str, limit: int = PARAM_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters for a message, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}…（共 {len(text):,} 字）"
 
 
 @dataclass(frozen=True)
@@ -127,9 +140,10 @@ class Issue:
 
     @property
     def message(self) -> str:
+        params = {k: shorten(v) if isinstance(v, str) else v for k, v in self.params.items()}
         try:
-            return self.spec.template.format(**{"unit": self.unit or "全部单位", "sheet": self.sheet, "cell": self.cell,
-                                                **self.params})
+            return self.spec.template.format(**{"unit": self.unit or "全部单位", "sheet": self.sheet,
+                                                "cell": self.cell, **params})
         except (KeyError, IndexError):
             return self.spec.template
 

@@ -41,6 +41,9 @@ def _d(value: Any) -> Decimal:
 DecimalMap = Annotated[dict[str, Decimal], BeforeValidator(lambda v: {k: _d(x) for k, x in (v or {}).items()})]
 
 
+TEXT_LIMIT = 255  # characters of a text cell whose column sets no max_length (printed forms check the same)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +65,11 @@ class Column(Strict):
     aliases: list[str] = []
     width: int | None = None
     max_length: int | None = None
+
+    @property
+    def text_limit(self) -> int:
+        """Characters a text cell of this column may hold (the printed form checks the same)."""
+        return self.max_length or TEXT_LIMIT
 
     @model_validator(mode="after")
     def _check(self) -> "Column":

@@ -1,0 +1,153 @@
+"""What a village sends cannot sink or stall a county's run: huge numbers, sheets filled far down, long texts,
+merged entry cells and edited identities are each a located issue, and the rest of the township is computed.
+
+Each case changes one form of a copy of the small township (``tests/township.py``) and checks it with
+``validate`` / ``compute``; the 150,000-row sheet runs in a subprocess with its address space capped.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from villagescore.core.issues import CODES, issue
+from villagescore.core.normalize import normalize
+from villagescore.core.numbers import decimal_places, plain
+from villagescore.core.scheme import Column
+from villagescore.pipeline import compute, validate
+
+from test_ingest_corpus import edit, township_copy
+from township import find
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# ------------------------------------------------------------------ 1. huge numbers
+
+HOSTILE_NUMBERS = [1e28, 1e308, -1e308, math.inf, -math.inf, math.nan, -0.0, 1e-30, 10**30, -(10**40)]
+HOSTILE_TEXTS = ["1e28", "1e308", "inf", "-inf", "nan", "NaN", "Infinity", "-0", "1e-30", "0." + "0" * 29 + "1",
+                 "1" * 40, "-" + "9" * 400, "8." + "0" * 40 + "1", "１" * 30]
+COLUMNS = [Column(key="s", label="得分", type="number", min=Decimal(0), max=Decimal(10), places=2),
+           Column(key="n", label="人数", type="integer", min=Decimal(0)),
+           Column(key="x", label="金额", type="number"),  # no bounds at all (a custom scheme)
+           Column(key="o", label="是否", type="option", options=["是", "否"]),
+           Column(key="t", label="备注", type="text", max_length=100)]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_NUMBERS + HOSTILE_TEXTS, ids=repr)
+@pytest.mark.parametrize("column", COLUMNS, ids=lambda c: c.type + (c.max is None and "-unbounded" or ""))
+def test_any_number_is_a_value_or_a_coded_issue(raw, column):
+    value, code, params = normalize(raw, column)
+    assert (value is None) == (code is not None) or (value is None and code is None and raw == "")
+    if code:
+        assert code in CODES
+        message = issue(code, **params).message
+        assert "{" not in message and len(message) < 160
+    if column.type in ("number", "integer") and value is not None:
+        assert abs(value) < Decimal(10) ** 15 and value.is_finite()
+        assert str(value) != "-0"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                 st.decimals(allow_nan=True, allow_infinity=True).map(str),
+                 st.integers().map(str), st.text(alphabet="0123456789.-+eE,。分 ", max_size=40)))
+def test_normalize_never_raises(raw):
+    for column in COLUMNS:
+        value, code, _ = normalize(raw, column)
+        assert code is None or code in CODES
+
+
+def test_plain_and_places_are_exact_at_any_size():
+    assert plain(Decimal("1E+308")) == "1" + "0" * 308
+    assert plain(Decimal("1e28")) == "1" + "0" * 28
+    assert plain(Decimal("-0")) == "0" and plain(Decimal("-0.000")) == "0"
+    assert plain(Decimal("8.50")) == "8.5" and plain(Decimal("1E-30")) == "0." + "0" * 29 + "1"
+    assert decimal_places(Decimal("8.00000000000000000000000000001")) == 29  # no rounding to 28 digits
+    assert decimal_places(Decimal("8.50")) == 1 and decimal_places(Decimal("1E+5")) == 0
+
+
+def test_eight_and_a_bit_is_not_read_as_eight():
+    col = COLUMNS[0]
+    assert normalize("8." + "0" * 40 + "1", col)[1] == "too-many-decimals"
+    assert normalize("-0", col) == (Decimal(0), None, {})
+
+
+def _raw_cell(path: Path, ref: str, value: bytes, text: bool = False) -> None:
+    """Put a raw <v> value (e.g. b"inf", b"1e400"), or with ``text`` an inline string of any length, into cell
+    ``ref`` of the first sheet, as a hostile writer would (openpyxl would not write it)."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    xml = members[name]
+    cell = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.DOTALL)
+    assert cell.search(xml), ref
+    body = b'" t="inlineStr"><is><t>' + value + b"</t></is></c>" if text else b'"><v>' + value + b"</v></c>"
+    members[name] = cell.sub(lambda m: b'<c r="' + ref.encode() + body, xml, count=1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in members.items():
+            z.writestr(k, v)
+
+
+@pytest.fixture(scope="module")
+def huge(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "huge")
+    ballot = find(folder, "ballot", "V1")
+    edit(ballot, {"C5": 1e308, "D6": "100000000000000000000000000000", "E7": "-0", "F8": 1e-30, "G9": "inf"})
+    _raw_cell(ballot, "H10", b"1e400")  # beyond a double: calamine gives inf
+    _raw_cell(ballot, "I11", b"nan")
+    edit(find(folder, "committee"), {"C5": 1e28})  # V1's 乡党委评价 in the township form
+    return folder
+
+
+def test_huge_numbers_are_located_errors_not_a_crash(huge, scheme):
+    res = validate(scheme, [huge], period="2025H1")
+    got = {(i.code, i.cell) for i in res.report.errors if i.unit == "V1"}
+    assert {("number-too-large", "C5"), ("number-too-large", "D6"), ("too-many-decimals", "F8"),
+            ("not-a-number", "G9"), ("not-a-number", "H10")} <= got
+    assert ("number-too-large", "C5") in got and any(c == "I11" for _, c in got)
+    big = next(i for i in res.report.errors if i.cell == "C5")
+    assert big.message == "“青山村细则2”填写的数值 1e+308 过大，不是有效的分数或数量"
+    assert any(i.code == "number-too-large" and i.file.endswith("乡党委县委评分表_2025H1.xlsx")
+               for i in res.report.errors)
+    assert res.coverage.cells["V2", "2025H1", "ballot"] == "齐全"
+    result = compute(scheme, [huge], period="2025H1")  # the others are computed as before
+    assert {u.code for u in result.units if u.ok} == {"V2", "V3", "V4", "V5"}
+
+
+def test_cli_exits_1_with_messages_not_3(huge):
+    from typer.testing import CliRunner
+
+    from villagescore.cli import app
+
+    res = CliRunner().invoke(app, ["validate", str(huge), "--period", "2025H1"])
+    assert res.exit_code == 1, res.output
+    assert "程序内部错误" not in res.output and "InvalidOperation" not in res.output
+
+
+# ------------------------------------------------------------------ 8. text limits on reading
+
+
+def test_text_beyond_the_form_limit_is_refused_and_cut_in_messages(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "longtext")
+    path = find(folder, "anonymous", "V2")
+    edit(path, {"B5": "匿名评价箱", "C5": "吃拿卡要", "D5": "x", "E5": "不属实", "B6": "匿名评价箱", "C6": "x", "E6": "不属实"})
+    rng = random.Random(14)  # varied text: a repeated one would be refused for its compression ratio
+    pasted = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(350_000))
+    _raw_cell(path, "D5", pasted.encode(), text=True)  # beyond what Excel itself would keep (32,767)
+    _raw_cell(path, "C6", pasted.encode(), text=True)
+    res = validate(scheme, [folder], period="2025H1")
+    long = next(i for i in res.report.errors if i.code == "text-too-long")
+    assert (long.unit, long.cell) == ("V2", "D5")
+    assert long.message == "“内容摘要”最多 100 个字，填写了 350,000 个字"
+    option = next(i for i in res.report.errors if i.code == "not-an-option" and i.cell == "C6")
+    assert len(option.message) < 200 and "（共 350,000 字）" in option.message
+    assert all(len(i.text()) < 400 for i in res.report.issues)
