@@ -7,8 +7,12 @@ Each case changes one form of a copy of the small township (``tests/township.py`
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import subprocess
+import sys
+import textwrap
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from villagescore.core.issues import CODES, issue
+from villagescore.core.issues import CODES, Issue, compact, issue
 from villagescore.core.normalize import normalize
 from villagescore.core.numbers import decimal_places, plain
 from villagescore.core.scheme import Column
@@ -131,6 +135,89 @@ def test_cli_exits_1_with_messages_not_3(huge):
     res = CliRunner().invoke(app, ["validate", str(huge), "--period", "2025H1"])
     assert res.exit_code == 1, res.output
     assert "程序内部错误" not in res.output and "InvalidOperation" not in res.output
+
+
+# ------------------------------------------------------------------ 2. sheets filled far down
+
+
+def _fill_down(path: Path, column: str, first: int, last: int, value: bytes = b"8") -> None:
+    """Column ``column`` filled with ``value`` from row ``first`` to ``last`` (a fill-down over the whole sheet):
+    rows written into the sheet XML directly, as a file of 10,000 or 150,000 rows is made in a moment."""
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    rows = b"".join(b'<row r="%d"><c r="%s%d"><v>%s</v></c></row>' % (r, column.encode(), r, value)
+                    for r in range(first, last + 1))
+    members[name] = members[name].replace(b"</sheetData>", rows + b"</sheetData>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in members.items():
+            z.writestr(k, v)
+
+
+def test_a_column_filled_down_10000_rows_is_a_few_lines(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "rows10k")
+    _fill_down(find(folder, "ballot", "V1"), "C", 25, 10004)  # 20 ballots on rows 5-24, then 9,980 rows
+    res = validate(scheme, [folder], period="2025H1")
+    v1 = [i for i in res.report.issues if i.unit == "V1"]
+    assert len(v1) <= 20, [i.text() for i in v1]
+    beyond = next(i for i in v1 if i.code == "rows-beyond-form")
+    assert beyond.cell == "C75:C10004" and beyond.params["count"] == "9,930"
+    assert "超出表格范围" in beyond.message and "最多 20 行" in beyond.message
+    serial = next(i for i in v1 if i.code == "missing-value")
+    assert serial.cell == "A25:A74" and serial.count == 50 and serial.message.endswith("（A25:A74 共 50 格）")
+    assert not [i for i in res.report.errors if i.unit != "V1"]
+
+
+CAPPED = textwrap.dedent("""
+    import json, resource, sys, time
+    resource.setrlimit(resource.RLIMIT_AS, (1024 << 20, 1024 << 20))
+    from pathlib import Path
+    from villagescore.io.schemes import load
+    from villagescore.pipeline import validate
+    t = time.time()
+    res = validate(load("pingbian"), [Path(sys.argv[1])], period="2025H1")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.time() - t, "mb": rss, "issues": len(res.report.issues),
+                      "codes": sorted({i.code for i in res.report.issues})}))
+""")
+
+
+def test_150000_rows_in_bounded_time_and_memory(tmp_path_factory, scheme):
+    """The reader cuts at 100,000 rows, the form at its 20 ballots and a margin: a few issues, a few seconds (the
+    figures themselves: benchmarks/big_inputs.py)."""
+    folder = township_copy(tmp_path_factory, scheme, "rows150k")
+    _fill_down(find(folder, "ballot", "V1"), "C", 25, 150_004)
+    done = subprocess.run([sys.executable, "-c", CAPPED, str(folder)], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout)
+    assert got["issues"] < 40 and {"rows-beyond-form", "sheet-trimmed"} <= set(got["codes"])
+    assert got["mb"] < 400
+
+
+def test_compact_merges_a_column_and_caps_a_file():
+    cells = [issue("missing-value", file="a.xlsx", sheet="S", cell=f"C{r}", unit="V1", label="票号")
+             for r in range(5, 10005)]
+    (one,) = compact(cells)
+    assert one.cell == "C5:C10004" and one.count == 10_000
+    assert one.message == "“票号”未填写（C5:C10004 共 10,000 格）" and one.as_dict()["count"] == 10_000
+    broken = [issue("missing-value", file="a.xlsx", sheet="S", cell=f"C{r}", label="票号") for r in range(5, 105, 2)]
+    out = compact(broken, cap=20)
+    assert len(out) == 21 and out[-1].omitted and out[-1].count == 30
+    assert out[-1].message.startswith("另有 30 处同类问题未逐条列出（本文件此类共 50 处）")
+    assert out[-1].severity.value == "error"
+    other = [issue("not-a-number", file="a.xlsx", sheet="S", cell=f"C{r}", value=str(r), label="x")
+             for r in range(5, 8)]
+    assert [i.cell for i in compact(other)] == ["C5", "C6", "C7"]  # different values: kept apart
+    assert compact([Issue("form-missing", unit="V1", params={"form": "x"})] * 30)[-1].count == 1  # no file: all
+
+def test_the_cap_keeps_every_unit_with_an_error():
+    """A township form's errors, one per unit: capping never leaves a unit without its error (which stops its
+    result)."""
+    per_unit = [issue("missing-value", file="乡党委评分表.xlsx", sheet="S", cell=f"C{r}", unit=f"U{r}", label="得分")
+                for r in range(5, 105, 2)]
+    out = compact(per_unit, cap=20)
+    assert len(out) == 50 and {i.unit for i in out} == {f"U{r}" for r in range(5, 105, 2)}
 
 
 # ------------------------------------------------------------------ 8. text limits on reading

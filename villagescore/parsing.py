@@ -42,6 +42,20 @@ def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
     return setup.members(code, form.members or scheme.scheme.member_types)
 
 
+def capacity(form: Form, setup: Setup) -> int:
+    """The records a form's entry sheet holds as printed: a row per ballot, drawn request, tally line, register
+    row or unit (rows further down than a margin below them are not read)."""
+    if form.kind in ("score_ballot", "vote_ballot"):
+        return form.evaluators
+    if form.kind == "callback":
+        return form.draw
+    if form.kind == "tally":
+        return len(form.rows)
+    if form.kind == "unit_scores":
+        return len(setup.units)
+    return form.max_rows
+
+
 def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> ParsedForm:
     """Rows of ``fd``'s entry sheet (and a vote ballot's tally sheet) with every issue of its cells."""
     form = scheme.form(fd.form_id)
@@ -59,10 +73,12 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     if form.kind == "vote_ballot" and layout.VOTE_TALLY_SHEET in wb.sheets:
         out.tally, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], layout.vote_tally_columns(form),
                                              file=fd.file, sheet=layout.VOTE_TALLY_SHEET, unit=unit,
-                                             keep_if_only={"who", "row"})
+                                             keep_if_only={"who", "row"},
+                                             capacity=len(layout.vote_targets(form, members)))
         out.issues.extend(problems)
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
-    rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only)
+    rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
+                                    capacity=capacity(form, setup))
     if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
         problems = with_unit(problems, rows, "unit")
     elif form.scope == "unit":
@@ -188,4 +204,4 @@ class FormParser:
 
 
 __all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
-           "identity_check"]
+           "identity_check", "capacity"]

@@ -20,7 +20,7 @@ from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
 from villagescore.core.explain import formula_fields
 from villagescore.core.grading import Candidate, grade_entered, grade_streak, grade_units, key_of, withheld
-from villagescore.core.issues import Issue, Report, Severity, cell_order, issue
+from villagescore.core.issues import Issue, Report, Severity, cell_order, compact, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
     FormData,
@@ -70,6 +70,7 @@ class TemplateRun:
 def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, *,
                read: Read = read_workbook) -> tuple[Setup, Report]:
     setup, report = read_setup(scheme, roster, criteria, ledger, read=read)
+    report.issues = compact(report.issues)
     if not setup.units:
         why = "；".join(i.text() for i in report.errors[:3]) or "还没有填写任何单位，请先在名册中填写单位代码、名称和类型"
         raise FatalInput(f"名册 {roster} 中没有可用的考评对象：{why}")
@@ -490,7 +491,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             if code not in stopped:  # never a unit without a score and without a reason
                 report.extend(_unexplained(scheme, sc, p))
             _release(ui, later)
-    report.issues = name_units(_dedupe(report.issues), setup)
+    report.issues = compact(name_units(_dedupe(report.issues), setup))
     return chk
 
 
