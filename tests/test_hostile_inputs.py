@@ -220,6 +220,21 @@ def test_the_cap_keeps_every_unit_with_an_error():
     assert len(out) == 50 and {i.unit for i in out} == {f"U{r}" for r in range(5, 105, 2)}
 
 
+# ------------------------------------------------------------------ 6. merged cells over the entry area
+
+
+def test_merged_score_cells_are_an_error_not_three_scores(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "merged")
+    ballot = find(folder, "ballot", "V4")
+    edit(ballot, {}, after=lambda wb, ws: ws.merge_cells("B5:D5"))
+    res = validate(scheme, [folder], period="2025H1")
+    merged = [i for i in res.report.errors if i.code == "merged-cells"]
+    assert [(i.unit, i.sheet, i.cell) for i in merged] == [("V4", "测评票", "B5:D5")]
+    assert merged[0].message == "填写区域中有合并单元格 B5:D5，合并后各格的数值无法确定"
+    result = compute(scheme, [folder], period="2025H1")
+    assert not next(u for u in result.units if u.code == "V4").ok  # never 84.00 → 84.11 without a word
+
+
 # ------------------------------------------------------------------ 8. text limits on reading
 
 

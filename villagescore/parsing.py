@@ -19,7 +19,7 @@ from villagescore.core import layout
 from villagescore.core.issues import Issue, issue
 from villagescore.core.records import FormData, Row, Setup
 from villagescore.core.scheme import Form, Scheme
-from villagescore.core.tables import find_header, parse_table
+from villagescore.core.tables import column_letter, find_header, parse_table
 from villagescore.io.reader import Workbook, file_issues, sheet_issues
 from villagescore.io.setup_reader import with_unit
 
@@ -76,6 +76,7 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
                                              keep_if_only={"who", "row"},
                                              capacity=len(layout.vote_targets(form, members)))
         out.issues.extend(problems)
+        out.issues.extend(merged_cells(wb, layout.VOTE_TALLY_SHEET, out.tally, fd.file, unit))
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
     rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
                                     capacity=capacity(form, setup))
@@ -85,6 +86,7 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
         problems = _not_filled_yet(form, fd, sheet, rows, problems)
     out.rows = rows
     out.issues.extend(problems)
+    out.issues.extend(merged_cells(wb, sheet, rows, fd.file, unit))
     out.issues.extend(sheet_issues(wb, fd.file, sheet, [r.row for r in rows], unit))
     located = replace(fd, sheet=sheet)
     if form.kind == "callback":
@@ -105,6 +107,31 @@ def _not_filled_yet(form: Form, fd: FormData, sheet: str, rows: list[Row], probl
         return problems  # partly filled: each empty cell is for the clerk to fill
     return [issue("form-empty", file=fd.file, sheet=sheet, unit=fd.unit or "", form=form.title,
                   count=len(problems), first=problems[0].cell)]
+
+
+def merged_cells(wb: Workbook, sheet: str, rows: list[Row], file: str, unit: str) -> list[Issue]:
+    """An error for each merged range over a record row of the table: the reader gives every cell of a merge its
+    top-left value (right for titles, wrong for scores: B5:D5 merged would score B5 three times)."""
+    ranges = wb.merged.get(sheet, [])
+    if not ranges or not rows:
+        return []
+    records = {r.row - 1 for r in rows}  # 0-based, as the ranges
+    columns = {_col(letter) for r in rows[:1] for letter in (r.letters or {}).values()}
+    out = []
+    for r0, c0, r1, c1 in ranges:
+        if (r0, c0) == (r1, c1):
+            continue
+        if any(r in records for r in range(r0, r1 + 1)) and any(c in columns for c in range(c0, c1 + 1)):
+            out.append(issue("merged-cells", file=file, sheet=sheet, unit=unit,
+                             cell=f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"))
+    return out
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
@@ -204,4 +231,4 @@ class FormParser:
 
 
 __all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
-           "identity_check", "capacity"]
+           "identity_check", "merged_cells", "capacity"]

@@ -109,6 +109,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("text-too-long", "error", "“{label}”最多 {limit} 个字，填写了 {length} 个字", "请删减到规定字数以内；详细材料另附，不要粘贴进表格。"),
     _c("rows-beyond-form", "error", "第 {first} 行起还有 {count} 个单元格有内容，超出表格范围（本表最多 {capacity} 行记录），未读取",
        "请删除表格下方多余的内容（例如误拖动填充的数据）；如确有数据，请核对后填在表内。"),
+    _c("merged-cells", "error", "填写区域中有合并单元格 {cell}，合并后各格的数值无法确定", "请取消合并，在每个单元格中分别填写。"),
 ]}
 # fmt: on
 

@@ -101,6 +101,9 @@ class Workbook:
     # what a reading worker made of a form's grids (``villagescore.parsing.ParsedForm``); the grids are then
     # dropped (``sheets`` empty)
     parsed: Any = None
+    # sheet → merged ranges (first row, first column, last row, last column; 0-based, inclusive) within the limits:
+    # their cells carry the top-left value (see ``_fill_merged``), which a form's entry area must not
+    merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
 
     def visible(self) -> list[str]:
         return [s for s in self.sheet_order if s not in self.hidden and s != IDENTITY_SHEET]
@@ -817,12 +820,16 @@ def _load(path: Path, sha: str, fmt: str, data: bytes, scans: dict[str, _Scan], 
         raise _refuse(f"工作表超过 {MAX_SHEETS} 个，内容异常")
     sheets: dict[str, list[list[Any]]] = {}
     hidden_rows: dict[str, list[int]] = {}
+    merges: dict[str, list[tuple[int, int, int, int]]] = {}
     for name in order:
         sheet = book.get_sheet_by_name(name)
         grid = [row[:MAX_COLS] for row in sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)]
         scan = scans.get(name) or _Scan()
         merged = scan.merged or [(a, b, c, d) for (a, b), (c, d) in (sheet.merged_cell_ranges or [])]
         _fill_merged(grid, merged)
+        kept = [m for m in itertools.islice(merged, MAX_PROBLEMS) if m[0] < MAX_ROWS and m[1] < MAX_COLS]
+        if kept:
+            merges[name] = kept
         for (r, c), problem in scan.problems.items():
             _put(grid, r, c, problem)
         sheets[name] = grid
@@ -830,7 +837,7 @@ def _load(path: Path, sha: str, fmt: str, data: bytes, scans: dict[str, _Scan], 
             hidden_rows[name] = sorted(scan.hidden_rows)
     trimmed = {name: s.cut for name, s in scans.items() if s.cut}
     return Workbook(path, sha, fmt, sheets, order, hidden, _identity(sheets.get(IDENTITY_SHEET)), trimmed,
-                    hidden_rows, macros)
+                    hidden_rows, macros, merged=merges)
 
 
 def _identity(grid: list[list[Any]] | None) -> dict[str, str] | None:
