@@ -235,6 +235,40 @@ def test_merged_score_cells_are_an_error_not_three_scores(tmp_path_factory, sche
     assert not next(u for u in result.units if u.code == "V4").ok  # never 84.00 → 84.11 without a word
 
 
+# ------------------------------------------------------------------ 7. identity against title and folder
+
+
+def test_identity_claiming_another_village_is_an_error_naming_all_three(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "identity")
+    edit(find(folder, "ballot", "V1"), {}, identity={"unit_code": "V2"})  # V1's ballot, in V1's folder
+    res = validate(scheme, [folder], period="2025H1")
+    (bad,) = [i for i in res.report.errors if i.code == "identity-mismatch"]
+    assert bad.unit == "V2" and bad.file.endswith("V1_青山村/V1_青山村_测评票录入_2025H1.xlsx")
+    assert "河口村（V2）" in bad.message and "青山村（V1）" in bad.message and "“V1_青山村”" in bad.message
+    assert not [i for i in res.report.issues if i.code == "conflicting-files"]  # not counted for V2
+    assert any(i.code == "form-missing" and i.unit == "V1" for i in res.report.errors)
+    status = {f.path: f.status for f in res.files}
+    assert status[bad.file] == "单位与表头或文件夹不符，未计入"
+
+
+def test_a_form_in_another_unit_folder_is_an_error(tmp_path_factory, scheme):
+    folder = township_copy(tmp_path_factory, scheme, "moved")
+    src = find(folder, "anonymous", "V3")
+    src.rename(folder / "V4_柳湾村" / src.name)
+    res = validate(scheme, [folder], period="2025H1")
+    bad = next(i for i in res.report.errors if i.code == "identity-mismatch")
+    assert bad.unit == "V3" and "“V4_柳湾村”" in bad.message and "石桥村（V3）" in bad.message
+
+
+def test_forms_where_they_belong_are_no_mismatch(messy_free_township):
+    assert not [i for i in messy_free_township.report.issues if i.code == "identity-mismatch"]
+
+
+@pytest.fixture(scope="module")
+def messy_free_township(tmp_path_factory, scheme):
+    return validate(scheme, [township_copy(tmp_path_factory, scheme, "tidy")], period="2025H1")
+
+
 # ------------------------------------------------------------------ 8. text limits on reading
 
 

@@ -71,19 +71,22 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
         out.issues.append(issue("sheet-missing", file=fd.file, unit=unit, sheet=sheet))
         return out
     if form.kind == "vote_ballot" and layout.VOTE_TALLY_SHEET in wb.sheets:
-        out.tally, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], layout.vote_tally_columns(form),
+        tcols = layout.vote_tally_columns(form)
+        out.tally, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], tcols,
                                              file=fd.file, sheet=layout.VOTE_TALLY_SHEET, unit=unit,
                                              keep_if_only={"who", "row"},
                                              capacity=len(layout.vote_targets(form, members)))
         out.issues.extend(problems)
         out.issues.extend(merged_cells(wb, layout.VOTE_TALLY_SHEET, out.tally, fd.file, unit))
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
-    rows, problems, _ = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
-                                    capacity=capacity(form, setup))
+    rows, problems, head = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
+                                       capacity=capacity(form, setup))
     if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
         problems = with_unit(problems, rows, "unit")
     elif form.scope == "unit":
         problems = _not_filled_yet(form, fd, sheet, rows, problems)
+        if not fd.meta.get("foreign"):
+            problems = identity_matches(setup, fd, wb, grid[:head - 1] if head else []) + problems
     out.rows = rows
     out.issues.extend(problems)
     out.issues.extend(merged_cells(wb, sheet, rows, fd.file, unit))
@@ -132,6 +135,48 @@ def _col(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n - 1
+
+
+def units_named(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
+
+
+_UNIT_PART = re.compile(r"单位[:：][^:：]*?(?=\s{2,}|$|\S+[:：])")
+
+
+def identity_matches(setup: Setup, fd: FormData, wb: Workbook, title_rows: list[list]) -> list[Issue]:
+    """A form's hidden identity must name the unit its visible title (the 单位 of the info line) and its folder
+    name, where they name one: an error naming all three when they disagree (an identity edited, or copied
+    from another unit's form)."""
+    claimed = setup.unit(fd.unit) if fd.unit else None
+    if claimed is None:
+        return []
+    mine = {claimed.code, claimed.parent} - {""}
+    title = " ".join(c.strip() for row in title_rows for c in row if isinstance(c, str))  # as typed: names keep
+    # their full-width brackets
+    parts = _UNIT_PART.findall(title)
+    shown = units_named(" ".join(parts) if parts else title, setup)
+    folder = wb.path.parent.name if wb.path is not None else ""
+    in_folder = units_named(folder, setup)
+    if (not shown or shown & mine) and (not in_folder or in_folder & mine):
+        return []
+    names = {u.code: f"{u.full_name}（{u.code}）" for u in setup.units}
+
+    def said(codes: set[str]) -> str:
+        return "、".join(names[c] for c in sorted(codes)) if codes else "（未写明单位）"
+
+    return [issue("identity-mismatch", file=fd.file, sheet=fd.sheet, unit=claimed.code,
+                  claimed=names[claimed.code], shown=said(shown), folder=f"“{folder}”" if folder else "（无）")]
 
 
 def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
@@ -231,4 +276,4 @@ class FormParser:
 
 
 __all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
-           "identity_check", "merged_cells", "capacity"]
+           "identity_check", "identity_matches", "merged_cells", "units_named", "capacity"]

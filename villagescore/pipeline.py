@@ -185,6 +185,9 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
         fd.sheet, fd.rows, fd.tally = parsed.sheet, parsed.rows, parsed.tally
         report.extend(parsed.issues)
+        if any(i.code == "identity-mismatch" for i in parsed.issues):  # whose form it is cannot be told
+            col.forms.remove(fd)
+            col.status(fd.file, "单位与表头或文件夹不符，未计入")
     by_file: dict[str, list[FormData]] = defaultdict(list)
     for fd in col.forms:
         by_file[fd.file].append(fd)

@@ -110,6 +110,8 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("rows-beyond-form", "error", "第 {first} 行起还有 {count} 个单元格有内容，超出表格范围（本表最多 {capacity} 行记录），未读取",
        "请删除表格下方多余的内容（例如误拖动填充的数据）；如确有数据，请核对后填在表内。"),
     _c("merged-cells", "error", "填写区域中有合并单元格 {cell}，合并后各格的数值无法确定", "请取消合并，在每个单元格中分别填写。"),
+    _c("identity-mismatch", "error", "这份表的内部记录属于 {claimed}，但表头写的是 {shown}，所在文件夹是 {folder}，无法确定属于哪个单位，未计入",
+       "请使用该单位自己的表格（villagescore template 生成），不要复制其他单位的表格后修改。"),
 ]}
 # fmt: on
 
