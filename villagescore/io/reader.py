@@ -43,6 +43,7 @@ from villagescore.core.issues import Issue, issue
 from villagescore.core.layout import IDENTITY_SHEET
 from villagescore.core.normalize import CellProblem, clean_text
 from villagescore.core.tables import column_letter
+from villagescore.io.atomic import os_reason
 
 MAX_FILE = 100 * 1024 * 1024  # bytes on disk
 MAX_UNZIPPED = 200 * 1024 * 1024  # all members of an .xlsx/.ods together
@@ -737,7 +738,7 @@ def read_workbook(path: Path) -> Workbook:
     except PermissionError:
         raise _refuse("没有读取权限，或文件正在 Excel/WPS 中打开（请先关闭该文件）") from None
     except OSError as exc:
-        raise _refuse(f"读取文件出错（{exc.strerror or exc}）") from None
+        raise _refuse(f"读取文件出错（{os_reason(exc)}）") from None
     sha = hashlib.sha256(data).hexdigest()
     try:
         fmt = _sniff(data)

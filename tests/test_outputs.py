@@ -1,0 +1,102 @@
+"""A run's outputs change together or not at all, are made as colleagues can open them, and leave nothing
+behind: the checks before the work, a full disk while staging or in the archive, a failed rename, the umask's
+mode, several runs creating one archive at once, and reading workers after their parent is killed.
+
+Disk errors are injected where the tool meets the system (the temp file written, the rename, SQLite's page
+limit): this suite runs as root, where a read-only folder is writable."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from villagescore.cli import app
+from villagescore.io.archive import Archive
+
+from township import filled
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGLISH = ("No space left", "Read-only file system", "Permission denied", "database or disk is full",
+           "Input should", "Traceback")
+
+
+class _Said:
+    """A command's result with its output as one line (rich wraps long messages)."""
+
+    def __init__(self, res):
+        self.exit_code, self.output = res.exit_code, res.output.replace("\n", "")
+
+
+def run(*args):
+    return _Said(CliRunner().invoke(app, [str(a) for a in args]))
+
+
+@pytest.fixture(scope="module")
+def township(tmp_path_factory, scheme):
+    return filled(scheme, tmp_path_factory.mktemp("outputs"))
+
+
+@pytest.fixture
+def done(township, tmp_path):
+    """A folder with the outputs of one good run (summary, 公示, CSV, archive): what every failure must keep."""
+    out = tmp_path / "汇总"
+    res = run("compute", township, "-o", out / "汇总.xlsx", "--public", out / "公示.xlsx", "--csv", out / "csv")
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _state(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (the archive as its runs), to compare before and after."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+             if p.is_file() and not p.name.startswith("villagescore.db")}
+    db = folder / "villagescore.db"
+    if db.exists():
+        with Archive(db) as arc:
+            files["runs"] = repr([(r.id, r.current) for r in arc.runs()]).encode()
+    return files
+
+
+def _again(township, out: Path, *extra):
+    return run("compute", township, "-o", out / "汇总.xlsx", "--public", out / "公示.xlsx", "--csv", out / "csv",
+               "--force", *extra)
+
+
+def _clean(res) -> None:
+    assert res.exit_code == 2, res.output
+    assert not any(e in res.output for e in ENGLISH), res.output
+
+
+# ------------------------------------------------------------------ file modes
+
+
+def test_outputs_get_the_umask_mode_or_keep_theirs(township, tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "new"
+        out.mkdir()
+        res = run("compute", township, "-o", out / "汇总.xlsx", "--public", out / "公示.xlsx", "--csv", out / "csv")
+        assert res.exit_code == 0, res.output
+        for p in (out / "汇总.xlsx", out / "公示.xlsx", out / "csv" / "units.csv", out / "csv" / "issues.csv"):
+            assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+        (out / "汇总.xlsx").chmod(0o640)
+        res = run("compute", township, "-o", out / "汇总.xlsx", "--force", "--no-archive")
+        assert res.exit_code == 0, res.output
+        assert stat.S_IMODE((out / "汇总.xlsx").stat().st_mode) == 0o640
+        report = tmp_path / "问题清单.xlsx"
+        assert run("validate", township, "--report", report).exit_code == 0
+        assert stat.S_IMODE(report.stat().st_mode) == 0o644
+        assert not list(out.glob(".*"))  # no temp file or old copy left
+    finally:
+        os.umask(old)
