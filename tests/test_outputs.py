@@ -100,3 +100,48 @@ def test_outputs_get_the_umask_mode_or_keep_theirs(township, tmp_path):
         assert not list(out.glob(".*"))  # no temp file or old copy left
     finally:
         os.umask(old)
+
+
+# ------------------------------------------------------------------ several runs, one new archive
+
+RACE = textwrap.dedent("""
+    import multiprocessing as mp, sys
+    from pathlib import Path
+    from villagescore.io.archive import Archive
+    from villagescore.io.schemes import load
+    from villagescore.pipeline import run_result
+
+    result = run_result(load("pingbian"), "2025H1", ["2025H1"], [], [], [])
+
+    def one(path, barrier, out):
+        barrier.wait()
+        try:
+            with Archive(path) as arc:
+                out.put(("ok", arc.record(result, "h")))
+        except Exception as exc:
+            out.put(("failed", repr(exc)))
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        got = []
+        for k in range(int(sys.argv[2])):
+            path = Path(sys.argv[1]) / f"{k}.db"
+            barrier, out = ctx.Barrier(4), ctx.Queue()
+            procs = [ctx.Process(target=one, args=(path, barrier, out)) for _ in range(4)]
+            for p in procs: p.start()
+            results = [out.get(timeout=60) for _ in procs]
+            for p in procs: p.join()
+            with Archive(path) as arc:
+                runs = arc.runs()
+            got.append([results, len(runs), sum(r.current for r in runs)])
+        print(__import__("json").dumps(got))
+""")
+
+
+def test_four_runs_creating_one_archive_all_land(tmp_path):
+    done = subprocess.run([sys.executable, "-c", RACE, str(tmp_path), "5"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for results, runs, current in json.loads(done.stdout):
+        assert [r[0] for r in results] == ["ok"] * 4, results
+        assert runs == 4 and current == 1

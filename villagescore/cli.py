@@ -191,6 +191,7 @@ def guarded(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from villagescore.core.scheme import SchemeError
+        from villagescore.io.archive import ArchiveError
         from villagescore.io.atomic import OutputError
         from villagescore.pipeline import FatalInput
 
@@ -216,6 +217,11 @@ def guarded(func):
             if STATE["debug"]:
                 raise
             err.print(f"[red]无法写入 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
+            raise typer.Exit(2) from None
+        except ArchiveError as exc:
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]无法使用结果档案库 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("已中断，未写入任何结果。")
