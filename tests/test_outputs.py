@@ -23,7 +23,10 @@ import pytest
 from typer.testing import CliRunner
 
 from villagescore.cli import app
+from villagescore.io import archive as archive_module
+from villagescore.io import outputs as outputs_module
 from villagescore.io.archive import Archive
+from villagescore.io.atomic import os_reason
 
 from township import filled
 
@@ -78,6 +81,100 @@ def _clean(res) -> None:
     assert not any(e in res.output for e in ENGLISH), res.output
 
 
+# ------------------------------------------------------------------ before the work
+
+
+def test_every_output_path_is_checked_before_the_work(township, tmp_path, monkeypatch):
+    import villagescore.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "compute", lambda *a, **k: pytest.fail("read the folders before the check"))
+    (tmp_path / "文件").write_text("x")
+    res = run("compute", township, "-o", tmp_path / "汇总.xlsx", "--public", tmp_path / "文件" / "公示.xlsx")
+    _clean(res)
+    assert "公示.xlsx" in res.output and "是文件而不是文件夹" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["文件"]  # no summary, no empty villagescore.db
+
+
+def test_a_read_only_folder_is_said_before_the_work(township, tmp_path, monkeypatch):
+    import tempfile
+
+    ro = tmp_path / "只读"
+    ro.mkdir()
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own name
+        if dir is not None and Path(dir) == ro:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(outputs_module.tempfile, "mkstemp", mkstemp)
+    res = run("compute", township, "-o", tmp_path / "汇总.xlsx", "--public", ro / "公示.xlsx")
+    _clean(res)
+    assert "所在的磁盘或文件夹是只读的" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["只读"]
+
+
+# ------------------------------------------------------------------ during the commit
+
+
+def test_a_full_disk_while_staging_changes_nothing(township, done, monkeypatch):
+    before = _state(done)
+    real = outputs_module.write_temp
+
+    def write_temp(path, data):
+        if path.name == "公示.xlsx":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(outputs_module, "write_temp", write_temp)
+    res = _again(township, done)
+    _clean(res)
+    assert "公示.xlsx" in res.output and "磁盘空间不足" in res.output
+    assert _state(done) == before  # the summary staged first was not put in place; no temp file left
+
+
+def test_a_full_disk_in_the_archive_is_said_as_such_and_changes_nothing(township, done, monkeypatch):
+    before = _state(done)
+    real = Archive._record
+
+    def record(self, result, digest):
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        self.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+        return real(self, result, digest)
+
+    monkeypatch.setattr(Archive, "_record", record)
+    res = _again(township, done)
+    _clean(res)
+    assert "磁盘空间不足" in res.output and "损坏" not in res.output
+    assert "汇总表等输出文件均未改动" in res.output
+    assert _state(done) == before
+
+
+def test_a_failed_rename_puts_everything_back(township, done, monkeypatch):
+    before = _state(done)
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "units.csv" and str(src).endswith(".tmp"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    res = _again(township, done)
+    _clean(res)
+    assert "units.csv" in res.output and "其他输出文件和结果档案库均未改动" in res.output
+    monkeypatch.undo()
+    assert _state(done) == before  # summary and 公示 put back, the run withdrawn, the old run current again
+
+
+def test_reasons_are_chinese():
+    for code in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.ENOENT, errno.EDQUOT, errno.EIO, errno.EXDEV):
+        text = os_reason(OSError(code, os.strerror(code)))
+        assert text and text.isascii() is False and os.strerror(code) not in text
+    assert archive_module.sqlite_reason(__import__("sqlite3").OperationalError("database or disk is full")) == \
+        "磁盘空间不足"
+
+
 # ------------------------------------------------------------------ file modes
 
 
@@ -85,7 +182,6 @@ def test_outputs_get_the_umask_mode_or_keep_theirs(township, tmp_path):
     old = os.umask(0o022)
     try:
         out = tmp_path / "new"
-        out.mkdir()
         res = run("compute", township, "-o", out / "汇总.xlsx", "--public", out / "公示.xlsx", "--csv", out / "csv")
         assert res.exit_code == 0, res.output
         for p in (out / "汇总.xlsx", out / "公示.xlsx", out / "csv" / "units.csv", out / "csv" / "issues.csv"):
