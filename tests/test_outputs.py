@@ -241,3 +241,58 @@ def test_four_runs_creating_one_archive_all_land(tmp_path):
     for results, runs, current in json.loads(done.stdout):
         assert [r[0] for r in results] == ["ok"] * 4, results
         assert runs == 4 and current == 1
+
+
+# ------------------------------------------------------------------ workers after kill -9
+
+ORPHANS = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from villagescore.io.batch import read_workbooks
+
+    def slow(wb):
+        time.sleep(120)
+        return wb
+
+    for _ in read_workbooks([Path(sys.argv[1])] * 8, workers=2, threshold=2, prepare=slow):
+        pass
+""")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find the workers")
+def test_reading_workers_end_when_their_parent_is_killed(tmp_path):
+    book = tmp_path / "a.xlsx"
+    openpyxl.Workbook().save(book)
+    parent = subprocess.Popen([sys.executable, "-c", ORPHANS, str(book)], cwd=ROOT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _children(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) >= 2, "no workers started"
+        time.sleep(0.5)  # the workers are reading (sleeping in ``slow``)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, workers)), "reading workers outlived their parent"
+    finally:
+        for pid in workers + _children(parent.pid):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        parent.kill()

@@ -982,7 +982,9 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
             keep(_unit_files(scheme, period, *jobs[0]))
             size = max(4, len(jobs) // (workers * 32))  # small chunks: no worker is left with a long tail
             chunks = [(scheme, period, jobs[i:i + size]) for i in range(1, len(jobs), size)]
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            from villagescore.io.batch import watch_parent
+
+            with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent) as pool:
                 for files in pool.map(_chunk_files, chunks):
                     keep(files)
         else:
