@@ -287,3 +287,37 @@ def test_text_beyond_the_form_limit_is_refused_and_cut_in_messages(tmp_path_fact
     option = next(i for i in res.report.errors if i.code == "not-an-option" and i.cell == "C6")
     assert len(option.message) < 200 and "（共 350,000 字）" in option.message
     assert all(len(i.text()) < 400 for i in res.report.issues)
+
+
+# ------------------------------------------------------------------ 11. Chinese only
+
+
+def test_the_reading_library_own_words_do_not_reach_the_clerk(tmp_path):
+    import xlsxwriter
+
+    from villagescore.io.reader import FileRefused, read_workbook
+
+    with xlsxwriter.Workbook(tmp_path / "src.xlsx") as wb:
+        wb.add_worksheet("S").write_row(0, 0, ["票号", "班子团结"])
+    with zipfile.ZipFile(tmp_path / "src.xlsx") as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"  # a shared string that is not there: "Cell string index not found"
+    members[name] = members[name].replace(b"<v>1</v>", b"<v>99</v>")
+    with zipfile.ZipFile(tmp_path / "bad.xlsx", "w") as z:
+        for k, v in members.items():
+            z.writestr(k, v)
+    with pytest.raises(FileRefused) as info:
+        read_workbook(tmp_path / "bad.xlsx")
+    message = info.value.issue("bad.xlsx").message
+    assert message == "无法读取该文件：文件内容已损坏或格式不受支持；请用 Excel 或 WPS 打开后另存为 .xlsx 再提交"
+
+
+def test_validate_tables_put_the_code_last(huge):
+    from typer.testing import CliRunner
+
+    from villagescore.cli import app
+
+    out = CliRunner().invoke(app, ["validate", str(huge), "--period", "2025H1"]).output
+    head = next(line for line in out.splitlines() if "级别" in line and "单元格" in line)
+    assert head.index("问题") < head.index("改正方法") < head.index("代码")
+

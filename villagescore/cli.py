@@ -756,12 +756,12 @@ def validate(
         raise Exit(res.exit_code)
     for file, items in res.issues_by_file():
         table = Table(title=escape(file) or "（不属于某个文件）", title_justify="left", title_style="bold")
-        for col in ("级别", "工作表", "单元格", "代码", "问题", "改正方法"):
-            table.add_column(col, overflow="fold")
+        for col in ("级别", "工作表", "单元格", "问题", "改正方法", "代码"):  # the code (English, for the
+            table.add_column(col, overflow="fold")                            # catalogue) last
         for i in items:
             style = "red" if i.severity is Severity.ERROR else "yellow"
-            table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, i.code, escape(i.message),
-                          escape(i.hint))
+            table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, escape(i.message),
+                          escape(i.hint), f"[dim]{i.code}[/]")
         console.print(table)
     console.print(_coverage_table(res.coverage))
     console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))

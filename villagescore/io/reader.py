@@ -758,7 +758,8 @@ def read_workbook(path: Path) -> Workbook:
         text = str(exc)
         if isinstance(exc, PasswordError) or "password" in text.lower() or "encrypt" in text.lower():
             raise FileRefused("password-protected", {}) from None
-        raise _refuse(f"文件内容已损坏或格式不受支持（{text[:200]}）") from None
+        # the reading library's own words are English ("Cell string index not found …"): not for the clerk
+        raise _refuse("文件内容已损坏或格式不受支持；请用 Excel 或 WPS 打开后另存为 .xlsx 再提交") from None
 
 
 @contextlib.contextmanager
