@@ -175,6 +175,22 @@ def test_reasons_are_chinese():
         "磁盘空间不足"
 
 
+def test_a_disk_io_error_on_a_full_disk_is_a_full_disk(tmp_path, monkeypatch):
+    """SQLite says "disk I/O error" when WAL mode's shared-memory file cannot grow, and for some writes on a full
+    disk (seen on a 600 KB tmpfs): said as 磁盘空间不足, never as a damaged archive."""
+    import shutil
+    import sqlite3
+
+    shm = sqlite3.OperationalError("disk I/O error")
+    shm.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE
+    assert archive_module.sqlite_reason(shm) == "磁盘空间不足"
+    write = sqlite3.OperationalError("disk I/O error")
+    write.sqlite_errorcode = 778  # SQLITE_IOERR_WRITE
+    assert "磁盘读写出错" in archive_module.sqlite_reason(write, tmp_path / "a.db")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10 << 20, 10 << 20, 4096))
+    assert archive_module.sqlite_reason(write, tmp_path / "a.db") == "磁盘空间不足"
+
+
 # ------------------------------------------------------------------ file modes
 
 

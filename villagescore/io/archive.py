@@ -17,6 +17,7 @@ full disk is a full disk, not a damaged archive).
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -148,8 +149,13 @@ _SQLITE_REASONS = {  # primary result codes (the low byte of the extended code)
 }
 
 
-def sqlite_reason(exc: sqlite3.Error) -> str:
-    """Why SQLite failed, in Chinese, by its result code (its own text is English)."""
+_SHMSIZE = 4874  # SQLITE_IOERR_SHMSIZE: the shared-memory file of WAL mode could not grow (a full disk)
+LOW_SPACE = 1 << 20  # bytes free below which a disk I/O error is taken for a full disk
+
+
+def sqlite_reason(exc: sqlite3.Error, path: Path | None = None) -> str:
+    """Why SQLite failed, in Chinese, by its result code (its own text is English). A disk I/O error on a disk
+    with (almost) no room left is a full disk: SQLite says so only for some writes."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:  # older sqlite3 modules: the text is all there is
         text = str(exc).lower()
@@ -158,7 +164,16 @@ def sqlite_reason(exc: sqlite3.Error) -> str:
             if words in text:
                 code = primary
                 break
+    if code == _SHMSIZE or (code or 0) & 0xFF == 10 and path is not None and _low_space(path):
+        return _SQLITE_REASONS[13]
     return _SQLITE_REASONS.get((code or 0) & 0xFF, "无法读写（数据库报告错误）")
+
+
+def _low_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(Path(path).parent).free < LOW_SPACE
+    except OSError:
+        return False
 
 
 def _busy(exc: sqlite3.Error) -> bool:
@@ -233,7 +248,7 @@ class Archive:
         except sqlite3.Error as exc:
             if self.db is not None:
                 self.db.close()
-            raise ArchiveError(self.path, sqlite_reason(exc)) from None
+            raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
         except ArchiveError:
             self.db.close()
             raise
@@ -290,7 +305,7 @@ class Archive:
         try:
             return _retrying(once, time.monotonic() + BUSY_SECONDS)
         except sqlite3.Error as exc:
-            raise ArchiveError(self.path, sqlite_reason(exc)) from None
+            raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
 
     def __enter__(self) -> "Archive":
         return self
