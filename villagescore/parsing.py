@@ -151,28 +151,77 @@ def units_named(text: str, setup: Setup) -> set[str]:
     return found
 
 
-_UNIT_PART = re.compile(r"单位[:：][^:：]*?(?=\s{2,}|$|\S+[:：])")
+_GAP = re.compile(r"\s{2,}")  # between the parts of the info line (单位：…    期间：…    方案：…)
+_UNIT_LABEL = re.compile(r"单位[:：]")
+
+
+def _unit_parts(title: str) -> list[str]:
+    """The 单位 parts of a form's title rows (from 单位： to the next gap of spaces)."""
+    return [seg[m.start():] for seg in _GAP.split(title) if (m := _UNIT_LABEL.search(seg))]
+
+
+def _word(text: str, code: str) -> bool:
+    """``code`` in ``text`` as a whole word (no ASCII letter or digit either side), case-blind, as ``units_named``
+    matches codes; without a regular expression per code (a county has thousands)."""
+    if not code or (len(code) < 4 and code.isdigit()):
+        return False
+    text, code = text.upper(), code.upper()
+    at = text.find(code)
+    while at >= 0:
+        before = text[at - 1] if at else ""
+        after = text[at + len(code)] if at + len(code) < len(text) else ""
+        if not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum()):
+            return True
+        at = text.find(code, at + 1)
+    return False
+
+
+def _named(text: str, setup: Setup) -> frozenset[str]:
+    """``units_named`` remembered per text for this setup (a folder's name is asked for by each of its files)."""
+    units = setup.units
+    cache = setup.__dict__.get("_named")
+    if cache is None or cache[0] is not units or cache[1] != len(units):
+        cache = setup.__dict__["_named"] = (units, len(units), {})
+    found = cache[2].get(text)
+    if found is None:
+        if len(cache[2]) >= 4096:
+            cache[2].clear()
+        found = cache[2][text] = frozenset(units_named(text, setup))
+    return found
 
 
 def identity_matches(setup: Setup, fd: FormData, wb: Workbook, title_rows: list[list]) -> list[Issue]:
     """A form's hidden identity must name the unit its visible title (the 单位 of the info line) and its folder
     name, where they name one: an error naming all three when they disagree (an identity edited, or copied
-    from another unit's form)."""
+    from another unit's form). The forms this tool writes carry the unit's code in both, found at once; other
+    texts are matched against the whole roster."""
     claimed = setup.unit(fd.unit) if fd.unit else None
     if claimed is None:
         return []
     mine = {claimed.code, claimed.parent} - {""}
-    title = " ".join(c.strip() for row in title_rows for c in row if isinstance(c, str))  # as typed: names keep
-    # their full-width brackets
-    parts = _UNIT_PART.findall(title)
-    shown = units_named(" ".join(parts) if parts else title, setup)
+    # each text once (a merged banner repeats it in every cell it covers), as typed: names keep full-width brackets
+    texts = dict.fromkeys(c.strip() for row in title_rows for c in row if isinstance(c, str) and c.strip())
+    parts = [p for t in texts if "单位" in t for p in _unit_parts(t)]
+    title = " ".join(parts) if parts else " ".join(texts)
     folder = wb.path.parent.name if wb.path is not None else ""
-    in_folder = units_named(folder, setup)
-    if (not shown or shown & mine) and (not in_folder or in_folder & mine):
+
+    def names_mine(text: str) -> tuple[bool, frozenset[str]]:
+        """(text names this unit or names none, the units it names)."""
+        if not text:
+            return True, frozenset()
+        said_codes = frozenset(c for c in mine if _word(text, c))
+        if said_codes:
+            return True, said_codes
+        found = _named(text, setup)
+        return not found or bool(found & mine), found
+
+    title_ok, shown = names_mine(title)
+    folder_ok, _ = names_mine(folder)
+    if title_ok and folder_ok:
         return []
     names = {u.code: f"{u.full_name}（{u.code}）" for u in setup.units}
 
-    def said(codes: set[str]) -> str:
+    def said(codes: frozenset[str]) -> str:
         return "、".join(names[c] for c in sorted(codes)) if codes else "（未写明单位）"
 
     return [issue("identity-mismatch", file=fd.file, sheet=fd.sheet, unit=claimed.code,
