@@ -95,6 +95,20 @@ def test_every_output_path_is_checked_before_the_work(township, tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["文件"]  # no summary, no empty villagescore.db
 
 
+def test_template_and_demo_check_their_folder_first(tmp_path, scheme):
+    from township import write_setup
+
+    roster, criteria, ledger = write_setup(scheme, tmp_path / "setup")
+    (tmp_path / "文件").write_text("x")
+    res = run("template", "--roster", roster, "--criteria", criteria, "--ledger", ledger, "--period", "2025H1",
+              "-o", tmp_path / "文件" / "表格")
+    _clean(res)
+    assert "无法写入" in res.output and "是文件而不是文件夹" in res.output
+    res = run("demo", "-o", tmp_path / "文件" / "演示")
+    _clean(res)
+    assert "是文件而不是文件夹" in res.output
+
+
 def test_a_read_only_folder_is_said_before_the_work(township, tmp_path, monkeypatch):
     import tempfile
 

@@ -226,6 +226,14 @@ def guarded(func):
         except KeyboardInterrupt:
             err.print("已中断，未写入任何结果。")
             raise typer.Exit(130) from None
+        except OSError as exc:  # a file or folder the commands above did not check: said in Chinese all the same
+            if STATE["debug"]:
+                raise
+            from villagescore.io.atomic import os_reason
+
+            where = f" {exc.filename}" if exc.filename else ""
+            err.print(f"[red]无法读写{escape(str(where))}：{escape(os_reason(exc))}[/]")
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for a clerk
             if STATE["debug"]:
                 raise
@@ -415,6 +423,9 @@ def template(
     if target.exists() and any(target.iterdir()) and not force:
         err.print(f"[red]文件夹 {escape(str(target))} 已有文件。如需覆盖其中的表格，请加 --force。[/]")
         raise Exit(2)
+    from villagescore.io.outputs import check_folder
+
+    check_folder(target)  # the folder can take the forms: said before the work
     from villagescore.pipeline import make_forms
 
     carried = None
@@ -555,7 +566,7 @@ def compute(
     folders = folders or []
     _check_folders(folders)
     from villagescore.io.exports import CSV_NAMES
-    from villagescore.io.outputs import Outputs
+    from villagescore.io.outputs import Outputs, check_folder
 
     csv_paths = [csv_dir / name for name in CSV_NAMES] if csv_dir else []
     for path in (output, public, *csv_paths):
@@ -565,7 +576,9 @@ def compute(
     arc_default = archive or (output.parent if output else Path(".")) / ARCHIVE_NAME
     arc_path = None if no_archive else arc_default
     outputs = Outputs()  # every output path is checked before the work: a bad one costs nothing
-    outputs.check([output or Path(".") / ".villagescore-汇总.xlsx", public, *csv_paths, arc_path])
+    outputs.check([output, public, *csv_paths, arc_path])
+    if output is None:  # named after the period, in the current folder
+        check_folder(Path("."))
     if arc_path is not None and arc_path.exists():
         _open_archive(arc_path).close()  # a damaged or newer archive is said now, not after the work
     if folders:
@@ -1111,6 +1124,9 @@ def demo(
     示例：villagescore demo
     """
     from villagescore.demo import run_demo
+    from villagescore.io.outputs import check_folder
+
+    check_folder(out)
 
     with _progress() as bar:
         task = bar.add_task("演示", total=None, current="")

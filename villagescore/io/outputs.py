@@ -70,6 +70,14 @@ def check_writable(target: Path) -> None:
             raise OutputError(target, os_reason(exc)) from None
 
 
+def check_folder(folder: Path) -> None:
+    """Raise OutputError (naming ``folder``) when files could not be written into ``folder`` (made if missing)."""
+    try:
+        check_writable(Path(folder) / ".villagescore-probe")
+    except OutputError as exc:
+        raise OutputError(Path(folder), exc.reason) from None
+
+
 class PartlyWritten(OutputError):
     """Some outputs were replaced and could not be put back."""
 
@@ -222,4 +230,4 @@ def _unlink(path: Path) -> None:
         pass
 
 
-__all__ = ["Outputs", "OutputError", "PartlyWritten", "check_writable"]
+__all__ = ["Outputs", "OutputError", "PartlyWritten", "check_writable", "check_folder"]
