@@ -26,14 +26,14 @@ PLACES = ("unit", "sheet", "cell")  # filled from the issue's position, not from
 
 # A plausible value for each parameter name (made-up places and people only).
 FIELD_EXAMPLES: dict[str, object] = {
-    "aspect": "产业发展", "cell": "Z20001", "code": "QS09", "cols": 200, "column": "乡党委评价",
+    "aspect": "产业发展", "capacity": 20, "cell": "Z20001", "claimed": "河口村（QS02）", "code": "QS09", "cols": 200, "column": "乡党委评价",
     "count": 3, "detail": "诉求编号 QS01-07 不在抽取记录中", "effect": "其中的数据已计入",
-    "expected": "2025H1", "first": "C5", "form": "发展质量集中考评测评票", "found": "2024H2",
+    "expected": "2025H1", "first": "C5", "folder": "2025H1表格/青山村", "form": "发展质量集中考评测评票", "found": "2024H2",
     "grading": "考评等次", "issued": 20, "item": "吃拿卡要", "kind": "合计", "label": "总分",
-    "labels": "票号、是否作废", "leaf": "乡党委评价", "max": 100, "min": 0, "options": "是、否",
+    "labels": "票号、是否作废", "length": 350, "limit": 100, "leaf": "乡党委评价", "max": 100, "min": 0, "options": "是、否",
     "other": "2025H1表格/青山村/测评票录入表(1).xlsx", "other_row": 7, "period": "2025H1",
     "periods": "2025H1、2025H2", "places": 2, "reason": "文件已损坏或不完整，可能复制或下载时中断；请重新保存后提交",
-    "request_id": "QS01-07", "row": 12, "rows": 10000, "serial": "017", "sheet": "录入表",
+    "request_id": "QS01-07", "row": 12, "rows": 10000, "serial": "017", "sheet": "录入表", "shown": "青山村",
     "name": "青山村（QS01）", "roster": 21, "type": "社区", "unit": "青山村（QS01）", "unit_how": "文件名中的“青山村”", "valid": 8,
     "value": "八十", "want": 5, "what": "手机号码", "who": "QH01-2",
     "why": "本方案的等次会增减工作经费，须按基数计算",
@@ -62,6 +62,7 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "sheet-hidden": {"sheet": "测评结果汇总"},
     "sheet-trimmed": {"cell": "AZ300"},
     "no-answers": {"form": "为民服务日常评价问卷统计表"},
+    "rows-beyond-form": {"first": 75, "count": 9930},
     "form-not-applicable": {"form": "站办所赋分表"},
     "vote-both-ways": {"form": "民主测评表"},
     "vote-none": {"form": "民主测评表"},

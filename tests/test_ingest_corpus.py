@@ -440,8 +440,7 @@ def _two_title_rows_and_merges(path: Path) -> None:
         ws.insert_rows(1, 2)  # the header moves from row 4 to row 6
         ws["A1"] = "河口村测评票（录入）"
         ws.merge_cells("A1:L2")
-        ws["L7"] = "否"
-        ws.merge_cells("L7:L8")  # 是否作废 merged over two ballots: both 否
+        ws["L7"] = "否"  # (merged over two ballots it would be an error: see V1's merged-cells)
         ws.cell(6 + 13, 1).value = "平均"
         for col in range(2, 12):
             ws.cell(6 + 13, col).value = 8
@@ -455,8 +454,11 @@ def messy(tmp_path_factory, scheme):
             for u in ("V1", "V2", "V3", "V4", "V5")}
     # V1: bad cells in the ballots, a hidden record row
     b = unit["V1"]["ballot"]
-    edit(b, {"C5": 12, "D6": "八", "E7": "=8+1", "F8": "=1/0", "A9": 3, "G10": None, "L15": "否"},
-         after=lambda wb, ws: setattr(ws.row_dimensions[11], "hidden", True))
+    def hide_and_merge(wb, ws):
+        ws.row_dimensions[11].hidden = True
+        ws.merge_cells("B13:D13")  # one score over three criteria: read, it would count three times
+
+    edit(b, {"C5": 12, "D6": "八", "E7": "=8+1", "F8": "=1/0", "A9": 3, "G10": None, "L15": "否"}, after=hide_and_merge)
     cached_error(b, "F8", "1/0", "#DIV/0!")
     # V2: layout drift only (warnings): its score must not change
     _relayout_questionnaire(unit["V2"]["questionnaire"])
@@ -525,6 +527,7 @@ CELL_CASES = [  # (unit, form, code, cell): every rule fires on the right cell
     ("V1", "ballot", "ballot-item-missing", "G10"),
     ("V1", "ballot", "blank-ballot", "A15"),
     ("V1", "ballot", "row-hidden", "11"),
+    ("V1", "ballot", "merged-cells", "B13:D13"),
     ("V2", "questionnaire", "total-mismatch", "B6"),
     ("V4", "anonymous", "identity-in-anonymous", "D5"),
     ("V4", "anonymous", "not-an-option", "E6"),

@@ -248,3 +248,65 @@ def test_check_clean_builtins_summarise():
 def test_check_reports_unknown_option(tmp_path, base, change, key):
     res = run("scheme", "check", _copy(tmp_path, base, change))
     assert res.exit_code == 2 and key in res.output
+
+
+# ------------------------------------------------------------------ bounds: what compute and template could not do
+
+def _deep(levels: int) -> tuple[str, str]:
+    """The root's weighted part ``county`` replaced by a chain of ``levels`` sums down to the county leaf."""
+    chain = "".join(f'\n[nodes.deep{i}]\nlabel = "层{i}"\ncombine = "sum"\nparts = ["deep{i + 1}"]\n'
+                    for i in range(levels))
+    return ("[nodes.reverse]", chain + f'\n[nodes.deep{levels}]\nlabel = "底"\ncombine = "sum"\nparts = ["county"]\n'
+            "\n[nodes.reverse]")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("places = 2                    # 四舍五入保留 2 位小数", "places = 400"), "scheme.places：应不大于 6，填写的是 400"),
+    (("places = 2                    # 四舍五入保留 2 位小数", "places = -1"), "scheme.places：应不小于 0，填写的是 -1"),
+    (("points = 10\ncap = 50", "points = 1e308\ncap = 50"),
+     "nodes.appeals.points：应不大于 1000000000，填写的是 1e+308"),
+    (("points = 30", "points = inf"), "nodes.daily.points：应为有限的数字（不能是 inf 或 nan）"),
+    (("funds = 0.10", "funds = 1e30"), "gradings[1].consequences.好.funds：应不大于 1，填写的是 1e+30"),
+    (("evaluators = 20 ", "evaluators = 1000000000000000000 "),
+     "forms[1].evaluators：应不大于 1000，填写的是 1e+18"),
+    (("max_rows = 40", "max_rows = 1000000000"), "forms[4].max_rows：应不大于 5000，填写的是 1000000000"),
+    (("parts = { reverse = 0.4, township = 0.5, county = 0.1 }",
+      "parts = { reverse = 1.4, township = 0.5, county = -0.9 }"), "nodes.composite：加权（weighted）的权重不能为负数"),
+    (("parts = { reverse = 0.4,", "parts = { reverse = 1e400,"),
+     "nodes.composite.parts.reverse：应不大于 1000000000，填写的是 1e+400"),
+    (("default_points = 10", "default_points = nan"), "criteria.default_points：应为有限的数字"),
+    (_deep(40), "nodes.composite：计分树有 43 层，最多 30 层"),
+])
+def test_check_catches_what_compute_would_fail_on(tmp_path, change, message):
+    if change[0].startswith("[nodes.reverse]"):  # the chain takes the county leaf's place in the composite
+        path = _copy(tmp_path, "pingbian", change, ("county = 0.1 }", "deep0 = 0.1 }"))
+    else:
+        path = _copy(tmp_path, "pingbian", change)
+    res = run("scheme", "check", path)
+    out = res.output.replace("\n", "")
+    assert res.exit_code == 2, res.output
+    assert message in out, res.output
+    assert "Input should" not in out and "Traceback" not in out and "方案文件正确" not in out
+
+
+def test_check_survives_nesting_thousands_deep(tmp_path):
+    path = _copy(tmp_path, "pingbian", _deep(1900), ("county = 0.1 }", "deep0 = 0.1 }"))
+    res = run("scheme", "check", path)  # deeper than Python's recursion limit: walked without recursion
+    assert res.exit_code == 2 and "计分树有 1903 层，最多 30 层" in res.output.replace("\n", "")
+    path = _copy(tmp_path, "pingbian", _deep(5000), ("county = 0.1 }", "deep0 = 0.1 }"), name="more")
+    res = run("scheme", "check", path)
+    assert res.exit_code == 2 and "nodes：最多 2000 项，写了 5010 项" in res.output.replace("\n", "")
+    nested = tmp_path / "nested.toml"
+    nested.write_text("x = " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    res = run("scheme", "check", nested)
+    assert res.exit_code == 2 and "嵌套的层数过多" in res.output
+    assert "RecursionError" not in res.output and "程序内部错误" not in res.output
+
+
+def test_toml_errors_are_chinese_with_their_place(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[scheme]\nid = "x"\nname = 村\n', encoding="utf-8")
+    res = run("scheme", "check", path)
+    assert res.exit_code == 2
+    assert "TOML 格式错误（第 3 行第 8 列）：值的写法不对" in res.output
+    assert "Invalid" not in res.output

@@ -156,9 +156,9 @@ def test_quota_and_ballots(book):
 
 def test_issue_rows_carry_place(book):
     rows = _rows(book["问题清单"])
-    assert rows[1] == ["序号", "级别", "单位", "文件", "工作表", "单元格", "代码", "问题", "改正方法"]
-    assert rows[2][:7] == [1, "错误", "004 石桥村", "004_测评票.xlsx", "录入表", "C7", "not-a-number"]
-    assert rows[2][7] == "“八十”不是数字"
+    assert rows[1] == ["序号", "级别", "单位", "文件", "工作表", "单元格", "问题", "改正方法", "代码"]
+    assert rows[2][:6] == [1, "错误", "004 石桥村", "004_测评票.xlsx", "录入表", "C7"]
+    assert rows[2][6] == "“八十”不是数字" and rows[2][8] == "not-a-number"  # the code last: the clerk reads Chinese
     assert rows[3][1] == "提示" and rows[3][5] == "5"
 
 

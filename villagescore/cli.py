@@ -191,6 +191,7 @@ def guarded(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from villagescore.core.scheme import SchemeError
+        from villagescore.io.archive import ArchiveError
         from villagescore.io.atomic import OutputError
         from villagescore.pipeline import FatalInput
 
@@ -217,9 +218,22 @@ def guarded(func):
                 raise
             err.print(f"[red]无法写入 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
             raise typer.Exit(2) from None
+        except ArchiveError as exc:
+            if STATE["debug"]:
+                raise
+            err.print(f"[red]无法使用结果档案库 {escape(str(exc.path))}：{escape(str(exc.reason))}[/]")
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("已中断，未写入任何结果。")
             raise typer.Exit(130) from None
+        except OSError as exc:  # a file or folder the commands above did not check: said in Chinese all the same
+            if STATE["debug"]:
+                raise
+            from villagescore.io.atomic import os_reason
+
+            where = f" {exc.filename}" if exc.filename else ""
+            err.print(f"[red]无法读写{escape(str(where))}：{escape(os_reason(exc))}[/]")
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - last resort: never a traceback for a clerk
             if STATE["debug"]:
                 raise
@@ -442,6 +456,9 @@ def template(
     if target.exists() and any(target.iterdir()) and not force:
         err.print(f"[red]文件夹 {escape(str(target))} 已有文件。如需覆盖其中的表格，请加 --force。[/]")
         raise Exit(2)
+    from villagescore.io.outputs import check_folder
+
+    check_folder(target)  # the folder can take the forms: said before the work
     from villagescore.pipeline import make_forms
 
     carried = None
@@ -582,15 +599,22 @@ def compute(
     sch = _load_scheme(scheme)
     folders = folders or []
     _check_folders(folders)
-    if output:
-        _check_output(output, folders, force)
-    if public:
-        _check_output(public, folders, force)
-    if csv_dir:
-        _check_output(csv_dir / "units.csv", folders, force)
+    from villagescore.io.exports import CSV_NAMES
+    from villagescore.io.outputs import Outputs, check_folder
+
+    csv_paths = [csv_dir / name for name in CSV_NAMES] if csv_dir else []
+    for path in (output, public, *csv_paths):
+        if path:
+            _check_output(path, folders, force)
     # beside the summary; a summary named after the period (no -o) is written in the current folder
     arc_default = archive or (output.parent if output else Path(".")) / ARCHIVE_NAME
     arc_path = None if no_archive else arc_default
+    outputs = Outputs()  # every output path is checked before the work: a bad one costs nothing
+    outputs.check([output, public, *csv_paths, arc_path])
+    if output is None:  # named after the period, in the current folder
+        check_folder(Path("."))
+    if arc_path is not None and arc_path.exists():
+        _open_archive(arc_path).close()  # a damaged or newer archive is said now, not after the work
     if folders:
         result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p},
                                   arc_path)
@@ -599,7 +623,8 @@ def compute(
     if output is None:
         output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
         _check_output(output, folders, force)
-    if arc_path is not None:
+        outputs.check([output])
+    if arc_path is not None and arc_path.exists():  # nothing to read from an archive not made yet
         from villagescore.history import attach_previous, track_items
 
         with _open_archive(arc_path) as arc:
@@ -607,18 +632,21 @@ def compute(
             track_items(result, arc)
     from villagescore.io.summary import build_summary
 
-    _write(output, build_summary(result))
     extra = []
-    if public:
-        from villagescore.io.summary import build_public
+    with outputs:  # what is staged goes if anything fails before the commit
+        outputs.stage(output, build_summary(result))
+        if public:
+            from villagescore.io.summary import build_public
 
-        _write(public, build_public(result))
-        extra.append(f"公示版已保存：{escape(str(public))}")
-    if csv_dir:
-        from villagescore.io.exports import write_csv
+            outputs.stage(public, build_public(result))
+            extra.append(f"公示版已保存：{escape(str(public))}")
+        if csv_dir:
+            from villagescore.io.exports import csv_files
 
-        extra.append("CSV 已保存：" + "、".join(escape(str(p)) for p in write_csv(result, csv_dir)))
-    recorded = None if arc_path is None else _record(result, scheme, arc_path)
+            for name, data in csv_files(result).items():
+                outputs.stage(csv_dir / name, data)
+            extra.append("CSV 已保存：" + "、".join(escape(str(p)) for p in csv_paths))
+        recorded = _commit(outputs, result, scheme, arc_path)
     if as_json:
         from villagescore.io.exports import to_json
 
@@ -632,6 +660,24 @@ def compute(
             console.print(f"已记入结果档案库：{escape(str(recorded[0]))}（第 {recorded[1]} 次计算）")
     if result.report.errors:
         raise Exit(1)
+
+
+def _commit(outputs, result, scheme_name: str, arc_path: Path | None) -> tuple[Path, int] | None:
+    """The run recorded in the archive, then every staged output put in place (``io.outputs``): on any failure
+    nothing is changed, and the message says so."""
+    from villagescore.io.archive import ArchiveError
+
+    def withdraw(recorded: tuple[Path, int]) -> None:
+        with _open_archive(recorded[0]) as arc:
+            arc.withdraw(recorded[1])
+
+    try:
+        return outputs.commit((lambda: _record(result, scheme_name, arc_path)) if arc_path is not None else None,
+                              withdraw)
+    except ArchiveError as exc:
+        err.print(f"[red]无法记入结果档案库 {escape(str(exc.path))}：{escape(exc.reason)}。"
+                  "汇总表等输出文件均未改动，本次结果未保存。[/]")
+        raise Exit(2) from None
 
 
 ARCHIVE_NAME = "villagescore.db"
@@ -694,9 +740,17 @@ def _record(result, scheme_name: str, path: Path) -> tuple[Path, int]:
     import hashlib
 
     from villagescore.io import schemes
+    from villagescore.io.archive import Archive
 
     digest = hashlib.sha256(schemes.resolve(scheme_name).read_bytes()).hexdigest()
-    with _open_archive(path) as arc:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # checked before the work (Outputs.check)
+    except OSError as exc:
+        from villagescore.io.archive import ArchiveError
+        from villagescore.io.atomic import os_reason
+
+        raise ArchiveError(path, os_reason(exc)) from None
+    with Archive(path) as arc:  # its errors (ArchiveError) are said by the caller
         run_id = arc.record(result, digest)
     return path, run_id
 
@@ -724,8 +778,12 @@ def validate(
     """
     sch = _load_scheme(scheme)
     _check_folders(folders)
+    from villagescore.io.outputs import Outputs
+
+    outputs = Outputs()
     if report_file:
         _check_output(report_file, folders, force)
+        outputs.check([report_file])
     from villagescore.pipeline import COUNT_LABELS, validate as run_validate
 
     listed = _listing(folders)
@@ -737,18 +795,20 @@ def validate(
     if report_file:
         from villagescore.io.summary import build_issue_list
 
-        _write(report_file, build_issue_list(res.report))
+        with outputs:
+            outputs.stage(report_file, build_issue_list(res.report))
+            outputs.commit()
     if as_json:
         console.print_json(json.dumps(res.as_dict(), ensure_ascii=False))
         raise Exit(res.exit_code)
     for file, items in res.issues_by_file():
         table = Table(title=escape(file) or "（不属于某个文件）", title_justify="left", title_style="bold")
-        for col in ("级别", "工作表", "单元格", "代码", "问题", "改正方法"):
-            table.add_column(col, overflow="fold")
+        for col in ("级别", "工作表", "单元格", "问题", "改正方法", "代码"):  # the code (English, for the
+            table.add_column(col, overflow="fold")                            # catalogue) last
         for i in items:
             style = "red" if i.severity is Severity.ERROR else "yellow"
-            table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, i.code, escape(i.message),
-                          escape(i.hint))
+            table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.sheet), i.cell, escape(i.message),
+                          escape(i.hint), f"[dim]{i.code}[/]")
         console.print(table)
     console.print(_coverage_table(res.coverage))
     console.print("，".join(f"{COUNT_LABELS[k]} {v}" for k, v in res.counts.items()))
@@ -1100,6 +1160,9 @@ def demo(
     示例：villagescore demo
     """
     from villagescore.demo import run_demo
+    from villagescore.io.outputs import check_folder
+
+    check_folder(out)
 
     with _progress() as bar:
         task = bar.add_task("演示", total=None, current="")

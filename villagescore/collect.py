@@ -20,6 +20,7 @@ from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
 from villagescore.parsing import form_of, shown_name
+from villagescore.parsing import units_named as _units_in
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
@@ -235,20 +236,6 @@ def _periods_in(text: str) -> set[str]:
         else:
             out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
     return out
-
-
-def _units_in(text: str, setup: Setup) -> set[str]:
-    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
-    found = set()
-    for u in sorted(setup.units, key=lambda u: -len(u.name)):
-        if u.name and u.name in text:
-            found.add(u.code)
-            text = text.replace(u.name, "\x00")
-    for u in setup.units:
-        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
-                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
-            found.add(u.code)
-    return found
 
 
 def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, set[str] | None, int] | None:

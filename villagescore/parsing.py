@@ -44,6 +44,20 @@ def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
     return setup.members(code, form.members or scheme.scheme.member_types)
 
 
+def capacity(form: Form, setup: Setup) -> int:
+    """The records a form's entry sheet holds as printed: a row per ballot, drawn request, tally line, register
+    row or unit (rows further down than a margin below them are not read)."""
+    if form.kind in ("score_ballot", "vote_ballot"):
+        return form.evaluators
+    if form.kind == "callback":
+        return form.draw
+    if form.kind == "tally":
+        return len(form.rows)
+    if form.kind == "unit_scores":
+        return len(setup.units)
+    return form.max_rows
+
+
 def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> ParsedForm:
     """Rows of ``fd``'s entry sheet (and a vote ballot's tally sheet) with every issue of its cells."""
     form = scheme.form(fd.form_id)
@@ -63,20 +77,27 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
         out.issues.append(issue("sheet-missing", file=fd.file, unit=unit, sheet=sheet))
         return out
     if form.kind == "vote_ballot" and layout.VOTE_TALLY_SHEET in wb.sheets:
-        out.tally, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], layout.vote_tally_columns(form),
+        tcols = layout.vote_tally_columns(form)
+        out.tally, problems, _ = parse_table(wb.sheets[layout.VOTE_TALLY_SHEET], tcols,
                                              file=fd.file, sheet=layout.VOTE_TALLY_SHEET, unit=unit,
-                                             keep_if_only={"who", "row"})
+                                             keep_if_only={"who", "row"},
+                                             capacity=len(layout.vote_targets(form, members)))
         out.issues.extend(problems)
+        out.issues.extend(merged_cells(wb, layout.VOTE_TALLY_SHEET, out.tally, fd.file, unit))
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
-    rows, problems, header = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only)
+    rows, problems, header = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
+                                         capacity=capacity(form, setup))
     if form.scope == "township" and any(c.key == "unit" for c in cols):  # a cell problem holds back its row's unit
         problems = with_unit(problems, rows, "unit")
     declared = _declaration(form, grid, header, fd, sheet) if form.kind == "register" else None
     if declared is not None and declared.issues:
         problems = [*problems, *declared.issues]
     problems, out.empty = _not_filled_yet(scheme, form, fd, sheet, cols, rows, problems, out.tally, declared)
+    if form.scope == "unit" and not fd.meta.get("foreign"):
+        problems = identity_matches(setup, fd, wb, grid[:header - 1] if header else []) + problems
     out.rows = rows
     out.issues.extend(problems)
+    out.issues.extend(merged_cells(wb, sheet, rows, fd.file, unit))
     out.issues.extend(sheet_issues(wb, fd.file, sheet, [r.row for r in rows], unit))
     located = replace(fd, sheet=sheet)
     if form.kind == "callback":
@@ -142,6 +163,122 @@ def _not_filled_yet(scheme: Scheme, form: Form, fd: FormData, sheet: str, cols: 
     detail = (f"应填的 {len(problems)} 个单元格都是空的（从 {problems[0].cell} 起）" if problems
               else "表中没有录入任何内容")
     return [issue("form-empty", form=form.title, detail=detail, **where)], True
+
+
+def merged_cells(wb: Workbook, sheet: str, rows: list[Row], file: str, unit: str) -> list[Issue]:
+    """An error for each merged range over a record row of the table: the reader gives every cell of a merge its
+    top-left value (right for titles, wrong for scores: B5:D5 merged would score B5 three times)."""
+    ranges = wb.merged.get(sheet, [])
+    if not ranges or not rows:
+        return []
+    records = {r.row - 1 for r in rows}  # 0-based, as the ranges
+    columns = {_col(letter) for r in rows[:1] for letter in (r.letters or {}).values()}
+    out = []
+    for r0, c0, r1, c1 in ranges:
+        if (r0, c0) == (r1, c1):
+            continue
+        if any(r in records for r in range(r0, r1 + 1)) and any(c in columns for c in range(c0, c1 + 1)):
+            out.append(issue("merged-cells", file=file, sheet=sheet, unit=unit,
+                             cell=f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"))
+    return out
+
+
+def _col(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def units_named(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
+
+
+_GAP = re.compile(r"\s{2,}")  # between the parts of the info line (单位：…    期间：…    方案：…)
+_UNIT_LABEL = re.compile(r"单位[:：]")
+
+
+def _unit_parts(title: str) -> list[str]:
+    """The 单位 parts of a form's title rows (from 单位： to the next gap of spaces)."""
+    return [seg[m.start():] for seg in _GAP.split(title) if (m := _UNIT_LABEL.search(seg))]
+
+
+def _word(text: str, code: str) -> bool:
+    """``code`` in ``text`` as a whole word (no ASCII letter or digit either side), case-blind, as ``units_named``
+    matches codes; without a regular expression per code (a county has thousands)."""
+    if not code or (len(code) < 4 and code.isdigit()):
+        return False
+    text, code = text.upper(), code.upper()
+    at = text.find(code)
+    while at >= 0:
+        before = text[at - 1] if at else ""
+        after = text[at + len(code)] if at + len(code) < len(text) else ""
+        if not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum()):
+            return True
+        at = text.find(code, at + 1)
+    return False
+
+
+def _named(text: str, setup: Setup) -> frozenset[str]:
+    """``units_named`` remembered per text for this setup (a folder's name is asked for by each of its files)."""
+    units = setup.units
+    cache = setup.__dict__.get("_named")
+    if cache is None or cache[0] is not units or cache[1] != len(units):
+        cache = setup.__dict__["_named"] = (units, len(units), {})
+    found = cache[2].get(text)
+    if found is None:
+        if len(cache[2]) >= 4096:
+            cache[2].clear()
+        found = cache[2][text] = frozenset(units_named(text, setup))
+    return found
+
+
+def identity_matches(setup: Setup, fd: FormData, wb: Workbook, title_rows: list[list]) -> list[Issue]:
+    """A form's hidden identity must name the unit its visible title (the 单位 of the info line) and its folder
+    name, where they name one: an error naming all three when they disagree (an identity edited, or copied
+    from another unit's form). The forms this tool writes carry the unit's code in both, found at once; other
+    texts are matched against the whole roster."""
+    claimed = setup.unit(fd.unit) if fd.unit else None
+    if claimed is None:
+        return []
+    mine = {claimed.code, claimed.parent} - {""}
+    # each text once (a merged banner repeats it in every cell it covers), as typed: names keep full-width brackets
+    texts = dict.fromkeys(c.strip() for row in title_rows for c in row if isinstance(c, str) and c.strip())
+    parts = [p for t in texts if "单位" in t for p in _unit_parts(t)]
+    title = " ".join(parts) if parts else " ".join(texts)
+    folder = wb.path.parent.name if wb.path is not None else ""
+
+    def names_mine(text: str) -> tuple[bool, frozenset[str]]:
+        """(text names this unit or names none, the units it names)."""
+        if not text:
+            return True, frozenset()
+        said_codes = frozenset(c for c in mine if _word(text, c))
+        if said_codes:
+            return True, said_codes
+        found = _named(text, setup)
+        return not found or bool(found & mine), found
+
+    title_ok, shown = names_mine(title)
+    folder_ok, _ = names_mine(folder)
+    if title_ok and folder_ok:
+        return []
+    names = {u.code: f"{u.full_name}（{u.code}）" for u in setup.units}
+
+    def said(codes: frozenset[str]) -> str:
+        return "、".join(names[c] for c in sorted(codes)) if codes else "（未写明单位）"
+
+    return [issue("identity-mismatch", file=fd.file, sheet=fd.sheet, unit=claimed.code,
+                  claimed=names[claimed.code], shown=said(shown), folder=f"“{folder}”" if folder else "（无）")]
 
 
 def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
@@ -241,4 +378,4 @@ class FormParser:
 
 
 __all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
-           "identity_check"]
+           "identity_check", "identity_matches", "merged_cells", "units_named", "capacity"]

@@ -20,7 +20,7 @@ from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
 from villagescore.core.explain import formula_fields
 from villagescore.core.grading import Candidate, grade_entered, grade_streak, grade_units, key_of, withheld
-from villagescore.core.issues import Issue, Report, Severity, cell_order, issue
+from villagescore.core.issues import Issue, Report, Severity, cell_order, compact, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
     FormData,
@@ -70,6 +70,7 @@ class TemplateRun:
 def load_setup(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path | None, *,
                read: Read = read_workbook) -> tuple[Setup, Report]:
     setup, report = read_setup(scheme, roster, criteria, ledger, read=read)
+    report.issues = compact(report.issues)
     if not setup.units:
         why = "；".join(i.text() for i in report.errors[:3]) or "还没有填写任何单位，请先在名册中填写单位代码、名称和类型"
         raise FatalInput(f"名册 {roster} 中没有可用的考评对象：{why}")
@@ -186,6 +187,9 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
         fd.sheet, fd.rows, fd.tally, fd.empty = parsed.sheet, parsed.rows, parsed.tally, parsed.empty
         report.extend(parsed.issues)
+        if any(i.code == "identity-mismatch" for i in parsed.issues):  # whose form it is cannot be told
+            col.forms.remove(fd)
+            col.status(fd.file, "单位与表头或文件夹不符，未计入")
     by_file: dict[str, list[FormData]] = defaultdict(list)
     for fd in col.forms:
         by_file[fd.file].append(fd)
@@ -524,7 +528,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             if code not in stopped:  # never a unit without a score and without a reason
                 report.extend(_unexplained(scheme, sc, p))
             _release(ui, later)
-    report.issues = name_units(_dedupe(report.issues), setup)
+    report.issues = compact(name_units(_dedupe(report.issues), setup))
     return chk
 
 

@@ -7,7 +7,7 @@ pyxform's ``ErrorCode`` and frictionless' ``Report``. Checks return issues; they
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable
 
@@ -113,8 +113,26 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("foreign-unit-unknown", "error", "该表按表头应是“{form}”，但无法确定是哪个单位（表内、标题、工作表名和文件名中都没有名册中的单位）", "请在文件名或表格标题中写明单位名称，例如“青山村”。"),
     _c("foreign-period-unknown", "error", "该表按表头应是“{form}”，但无法确定属于哪一期（本次有 {periods}）", "请在文件名或表格标题中写明期间（如“2025年上半年”），或用 --period 只算一期。"),
     _c("file-not-workbook", "warning", "该文件不是 Excel/WPS 工作簿（{kind}），未读取", "如其中有应提交的数据，请录入生成的表格后提交。"),
+    # --- robustness (issue 14) ---
+    _c("number-too-large", "error", "“{label}”填写的数值 {value} 过大，不是有效的分数或数量", "请按原件填写；可能是误粘贴或多按了键。"),
+    _c("text-too-long", "error", "“{label}”最多 {limit} 个字，填写了 {length} 个字", "请删减到规定字数以内；详细材料另附，不要粘贴进表格。"),
+    _c("rows-beyond-form", "error", "第 {first} 行起还有 {count} 个单元格有内容，超出表格范围（本表最多 {capacity} 行记录），未读取",
+       "请删除表格下方多余的内容（例如误拖动填充的数据）；如确有数据，请核对后填在表内。"),
+    _c("merged-cells", "error", "填写区域中有合并单元格 {cell}，合并后各格的数值无法确定", "请取消合并，在每个单元格中分别填写。"),
+    _c("identity-mismatch", "error", "这份表的内部记录属于 {claimed}，但表头写的是 {shown}，所在文件夹是 {folder}，无法确定属于哪个单位，未计入",
+       "请使用该单位自己的表格（villagescore template 生成），不要复制其他单位的表格后修改。"),
 ]}
 # fmt: on
+
+
+PARAM_CHARS = 60  # a value longer than this (a pasted document, a long number) is cut in messages
+
+
+def shorten(text: str, limit: int = PARAM_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters for a message, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}…（共 {len(text):,} 字）"
 
 
 @dataclass(frozen=True)
@@ -122,9 +140,13 @@ class Issue:
     code: str
     file: str = ""
     sheet: str = ""
-    cell: str = ""  # Excel reference as shown, e.g. "C7"; a whole row as "7", a column as "C"
+    cell: str = ""  # Excel reference as shown, e.g. "C7"; a whole row as "7", a column as "C"; a range "C5:C9"
     unit: str = ""
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # places this line stands for: the cells of a range (``compact``), or, with ``omitted``, the issues of its
+    # code in its file that are not listed one by one
+    count: int = field(default=1, compare=False)
+    omitted: bool = field(default=False, compare=False)
 
     @property
     def spec(self) -> Code:
@@ -136,11 +158,18 @@ class Issue:
 
     @property
     def message(self) -> str:
+        params = {k: shorten(v) if isinstance(v, str) else v for k, v in self.params.items()}
         try:
-            return self.spec.template.format(**{"unit": self.unit or "全部单位", "sheet": self.sheet, "cell": self.cell,
-                                                **self.params})
+            text = self.spec.template.format(**{"unit": self.unit or "全部单位", "sheet": self.sheet,
+                                                "cell": self.cell, **params})
         except (KeyError, IndexError):
-            return self.spec.template
+            text = self.spec.template
+        if self.omitted:
+            return f"另有 {self.count:,} 处同类问题未逐条列出（本文件此类共 {self.params.get('_total', 0):,} 处），" \
+                   f"例如：{text}"
+        if self.count > 1:
+            return f"{text}（{self.cell} 共 {self.count:,} 格）"
+        return text
 
     @property
     def hint(self) -> str:
@@ -167,6 +196,7 @@ class Issue:
             "unit": self.unit,
             "message": self.message,
             "hint": self.hint,
+            "count": self.count,
         }
 
 
@@ -217,3 +247,60 @@ def cell_order(cell: str) -> tuple[int, int]:
     for ch in m.group(1):
         col = col * 26 + ord(ch) - 64
     return (int(m.group(2) or 0), col)
+
+
+# ------------------------------------------------------------------ many issues of one kind
+
+ISSUES_PER_FILE_AND_CODE = 20  # listed one by one; the rest of a file's issues of one code: one line that counts them
+_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def compact(issues: list[Issue], cap: int = ISSUES_PER_FILE_AND_CODE) -> list[Issue]:
+    """Issues as a clerk can read them, however many cells are wrong (every producer's issues pass here).
+
+    * The same message on cells one below the other in one column becomes one line on the range:
+      "C5:C10004" with ``count`` 10,000 ("……（C5:C10004 共 10,000 格）").
+    * Of one file's issues of one code (and unit), the first ``cap`` lines are kept; the rest become one line of
+      that code, severity and unit (``omitted``), which says how many there were in all.
+
+    Issues without a file, without a single-cell reference, and the order of the issues are kept.
+    """
+    merged: list[Issue] = []
+    last: dict[tuple, int] = {}  # (code, file, sheet, unit, column, message) → index in merged of the open run
+    for i in issues:
+        m = _REF.fullmatch(i.cell) if i.cell and i.count == 1 and not i.omitted else None
+        if m is None:
+            merged.append(i)
+            continue
+        col, row = m.group(1), int(m.group(2))
+        key = (i.code, i.file, i.sheet, i.unit, col, i.message)
+        at = last.get(key)
+        if at is not None:
+            run = merged[at]
+            first, end = run.cell.split(":") if ":" in run.cell else (run.cell, run.cell)
+            if int(_REF.fullmatch(end).group(2)) == row - 1:
+                merged[at] = replace(run, cell=f"{first}:{col}{row}", count=run.count + 1)
+                continue
+        last[key] = len(merged)
+        merged.append(i)
+    if cap <= 0:
+        return merged
+    # per file, code and unit: a township form's issues stay with their units (an error stops its unit's result)
+    totals: dict[tuple[str, str, str], int] = {}
+    for i in merged:
+        if i.file:
+            totals[i.code, i.file, i.unit] = totals.get((i.code, i.file, i.unit), 0) + i.count
+    out: list[Issue] = []
+    kept: dict[tuple[str, str, str], int] = {}
+    rest: dict[tuple[str, str, str], int] = {}  # (code, file, unit) → index in out of the line counting the rest
+    for i in merged:
+        k = (i.code, i.file, i.unit)
+        if not i.file or kept.get(k, 0) < cap:
+            kept[k] = kept.get(k, 0) + 1
+            out.append(i)
+        elif k not in rest:
+            rest[k] = len(out)
+            out.append(replace(i, omitted=True, params={**i.params, "_total": totals[k]}))
+        else:
+            out[rest[k]] = replace(out[rest[k]], count=out[rest[k]].count + i.count)
+    return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from villagescore.core.numbers import plain
+from villagescore.core.numbers import decimal_places, plain, sci
 from villagescore.core.scheme import Column
 
 # Spaces Excel/WPS users leave around values: ideographic space, no-break space, zero-width marks.
@@ -37,6 +37,9 @@ Result = tuple[Any, "str | None", dict[str, Any]]
 
 # Excel keeps 15 significant digits: a longer number typed into a cell (an ID number) has lost its tail.
 _EXACT_DIGITS = 10**15
+# No score, count or amount reaches this: a number this large in a number column is a typing or paste error
+# (1e28, 1e308, a row of digits), refused on its cell before any arithmetic sees it.
+MAX_MAGNITUDE = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,10 @@ def _bound(b: Decimal | None) -> str:
     return "不限" if b is None else plain(b)
 
 
-def _places(d: Decimal) -> int:
-    exp = d.normalize().as_tuple().exponent
-    return max(0, -exp) if isinstance(exp, int) else 0
+def _short(d: Decimal) -> str:
+    """A number as a message shows it: plain, or as 1e+308 when it is that large (long decimals are cut where
+    the message is made)."""
+    return sci(d) if abs(d) >= MAX_MAGNITUDE else plain(d)
 
 
 def normalize(raw: Any, column: Column) -> Result:
@@ -160,7 +164,10 @@ def normalize(raw: Any, column: Column) -> Result:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and _EXACT_DIGITS <= abs(raw) < math.inf:
             return None, "long-number", {"value": text, "label": column.label}
         if isinstance(raw, str) and not _ASCII.fullmatch(text):  # prose keeps its Chinese punctuation (，：（）)
-            return raw.translate(_INVISIBLE).strip(), None, {}
+            text = raw.translate(_INVISIBLE).strip()
+        if len(text) > column.text_limit:  # the printed form allows no more (a pasted document is no entry)
+            return None, "text-too-long", {"label": column.label, "limit": column.text_limit,
+                                           "length": f"{len(text):,}"}
         return text, None, {}  # codes and numbers typed full-width become plain ASCII
     return _numeric(raw, text, column)
 
@@ -179,15 +186,17 @@ def _numeric(raw: Any, text: str, column: Column) -> Result:
 
 def _checked(value: Decimal, column: Column) -> Result:
     """Range, decimal places and whole-number checks of a number read from a cell."""
-    if column.type == "integer" and value != value.to_integral_value():
-        return None, "not-a-number", {"value": plain(value)}
-    shown = plain(value)
+    if abs(value) >= MAX_MAGNITUDE:
+        return None, "number-too-large", {"label": column.label, "value": _short(value)}
+    if column.type == "integer" and decimal_places(value):
+        return None, "not-a-number", {"value": _short(value)}
+    shown = _short(value)
     if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
         return None, "out-of-range", {"label": column.label, "min": _bound(column.min),
                                       "max": _bound(column.max), "value": shown}
-    if column.type in ("number", "band") and _places(value) > column.places:
+    if column.type in ("number", "band") and decimal_places(value) > column.places:
         return None, "too-many-decimals", {"label": column.label, "places": column.places, "value": shown}
-    return Decimal(shown), None, {}
+    return Decimal(plain(value)), None, {}
 
 
 def _band(raw: Any, text: str, column: Column) -> Result:

@@ -52,10 +52,34 @@ def ceil_int(value: Fraction) -> int:
 
 
 def plain(d: Decimal) -> str:
-    """A Decimal as people write it: no exponent, no trailing zeros after the point."""
-    if d == d.to_integral_value():
-        return f"{d.quantize(Decimal(1)):f}"
-    return f"{d.normalize():f}"
+    """A Decimal as people write it: no exponent, no trailing zeros after the point, "-0" as "0".
+
+    Exact for any finite value (no rounding to the context's precision, no InvalidOperation for a
+    value of 1e28 or 1e308 typed into a cell)."""
+    if not d.is_finite():
+        return str(d)
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def sci(d: Decimal) -> str:
+    """A very large (or small) finite value in short scientific notation, as Excel shows it: 1e+308, 1.5e+20."""
+    mantissa, _, exponent = format(d, ".5e").partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{exponent}"
+
+
+def decimal_places(d: Decimal) -> int:
+    """Decimals a finite value needs, without trailing zeros (8.50 → 1, 8.00000000000000000000000000001 → 29),
+    exactly: no rounding to the context's precision."""
+    _, digits, exp = d.as_tuple()
+    if not isinstance(exp, int):
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exp + zeros)) if any(digits) else 0
 
 
 def fmt(value: Decimal | None, places: int = 2) -> str:
@@ -65,4 +89,4 @@ def fmt(value: Decimal | None, places: int = 2) -> str:
     return f"{round_half_up(value, places):.{places}f}"
 
 
-__all__ = ["dec", "exact", "round_half_up", "floor_int", "ceil_int", "fmt", "plain", "ROUND_FLOOR"]
+__all__ = ["dec", "exact", "round_half_up", "floor_int", "ceil_int", "fmt", "plain", "sci", "decimal_places", "ROUND_FLOOR"]

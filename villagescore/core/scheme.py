@@ -12,9 +12,9 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from villagescore.core.numbers import dec
+from villagescore.core.numbers import dec, plain, sci
 
 
 class SchemeError(Exception):
@@ -26,23 +26,40 @@ class SchemeError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
-def _d(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError("应为数字")
-    if isinstance(value, (int, float, str, Decimal)):
-        try:
-            return dec(value)
-        except Exception as exc:  # decimal.InvalidOperation
-            raise ValueError("应为数字") from exc
-    raise ValueError("应为数字")
+# Bounds on what a scheme may say, so that what ``scheme check`` accepts, compute and template can do: every
+# number within ±NUMBER_LIMIT (points, weights, bounds; scores read from cells stay below 1e15), decimals to
+# print at most MAX_PLACES, and sizes that fit a printed form and the rows and columns a sheet is read to.
+NUMBER_LIMIT = Decimal(10) ** 9
+MAX_PLACES = 6
+MAX_EVALUATORS = 1000  # ballots a form prints (a row each)
+MAX_FORM_ROWS = 5000  # rows of a register
+MAX_DRAW = 100
+MAX_COLUMNS = 150  # a form's own columns (a sheet is read to 200)
+MAX_ITEMS = 200  # options, tally rows, listed criteria, …
+MAX_DEPTH = 30  # levels of the score tree
+MAX_TEXT = 1000  # characters of any text in a scheme
+TEXT_LIMIT = 255  # characters of a text cell whose column sets no max_length (printed forms check the same)
+EXCEL_CELL_CHARS = 32767
 
 
-# A table of exact numbers (weights, point maps, letter bands); a TOML float is read through its text.
-DecimalMap = Annotated[dict[str, Decimal], BeforeValidator(lambda v: {k: _d(x) for k, x in (v or {}).items()})]
+def _d(value: Any) -> Any:
+    """A number of a scheme as an exact Decimal (a float through its text); anything else is left for pydantic
+    to refuse in its own words (mapped to Chinese in ``_message``)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+# Every number of a scheme: exact, finite (pydantic refuses inf and nan), within ±NUMBER_LIMIT.
+Num = Annotated[Decimal, BeforeValidator(_d), Field(ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)]
+# A table of exact numbers (weights, point maps, letter bands); each value checked, located by its key.
+DecimalMap = Annotated[dict[str, Num], Field(max_length=MAX_ITEMS)]
+Places = Annotated[int, Field(ge=0, le=MAX_PLACES)]
+Texts = Annotated[list[str], Field(max_length=MAX_ITEMS)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
 
 # ---------------------------------------------------------------- forms
@@ -56,14 +73,19 @@ class Column(Strict):
     key: str
     label: str
     type: ColumnType = "text"
-    options: list[str] = []
-    min: Decimal | None = None
-    max: Decimal | None = None
-    places: int = 2
+    options: Texts = []
+    min: Num | None = None
+    max: Num | None = None
+    places: Places = 2
     required: bool = False
-    aliases: list[str] = []
-    width: int | None = None
-    max_length: int | None = None
+    aliases: Texts = []
+    width: Annotated[int, Field(ge=1, le=255)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=EXCEL_CELL_CHARS)] | None = None
+
+    @property
+    def text_limit(self) -> int:
+        """Characters a text cell of this column may hold (the printed form checks the same)."""
+        return self.max_length or TEXT_LIMIT
 
     @model_validator(mode="after")
     def _check(self) -> "Column":
@@ -95,7 +117,7 @@ class Track(Strict):
     owner: str = "owner"
     deadline: str = "deadline"
     status: str = "status"
-    open: list[str]
+    open: Texts
 
 
 class Form(Strict):
@@ -107,27 +129,27 @@ class Form(Strict):
     anonymous: bool = False
     note: str = ""
     # score_ballot
-    items: Literal["criteria"] | list[str] | None = None
-    evaluators: int = 20
+    items: Literal["criteria"] | Annotated[list[str], Field(max_length=MAX_COLUMNS)] | None = None
+    evaluators: Annotated[int, Field(ge=1, le=MAX_EVALUATORS)] = 20
     printable: bool = True
     # callback
-    draw: int = 5
+    draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
     # tally
-    rows: list[str] = []
-    options: list[str] = []
+    rows: Texts = []
+    options: Annotated[list[str], Field(max_length=MAX_COLUMNS)] = []
     # register / callback / unit_scores
-    columns: list[Column] = []
-    max_rows: int = 50
+    columns: Annotated[list[Column], Field(max_length=MAX_COLUMNS)] = []
+    max_rows: Annotated[int, Field(ge=1, le=MAX_FORM_ROWS)] = 50
     # a register's declaration, above its header, that it has nothing this period: an empty register counts as
     # "nothing" only when it says 是 (an untouched one is a form not returned yet)
     none_label: str = "本期无登记事项"
-    aliases: list[str] = []
+    aliases: Texts = []
     veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
-    applies_to: list[str] = []  # unit types that get this form (and whose rows it has); empty: every type
+    applies_to: Texts = []  # unit types that get this form (and whose rows it has); empty: every type
     # vote_ballot: one vote per ballot on the unit itself (``self_label``) and on each of its members
     # (people of ``members`` types on the roster's people sheet), with ``options``; a tally sheet beside it
     self_label: str = ""
-    members: list[str] = []
+    members: Texts = []
     track: Track | None = None  # a register of items carried from period to period (问题整改清单)
 
     @model_validator(mode="after")
@@ -177,17 +199,17 @@ class Form(Strict):
 # ---------------------------------------------------------------- score nodes
 
 class Band(Strict):
-    at_least: Decimal
-    value: Decimal
+    at_least: Num
+    value: Num
 
 
 class LeafBase(Strict):
     label: str
-    max: Decimal | None = None
+    max: Num | None = None
     form: str
-    bands: list[Band] = []  # value → first band whose at_least ≤ value (ordered high → low)
-    scale: Decimal | None = None  # multiply after bands
-    applies_to: list[str] = []
+    bands: Annotated[list[Band], Field(max_length=MAX_ITEMS)] = []  # value → first band whose at_least ≤ value
+    scale: Num | None = None  # multiply after bands
+    applies_to: Texts = []
 
     def post(self) -> str:
         return ""
@@ -195,8 +217,8 @@ class LeafBase(Strict):
 
 class BallotMean(LeafBase):
     agg: Literal["ballot_mean"]
-    trim: int = 0  # drop this many highest and lowest totals
-    min_valid: int = 1
+    trim: Annotated[int, Field(ge=0, le=MAX_EVALUATORS)] = 0  # drop this many highest and lowest totals
+    min_valid: Annotated[int, Field(ge=0, le=MAX_EVALUATORS)] = 1
 
 
 class CountPoints(LeafBase):
@@ -204,18 +226,18 @@ class CountPoints(LeafBase):
 
     agg: Literal["count_points"]
     field: str | None = None
-    match: list[str]
-    points: Decimal
-    cap: Decimal | None = None
+    match: Texts
+    points: Num
+    cap: Num | None = None
 
 
 class SharePoints(LeafBase):
     """points × (weighted answers) / all answers; ``positive`` options weigh 1, or give ``weights``."""
 
     agg: Literal["share_points"]
-    positive: list[str] = []
+    positive: Texts = []
     weights: DecimalMap = {}  # e.g. 好 = 1, 较好 = 0.8, 一般 = 0.6, 差 = 0
-    points: Decimal
+    points: Num
     field: str | None = None  # for ballot/register rows: the column holding the option
 
     @model_validator(mode="after")
@@ -231,11 +253,11 @@ class SharePoints(LeafBase):
 
 class Deduction(LeafBase):
     agg: Literal["deduction"]
-    start: Decimal
-    per: Decimal
+    start: Num
+    per: Num
     distinct: str | None = None  # count each distinct value of this column once
-    where: dict[str, list[str]] = {}
-    floor: Decimal = Decimal(0)
+    where: Annotated[dict[str, Texts], Field(max_length=MAX_ITEMS)] = {}
+    floor: Num = Decimal(0)
 
 
 class RegisterSum(LeafBase):
@@ -243,9 +265,9 @@ class RegisterSum(LeafBase):
     field: str | None = None  # numeric column to add up
     points_by: str | None = None  # or: a column whose value looks up ``points``
     points_map: DecimalMap = {}
-    where: dict[str, list[str]] = {}
-    cap: Decimal | None = None
-    floor: Decimal | None = None
+    where: Annotated[dict[str, Texts], Field(max_length=MAX_ITEMS)] = {}
+    cap: Num | None = None
+    floor: Num | None = None
 
     @model_validator(mode="after")
     def _one(self) -> "RegisterSum":
@@ -269,16 +291,15 @@ Leaf = Annotated[
 class Combine(Strict):
     label: str
     combine: Literal["weighted", "sum"]
-    parts: dict[str, Decimal] | list[str]
-    max: Decimal | None = None
-    applies_to: list[str] = []
+    parts: DecimalMap | Texts
+    max: Num | None = None
+    applies_to: Texts = []
 
-    @field_validator("parts", mode="before")
-    @classmethod
-    def _parts(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: _d(x) for k, x in v.items()}
-        return v
+    @model_validator(mode="after")
+    def _check(self) -> "Combine":
+        if self.combine == "weighted" and any(w < 0 for w in self.weights.values()):
+            raise ValueError("加权（weighted）的权重不能为负数；要减去某项请用 combine = \"sum\" 并给出负的系数")
+        return self
 
     @property
     def weights(self) -> dict[str, Decimal]:
@@ -297,16 +318,16 @@ RuleKind = Literal["cap", "floor", "top_n", "next_share", "at_least", "below"]
 
 class OnlyIf(Strict):
     grading: str
-    grades: list[str]
+    grades: Texts
 
 
 class Rule(Strict):
     grade: str
     kind: RuleKind
-    share: Decimal | None = None
-    n: int | None = None
-    score: Decimal | None = None  # threshold for at_least / below
-    min_score: Decimal | None = None  # extra condition on cap / top_n / next_share
+    share: Num | None = None
+    n: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    score: Num | None = None  # threshold for at_least / below
+    min_score: Num | None = None  # extra condition on cap / top_n / next_share
     only_if: OnlyIf | None = None
     # how a share of the units is rounded to a count: a cap and next_share round down, a floor up, unless a
     # seed's own figure says otherwise (seed 002: 26 of 531 in the bottom 5%, a floor rounded down)
@@ -348,7 +369,7 @@ class Rule(Strict):
 
 class Consequence(Strict):
     text: str = ""
-    funds: Decimal | None = None  # share of the roster's 工作经费基数, e.g. 0.10 or -0.10
+    funds: Annotated[Decimal, Field(ge=-1, le=1)] | None = None  # share of the roster's 工作经费基数, e.g. 0.10
     # the result it follows: each period's ("each"), or only the year's ("year", seed 000: “对全年考评结果为“好”的”);
     # a half-year or quarter then shows it as 预计 (provisional), never as applied
     period: Literal["each", "year"] = "each"
@@ -365,8 +386,8 @@ class Streak(Strict):
     """A grade that needs the same grade in earlier periods too (e.g. 优秀 two quarters running → 提级管理)."""
 
     grading: str  # the grading whose grades are looked at
-    grades: list[str]
-    periods: int = 2  # this period and the periods before it, consecutive
+    grades: Texts
+    periods: Annotated[int, Field(ge=1, le=12)] = 2  # this period and the periods before it, consecutive
     grade: str  # the grade given when the streak holds (the grading's default otherwise)
 
 
@@ -374,14 +395,14 @@ class Grading(Strict):
     id: str
     label: str
     by: str
-    grades: list[str]
+    grades: Texts
     default: str
     entered: Entered | None = None  # grades read from a form instead of computed by rules
-    rules: list[Rule] = []
-    tie_breakers: list[str] = []
-    applies_to: list[str] = []
-    consequences: dict[str, Consequence] = {}
-    colors: dict[str, str] = {}  # grade → cell colour in the summary, e.g. "红色预警" = "#F4B6B6"
+    rules: Annotated[list[Rule], Field(max_length=MAX_ITEMS)] = []
+    tie_breakers: Texts = []
+    applies_to: Texts = []
+    consequences: Annotated[dict[str, Consequence], Field(max_length=MAX_ITEMS)] = {}
+    colors: Annotated[dict[str, str], Field(max_length=MAX_ITEMS)] = {}  # grade → cell colour in the summary, e.g. "红色预警" = "#F4B6B6"
     streak: Streak | None = None  # grades from earlier periods (the archive) instead of rules
 
     @model_validator(mode="after")
@@ -413,10 +434,10 @@ class Listing(Strict):
     title: str
     text: str = ""
     grading: str | None = None
-    grades: list[str] = []
+    grades: Texts = []
     form: str | None = None
-    where: dict[str, list[str]] = {}
-    columns: list[str] = []  # the form's columns shown; empty: all
+    where: Annotated[dict[str, Texts], Field(max_length=MAX_ITEMS)] = {}
+    columns: Texts = []  # the form's columns shown; empty: all
 
     @model_validator(mode="after")
     def _check(self) -> "Listing":
@@ -430,8 +451,8 @@ class Listing(Strict):
 class Veto(Strict):
     id: str
     label: str
-    forces: dict[str, str] = {}  # grading id → grade
-    cancels: dict[str, list[str]] = {}  # grading id → grades the unit may not get
+    forces: Annotated[dict[str, str], Field(max_length=MAX_ITEMS)] = {}  # grading id → grade
+    cancels: Annotated[dict[str, Texts], Field(max_length=MAX_ITEMS)] = {}  # grading id → grades it may not get
 
 
 # ---------------------------------------------------------------- scheme
@@ -444,10 +465,10 @@ class Meta(Strict):
     system: str = ""
     source: str = ""
     period_kind: Literal["half", "quarter", "year"] = "half"
-    places: int = 2
+    places: Places = 2
     rounding: Literal["end", "each"] = "end"
-    unit_types: list[str] = ["村", "社区"]
-    member_types: list[str] = []  # people evaluated too (系统 B), listed on the roster's people sheet
+    unit_types: Texts = ["村", "社区"]
+    member_types: Texts = []  # people evaluated too (系统 B), listed on the roster's people sheet
     township: str = ""
     # unit types whose roster row must name the 党组织书记 (printed on the summary and the 公示); None: every type
     secretary_types: list[str] | None = None
@@ -469,22 +490,22 @@ class Annual(Strict):
 
 
 class Criteria(Strict):
-    aspects: list[str] = []
-    per_aspect: int = 2
-    default_points: Decimal = Decimal(10)
+    aspects: Texts = []
+    per_aspect: Annotated[int, Field(ge=1, le=50)] = 2
+    default_points: Num = Decimal(10)
 
 
 class Scheme(Strict):
     scheme: Meta
     annual: Annual = Annual()
     criteria: Criteria | None = None
-    forms: list[Form]
-    nodes: dict[str, Node]
+    forms: Annotated[list[Form], Field(max_length=MAX_ITEMS)]
+    nodes: Annotated[dict[str, Node], Field(max_length=2000)]
     root: str
-    gradings: list[Grading]
-    vetoes: list[Veto] = []
-    lists: list[Listing] = []
-    display: list[str] = []  # node ids shown as columns in the summary, in order
+    gradings: Annotated[list[Grading], Field(max_length=50)]
+    vetoes: Annotated[list[Veto], Field(max_length=MAX_ITEMS)] = []
+    lists: Annotated[list[Listing], Field(max_length=MAX_ITEMS)] = []
+    display: Texts = []  # node ids shown as columns in the summary, in order
 
     @model_validator(mode="after")
     def _refs(self) -> "Scheme":
@@ -511,7 +532,7 @@ class Scheme(Strict):
                     continue
                 problems.extend(_leaf_problems(nid, node, form))
         if not problems and self.root in self.nodes:
-            problems.extend(_cycles(self.nodes))
+            problems.extend(_cycles(self.nodes, self.root))
         for g in self.gradings:
             if g.entered:
                 ef = forms.get(g.entered.form)
@@ -684,26 +705,37 @@ def _leaf_problems(nid: str, node: Any, form: Form) -> list[str]:
     return problems
 
 
-def _cycles(nodes: dict[str, Any]) -> list[str]:
-    state: dict[str, int] = {}
+def _cycles(nodes: dict[str, Any], root: str = "") -> list[str]:
+    """Cycles in the score tree, and a tree deeper than MAX_DEPTH levels below ``root``. Walked with a stack of
+    its own, not by recursion: a scheme nested thousands of levels deep is a message, not a RecursionError."""
+    state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+    depth: dict[str, int] = {}  # levels from a node down to its deepest leaf (a leaf: 1)
     problems: list[str] = []
 
-    def visit(nid: str, path: list[str]) -> None:
-        if state.get(nid) == 2:
-            return
-        if state.get(nid) == 1:
-            problems.append("nodes：节点循环引用 " + " → ".join([*path, nid]))
-            return
-        state[nid] = 1
+    def children(nid: str) -> list[str]:
         node = nodes[nid]
-        if isinstance(node, Combine):
-            for p in node.weights:
-                if p in nodes:
-                    visit(p, [*path, nid])
-        state[nid] = 2
+        return [p for p in node.weights if p in nodes] if isinstance(node, Combine) else []
 
-    for nid in nodes:
-        visit(nid, [])
+    for start in nodes:
+        if start in state:
+            continue
+        state[start] = 1
+        stack = [(start, iter(children(start)))]
+        while stack:
+            nid, todo = stack[-1]
+            child = next(todo, None)
+            if child is None:
+                stack.pop()
+                state[nid] = 2
+                depth[nid] = 1 + max((depth.get(c, 0) for c in children(nid)), default=0)
+            elif state.get(child) == 1:
+                path = [n for n, _ in stack]
+                problems.append("nodes：节点循环引用 " + " → ".join([*path, child]))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(children(child))))
+    if not problems and depth.get(root, 0) > MAX_DEPTH:
+        problems.append(f"nodes.{root}：计分树有 {depth[root]} 层，最多 {MAX_DEPTH} 层")
     return problems
 
 
@@ -720,7 +752,67 @@ _MESSAGES = {
     "union_tag_invalid": "agg 取值不认识",
     "union_tag_not_found": "缺少 agg 或 combine",
     "model_type": "应为表",
+    "decimal_parsing": "应为数字",
+    "decimal_type": "应为数字",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字（不能是 inf 或 nan）",
+    "int_from_float": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "decimal_max_digits": "数字位数太多",
+    "decimal_max_places": "小数位数太多",
+    "decimal_whole_digits": "数字位数太多",
+    "recursion_loop": "嵌套层数过多",
 }
+# messages that quote the bound (pydantic's ctx); the value given is added
+_BOUNDS = {
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "string_too_long": "文字太长，最多 {max_length} 个字",
+    "string_too_short": "文字太短，至少 {min_length} 个字",
+}
+
+
+def _shown(value: Any) -> str:
+    """A number or text a scheme gave, as a message shows it (short)."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower()
+    if isinstance(value, str) and value.startswith("Decimal('") and value.endswith("')"):  # a bound, as pydantic
+        value = Decimal(value[9:-2])                                                        # gives some
+    if isinstance(value, (int, float, Decimal)):
+        d = dec(value) if not isinstance(value, float) else Decimal(repr(value))
+        if not d.is_finite() or abs(d) >= 10**12:
+            return sci(d) if d.is_finite() else str(value)
+        return plain(d)
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:30]}…（共 {len(text)} 字）"
+
+
+def _message(err: dict[str, Any]) -> str:
+    """A pydantic error in Chinese: ours as written, pydantic's by type, never its English text."""
+    kind = err["type"]
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind in _BOUNDS:
+        ctx = {k: _shown(v) for k, v in (err.get("ctx") or {}).items()}
+        try:
+            text = _BOUNDS[kind].format(**ctx)
+        except (KeyError, IndexError):
+            text = "超出允许的范围"
+        given = err.get("input")
+        if kind in ("too_long", "too_short") and hasattr(given, "__len__"):
+            return f"{text}，写了 {len(given)} 项"
+        if kind.startswith("string_") and isinstance(given, str):
+            return f"{text}，写了 {len(given)} 个字"
+        return f"{text}，填写的是 {_shown(given)}"
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    if msg.isascii():  # a message of pydantic's own we have no words for
+        return "取值不正确"
+    return msg
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -728,7 +820,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part + 1}]"
-        elif part in ("Combine", "function-after[_check(), Combine]") or str(part).startswith(("function-", "tagged-union")):
+        elif part == "Combine" or "[" in str(part):  # pydantic's labels of models and unions, not keys
             continue
         elif part in ("ballot_mean", "count_points", "share_points", "deduction", "register_sum", "direct"):
             continue
@@ -741,17 +833,27 @@ def load_scheme(data: dict[str, Any], source: str = "scheme") -> Scheme:
     """Build and check a Scheme from parsed TOML; raise SchemeError with Chinese key-path lines."""
     try:
         return Scheme.model_validate(data)
+    except RecursionError:
+        raise SchemeError(source, ["（顶层）：嵌套层数过多（表或列表套了上千层）"]) from None
     except ValidationError as exc:
         problems = []
         seen = set()
         for err in exc.errors():
             loc = err.get("loc", ())
-            # A node that is neither a Combine nor a Leaf yields errors for both; keep the leaf one
-            if loc and loc[0] == "nodes" and len(loc) > 2 and loc[2] == "Combine" and _has_agg(data, loc):
-                continue
-            msg = _MESSAGES.get(err["type"])
-            if msg is None:
-                msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            # A node that is neither a Combine nor a Leaf yields errors for both: keep the leaf's when it names an
+            # agg, the Combine's when it names combine
+            if loc and loc[0] == "nodes" and len(loc) > 2:
+                combine_part = str(loc[2]) == "Combine" or str(loc[2]).endswith(", Combine]")
+                if combine_part and _has_key(data, loc, "agg"):
+                    continue
+                if str(loc[2]).startswith("tagged-union") and _has_key(data, loc, "combine") and \
+                        not _has_key(data, loc, "agg"):
+                    continue
+            given = err.get("input")
+            if loc and "[" in str(loc[-1]) and (err["type"] == "list_type" and isinstance(given, dict)
+                                               or err["type"] == "dict_type" and isinstance(given, list)):
+                continue  # the other member of a table-or-list union (Combine.parts): not what was meant
+            msg = _message(err)
             lines = [f"{_path(loc)}：{m}" if loc else m for m in msg.split("\n")]
             for line in lines:
                 if line not in seen:
@@ -760,6 +862,6 @@ def load_scheme(data: dict[str, Any], source: str = "scheme") -> Scheme:
         raise SchemeError(source, problems) from None
 
 
-def _has_agg(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
-    node = (data.get("nodes") or {}).get(loc[1])
-    return isinstance(node, dict) and "agg" in node
+def _has_key(data: dict[str, Any], loc: tuple[Any, ...], key: str) -> bool:
+    node = (data.get("nodes") or {}).get(loc[1]) if isinstance(data.get("nodes"), dict) else None
+    return isinstance(node, dict) and key in node

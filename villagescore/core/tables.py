@@ -22,6 +22,7 @@ from villagescore.core.records import Row
 from villagescore.core.scheme import Column
 
 HEADER_SCAN = 30
+ROW_MARGIN = 50  # rows read below a form's last record row (blank rows, a totals row, a few rows too many)
 _TOTAL = re.compile(r"(合计|总计|小计|平均|平均分|平均值)[:：]?")
 _TOTAL_KIND = {"合计": "合计", "总计": "合计", "平均": "平均", "平均分": "平均", "平均值": "平均"}
 _FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注)[:：]")
@@ -139,6 +140,24 @@ def _check_totals(totals: list[tuple[int, str]], grid: list[list[Any]], rows: li
     return out
 
 
+def _beyond(grid: list[list[Any]], end: int, positions: list[int], capacity: int, where: dict[str, str]) -> list[Issue]:
+    """One issue for whatever the table's columns hold from row ``end`` (0-based) down: it is not read. Its cell
+    is the range those cells span, e.g. C75:C10004."""
+    count, rows, cols = 0, [], set()
+    for r in range(end, len(grid)):
+        cells = grid[r]
+        found = [p for p in positions if p < len(cells) and not _blank(cells[p])]
+        if found:
+            count += len(found)
+            rows.append(r)
+            cols.update(found)
+    if not count:
+        return []
+    first, last = f"{column_letter(min(cols))}{rows[0] + 1}", f"{column_letter(max(cols))}{rows[-1] + 1}"
+    return [issue("rows-beyond-form", **where, cell=first if first == last else f"{first}:{last}",
+                  count=f"{count:,}", first=rows[0] + 1, capacity=capacity)]
+
+
 def parse_table(
     grid: list[list[Any]],
     columns: list[Column],
@@ -148,12 +167,15 @@ def parse_table(
     unit: str = "",
     header_row: int | None = None,
     keep_if_only: set[str] | None = None,
+    capacity: int | None = None,
 ) -> tuple[list[Row], list[Issue], int | None]:
     """Rows below the header, normalised, with an issue per bad or missing cell.
 
     ``header_row`` (1-based) skips the search. ``keep_if_only``: keys whose values alone do not
     make a row a record (e.g. prefilled columns of a register); by default any non-blank cell in
-    the table's columns does. Returns (rows, issues, header row number 1-based or None).
+    the table's columns does. ``capacity``: the records the form holds; rows more than ``ROW_MARGIN``
+    below them are not read, and what they hold in the table's columns is one issue (rows-beyond-form).
+    Returns (rows, issues, header row number 1-based or None).
     """
     where = {"file": file, "sheet": sheet, "unit": unit}
     if header_row is not None:
@@ -176,7 +198,10 @@ def parse_table(
     rows: list[Row] = []
     totals: list[tuple[int, str]] = []
     bad: set[str] = set()  # columns with an unreadable cell: their totals cannot be checked
-    for r in range(head + 1, len(grid)):
+    end = len(grid) if capacity is None else min(len(grid), head + 1 + capacity + ROW_MARGIN)
+    if end < len(grid):
+        issues += _beyond(grid, end, sorted(pos.values()), capacity or 0, where)
+    for r in range(head + 1, end):
         cells = grid[r]
         width = len(cells)
         if all(p >= width or _blank(cells[p]) for p in deciding):
@@ -202,4 +227,4 @@ def parse_table(
     return rows, issues, head + 1
 
 
-__all__ = ["parse_table", "find_header", "column_letter", "HEADER_SCAN"]
+__all__ = ["parse_table", "find_header", "column_letter", "HEADER_SCAN", "ROW_MARGIN"]

@@ -7,12 +7,19 @@ fractions ("num/den") so a year can be combined from its halves without re-readi
 
 Writes are one transaction; the database runs in WAL mode so a reader never sees half a run and a
 writer killed halfway leaves the previous state. The schema is versioned with PRAGMA user_version
-and migrated forward; an archive written by a newer tool is refused.
+and migrated forward, all steps in one ``BEGIN IMMEDIATE`` transaction that reads the version again
+once it holds the lock: several runs creating the same new archive at once each wait for the one
+that creates it, then find it made. A database that stays busy is tried again for a while. An
+archive written by a newer tool is refused. SQLite's failures are said in Chinese by their kind (a
+full disk is a full disk, not a damaged archive).
 """
 
 from __future__ import annotations
 
+import random
+import shutil
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -119,12 +126,74 @@ MIGRATIONS: dict[int, str] = {
 
 
 class ArchiveError(Exception):
-    """An archive that cannot be used (newer schema, damaged file, locked too long)."""
+    """An archive that cannot be used (newer schema, damaged file, locked too long, disk full)."""
 
     def __init__(self, path: Path, reason: str):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+BUSY_SECONDS = 60.0  # how long a busy archive (another run recording) is waited for, in all
+
+_SQLITE_REASONS = {  # primary result codes (the low byte of the extended code)
+    3: "没有访问权限",  # SQLITE_PERM
+    5: "正被另一次计算使用，等待超时；请稍后再试",  # SQLITE_BUSY
+    6: "正被另一次计算使用，等待超时；请稍后再试",  # SQLITE_LOCKED
+    8: "文件或所在文件夹是只读的（没有写入权限）",  # SQLITE_READONLY
+    10: "磁盘读写出错（磁盘、网络驱动器或同步软件可能有故障）",  # SQLITE_IOERR
+    11: "文件已损坏",  # SQLITE_CORRUPT
+    13: "磁盘空间不足",  # SQLITE_FULL
+    14: "无法打开（文件夹不存在，或没有访问权限）",  # SQLITE_CANTOPEN
+    26: "不是结果档案库文件（可能是其他文件改了名字），或文件已损坏",  # SQLITE_NOTADB
+}
+
+
+_SHMSIZE = 4874  # SQLITE_IOERR_SHMSIZE: the shared-memory file of WAL mode could not grow (a full disk)
+LOW_SPACE = 1 << 20  # bytes free below which a disk I/O error is taken for a full disk
+
+
+def sqlite_reason(exc: sqlite3.Error, path: Path | None = None) -> str:
+    """Why SQLite failed, in Chinese, by its result code (its own text is English). A disk I/O error on a disk
+    with (almost) no room left is a full disk: SQLite says so only for some writes."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # older sqlite3 modules: the text is all there is
+        text = str(exc).lower()
+        for words, primary in (("disk is full", 13), ("readonly", 8), ("locked", 5), ("not a database", 26),
+                               ("malformed", 11), ("unable to open", 14), ("disk i/o", 10)):
+            if words in text:
+                code = primary
+                break
+    if code == _SHMSIZE or (code or 0) & 0xFF == 10 and path is not None and _low_space(path):
+        return _SQLITE_REASONS[13]
+    return _SQLITE_REASONS.get((code or 0) & 0xFF, "无法读写（数据库报告错误）")
+
+
+def _low_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(Path(path).parent).free < LOW_SPACE
+    except OSError:
+        return False
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def _retrying(step, deadline: float):
+    """``step()``, tried again while SQLite says the database is busy (until ``deadline``, a monotonic time)."""
+    delay = 0.01
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 0.5)
 
 
 @dataclass(frozen=True)
@@ -169,42 +238,74 @@ def _unfrac(text: str | None) -> Fraction | None:
 class Archive:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.db = None
+        deadline = time.monotonic() + BUSY_SECONDS
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            _retrying(lambda: self.db.execute("PRAGMA journal_mode=WAL").fetchone(), deadline)
             self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise ArchiveError(self.path, f"不是有效的结果档案库，或文件已损坏（{exc}）") from None
+            _retrying(self._migrate, deadline)
+        except sqlite3.Error as exc:
+            if self.db is not None:
+                self.db.close()
+            raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
+        except ArchiveError:
+            self.db.close()
+            raise
 
     # ---------------------------------------------------------------- schema
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ArchiveError(self.path, f"档案库由更新版本的 villagescore 建立（结构版本 {version}），"
-                                          f"当前版本只认识到 {SCHEMA_VERSION}，请升级 villagescore")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction():  # DDL is transactional in SQLite: a failed step leaves the old version
+        """Bring the schema to SCHEMA_VERSION in one transaction; the version is read again under the write lock,
+        so a run that waited for another creating the archive finds it made."""
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._transaction():  # DDL is transactional in SQLite: a failure leaves the old version
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise ArchiveError(self.path, f"档案库由更新版本的 villagescore 建立（结构版本 {version}），"
+                                              f"当前版本只认识到 {SCHEMA_VERSION}，请升级 villagescore")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {target}")
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _transaction(self):
         db = self.db
 
         class _Tx:
             def __enter__(self_inner):
-                db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")  # the write lock now: the busy timeout waits for it
 
             def __exit__(self_inner, exc_type, exc, tb):
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite may have rolled back already (a full disk)
+                else:
+                    db.execute("COMMIT")
                 return False
 
         return _Tx()
 
     def close(self) -> None:
         self.db.close()
+
+    def _write(self, step):
+        """``step()`` in one write transaction, tried again while the archive is busy; SQLite errors as
+        ArchiveError."""
+        def once():
+            with self._transaction():
+                return step()
+
+        try:
+            return _retrying(once, time.monotonic() + BUSY_SECONDS)
+        except sqlite3.Error as exc:
+            raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
 
     def __enter__(self) -> "Archive":
         return self
@@ -215,44 +316,62 @@ class Archive:
     # ---------------------------------------------------------------- writing
     def record(self, result: RunResult, scheme_hash: str) -> int:
         """Store a run in one transaction and make it the current run of its scheme and period."""
+        return self._write(lambda: self._record(result, scheme_hash))
+
+    def withdraw(self, run_id: int) -> None:
+        """Take back a run just recorded (its outputs could not be written): its rows go, and the newest other run
+        of its scheme and period is current again."""
+        def step() -> None:
+            found = self.db.execute("SELECT scheme_id, period, current FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if found is None:
+                return
+            for table in ("rectifications", "unit_grades", "unit_scores", "unit_results", "run_files"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            self.db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            if found[2]:
+                self.db.execute("UPDATE runs SET current = 1 WHERE id = (SELECT MAX(id) FROM runs"
+                                " WHERE scheme_id = ? AND period = ?)", found[:2])
+
+        self._write(step)
+
+    def _record(self, result: RunResult, scheme_hash: str) -> int:
         now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        with self._transaction():
-            self.db.execute("UPDATE runs SET current = 0 WHERE scheme_id = ? AND period = ?",
-                            (result.scheme_id, result.period))
-            cur = self.db.execute(
-                "INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods, tool_version,"
-                " computed_at, recorded_at, current, errors, warnings, root_node, main_grading)"
-                " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
-                (result.scheme_id, result.scheme_name, result.scheme_version, scheme_hash, result.period,
-                 ",".join(result.periods), result.tool_version, result.computed_at, now,
-                 len(result.report.errors), len(result.report.warnings),
-                 result.display[-1] if result.display else "", result.gradings[0][0] if result.gradings else ""))
-            run_id = int(cur.lastrowid)
+        self.db.execute("UPDATE runs SET current = 0 WHERE scheme_id = ? AND period = ?",
+                        (result.scheme_id, result.period))
+        cur = self.db.execute(
+            "INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods, tool_version,"
+            " computed_at, recorded_at, current, errors, warnings, root_node, main_grading)"
+            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
+            (result.scheme_id, result.scheme_name, result.scheme_version, scheme_hash, result.period,
+             ",".join(result.periods), result.tool_version, result.computed_at, now,
+             len(result.report.errors), len(result.report.warnings),
+             result.display[-1] if result.display else "", result.gradings[0][0] if result.gradings else ""))
+        run_id = int(cur.lastrowid)
+        self.db.executemany(
+            "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
+            [(run_id, f.path, f.sha256, f.form_id, f.unit, f.period, f.status) for f in result.files])
+        for u in result.units:
+            base = u.unit.funds_base
+            self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?,?)",
+                            (run_id, u.code, u.unit.name, u.unit.type, u.unit.secretary, u.unit.township,
+                             None if base is None else str(base), int(u.ok)))
+            rows = [(run_id, u.code, result.period, node, _frac(v),
+                     str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
+            for period, values in u.by_period.items():
+                if period != result.period:
+                    rows += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
+            self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", rows)
             self.db.executemany(
-                "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
-                [(run_id, f.path, f.sha256, f.form_id, f.unit, f.period, f.status) for f in result.files])
-            for u in result.units:
-                base = u.unit.funds_base
-                self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?,?)",
-                                (run_id, u.code, u.unit.name, u.unit.type, u.unit.secretary, u.unit.township,
-                                 None if base is None else str(base), int(u.ok)))
-                rows = [(run_id, u.code, result.period, node, _frac(v),
-                         str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
-                for period, values in u.by_period.items():
-                    if period != result.period:
-                        rows += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
-                self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", rows)
-                self.db.executemany(
-                    "INSERT INTO unit_grades VALUES (?,?,?,?,?,?,?)",
-                    [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason)
-                     for gid, g in u.grades.items()])
-            seq: dict[str, int] = {}
-            rows = []
-            for it in result.items:
-                seq[it.unit] = seq.get(it.unit, 0) + 1
-                rows.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
-                             it.status, int(it.open), it.repeated))
-            self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                "INSERT INTO unit_grades VALUES (?,?,?,?,?,?,?)",
+                [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason)
+                 for gid, g in u.grades.items()])
+        seq: dict[str, int] = {}
+        rows = []
+        for it in result.items:
+            seq[it.unit] = seq.get(it.unit, 0) + 1
+            rows.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
+                         it.status, int(it.open), it.repeated))
+        self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         return run_id
 
     def items(self, scheme_id: str | None, before: str | None = None, unit: str | None = None) -> list[Item]:

@@ -8,7 +8,9 @@ callable, sent once to each worker) every workbook read is passed through it whe
 e.g. to parse a form and send back its rows instead of its grids.
 
 When a pool cannot be started or a worker dies (a damaged file that takes the reading library
-down), the files not yet returned are read in this process, exactly as without a pool.
+down), the files not yet returned are read in this process, exactly as without a pool. A worker
+ends by itself when the process that started it is gone (killed with kill -9, say): forked workers
+share the pipes of the pool, so no end-of-file would ever tell them (``watch_parent``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -37,9 +41,33 @@ Prepare = Optional[Callable[[Workbook], Workbook]]
 _prepare: Prepare = None  # in a worker: what ``read_workbooks`` was given (set by ``_start``)
 
 
+PARENT_CHECK_SECONDS = 0.25
+
+
+def watch_parent() -> None:
+    """In a worker process: end this process as soon as its parent is gone (a thread that looks every
+    PARENT_CHECK_SECONDS). On POSIX an orphan is given a new parent; on Windows the parent's handle
+    says it has ended."""
+    ppid = os.getppid()
+    parent = multiprocessing.parent_process()
+
+    def gone() -> bool:
+        if os.getppid() != ppid:
+            return True
+        return sys.platform == "win32" and parent is not None and not parent.is_alive()
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="villagescore-parent-watch", daemon=True).start()
+
+
 def _start(prepare: Prepare) -> None:
     global _prepare
     _prepare = prepare
+    watch_parent()
 
 
 def cpu_count() -> int:
@@ -115,4 +143,4 @@ def read_workbooks(paths: Iterable[Path], *, workers: int | None = None, thresho
         yield from _serial(paths[done:], prepare)
 
 
-__all__ = ["read_workbooks", "cpu_count", "PARALLEL_MIN_FILES"]
+__all__ = ["read_workbooks", "cpu_count", "PARALLEL_MIN_FILES", "watch_parent"]

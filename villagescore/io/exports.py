@@ -99,19 +99,26 @@ def _csv_bytes(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_csv(result: RunResult, folder: Path) -> list[Path]:
-    """Write ``units.csv`` and ``issues.csv`` into ``folder`` (created if missing), each atomically."""
+CSV_NAMES = ("units.csv", "issues.csv")
+
+
+def csv_files(result: RunResult) -> dict[str, bytes]:
+    """``units.csv`` and ``issues.csv`` as bytes, by name (``CSV_NAMES``)."""
     data = to_json(result)
-    files = {
+    return {
         "units.csv": _csv_bytes(unit_columns(result), [_csv_text(u) for u in data["units"]]),
         "issues.csv": _csv_bytes(ISSUE_COLUMNS, data["issues"]),
     }
+
+
+def write_csv(result: RunResult, folder: Path) -> list[Path]:
+    """Write ``units.csv`` and ``issues.csv`` into ``folder`` (created if missing), each atomically."""
     paths = []
-    for name, content in files.items():
+    for name, content in csv_files(result).items():
         path = Path(folder) / name
         write_bytes_atomic(path, content)
         paths.append(path)
     return paths
 
 
-__all__ = ["write_csv", "to_json", "unit_columns", "unit_record", "safe_cell", "ISSUE_COLUMNS"]
+__all__ = ["write_csv", "csv_files", "CSV_NAMES", "to_json", "unit_columns", "unit_record", "safe_cell", "ISSUE_COLUMNS"]

@@ -34,13 +34,14 @@ from villagescore.core.draw import Draw
 from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
+from villagescore.core import scheme as scheme_model
 from villagescore.core.scheme import Column, Form, Scheme
 from villagescore.io.cells import TEXT_OPTIONS, display_width, looks_rich, write_text
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
 SETUP_ROWS = {"roster": 100, "criteria": 300, "ledger": 300, "people": 300}
-TEXT_LIMIT = 255  # length check on text cells whose column sets no max_length
+TEXT_LIMIT = scheme_model.TEXT_LIMIT  # length check on text cells whose column sets no max_length (read alike)
 LINE = 15  # points per line of 11-point CJK text
 MIN_TABLE_WIDTH = 80  # column-width units: about the printable width of portrait A4
 BALLOT_KINDS = layout.BALLOT_KINDS
@@ -181,7 +182,7 @@ def _make_validation(c: Column) -> dict[str, Any]:
         places = "" if c.type == "integer" else f"（最多 {c.places} 位小数）"
         ask, err = f"请填写{rng}{places}{need}", f"“{c.label}”应为{rng}。"
     else:
-        limit = c.max_length or TEXT_LIMIT
+        limit = c.text_limit
         rule = {"validate": "length", "criteria": "<=", "value": limit}
         ask, err = f"请填写文字，不超过 {limit} 个字{need}", f"“{c.label}”不能超过 {limit} 个字。"
     return {**rule, **common, "input_message": _clip(ask, 255), "error_message": _clip(err, 255)}
@@ -1035,7 +1036,9 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
             keep(_unit_files(scheme, period, *jobs[0]))
             size = max(4, len(jobs) // (workers * 32))  # small chunks: no worker is left with a long tail
             chunks = [(scheme, period, jobs[i:i + size]) for i in range(1, len(jobs), size)]
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            from villagescore.io.batch import watch_parent
+
+            with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent) as pool:
                 for files in pool.map(_chunk_files, chunks):
                     keep(files)
         else:

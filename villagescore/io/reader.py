@@ -43,6 +43,7 @@ from villagescore.core.issues import Issue, issue
 from villagescore.core.layout import IDENTITY_SHEET
 from villagescore.core.normalize import CellProblem, clean_text
 from villagescore.core.tables import column_letter
+from villagescore.io.atomic import os_reason
 
 MAX_FILE = 100 * 1024 * 1024  # bytes on disk
 MAX_UNZIPPED = 200 * 1024 * 1024  # all members of an .xlsx/.ods together
@@ -101,6 +102,9 @@ class Workbook:
     # what a reading worker made of a form's grids (``villagescore.parsing.ParsedForm``); the grids are then
     # dropped (``sheets`` empty)
     parsed: Any = None
+    # sheet → merged ranges (first row, first column, last row, last column; 0-based, inclusive) within the limits:
+    # their cells carry the top-left value (see ``_fill_merged``), which a form's entry area must not
+    merged: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
 
     def visible(self) -> list[str]:
         return [s for s in self.sheet_order if s not in self.hidden and s != IDENTITY_SHEET]
@@ -734,7 +738,7 @@ def read_workbook(path: Path) -> Workbook:
     except PermissionError:
         raise _refuse("没有读取权限，或文件正在 Excel/WPS 中打开（请先关闭该文件）") from None
     except OSError as exc:
-        raise _refuse(f"读取文件出错（{exc.strerror or exc}）") from None
+        raise _refuse(f"读取文件出错（{os_reason(exc)}）") from None
     sha = hashlib.sha256(data).hexdigest()
     try:
         fmt = _sniff(data)
@@ -754,7 +758,8 @@ def read_workbook(path: Path) -> Workbook:
         text = str(exc)
         if isinstance(exc, PasswordError) or "password" in text.lower() or "encrypt" in text.lower():
             raise FileRefused("password-protected", {}) from None
-        raise _refuse(f"文件内容已损坏或格式不受支持（{text[:200]}）") from None
+        # the reading library's own words are English ("Cell string index not found …"): not for the clerk
+        raise _refuse("文件内容已损坏或格式不受支持；请用 Excel 或 WPS 打开后另存为 .xlsx 再提交") from None
 
 
 @contextlib.contextmanager
@@ -817,12 +822,16 @@ def _load(path: Path, sha: str, fmt: str, data: bytes, scans: dict[str, _Scan], 
         raise _refuse(f"工作表超过 {MAX_SHEETS} 个，内容异常")
     sheets: dict[str, list[list[Any]]] = {}
     hidden_rows: dict[str, list[int]] = {}
+    merges: dict[str, list[tuple[int, int, int, int]]] = {}
     for name in order:
         sheet = book.get_sheet_by_name(name)
         grid = [row[:MAX_COLS] for row in sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)]
         scan = scans.get(name) or _Scan()
         merged = scan.merged or [(a, b, c, d) for (a, b), (c, d) in (sheet.merged_cell_ranges or [])]
         _fill_merged(grid, merged)
+        kept = [m for m in itertools.islice(merged, MAX_PROBLEMS) if m[0] < MAX_ROWS and m[1] < MAX_COLS]
+        if kept:
+            merges[name] = kept
         for (r, c), problem in scan.problems.items():
             _put(grid, r, c, problem)
         sheets[name] = grid
@@ -830,7 +839,7 @@ def _load(path: Path, sha: str, fmt: str, data: bytes, scans: dict[str, _Scan], 
             hidden_rows[name] = sorted(scan.hidden_rows)
     trimmed = {name: s.cut for name, s in scans.items() if s.cut}
     return Workbook(path, sha, fmt, sheets, order, hidden, _identity(sheets.get(IDENTITY_SHEET)), trimmed,
-                    hidden_rows, macros)
+                    hidden_rows, macros, merged=merges)
 
 
 def _identity(grid: list[list[Any]] | None) -> dict[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -43,8 +44,37 @@ def load_file(path: Path) -> Scheme:
     except UnicodeDecodeError:
         raise SchemeError(str(path), ["文件不是 UTF-8 编码的文本，请用记事本另存为 UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SchemeError(str(path), [f"TOML 格式错误：{exc}"]) from None
+        raise SchemeError(str(path), [toml_error(str(exc))]) from None
+    except RecursionError:
+        raise SchemeError(str(path), ["TOML 格式错误：列表或表嵌套的层数过多"]) from None
     return load_scheme(data, str(path))
+
+
+# tomllib's messages (English) → what is wrong, in Chinese; the first that the message starts with
+_TOML_ERRORS = [
+    ("Invalid value", "值的写法不对（文字要加英文双引号，数字不加）"),
+    ("Cannot overwrite a value", "同一个键写了两次"),
+    ("Cannot declare", "同一个表写了两次"),
+    ("Expected ']' at the end of a table declaration", "表头缺少右方括号 ]"),
+    ("Expected ']]' at the end of an array declaration", "表头缺少 ]]"),
+    ("Unterminated string", "文字缺少结尾的引号"),
+    ("Expected newline or end of document after a statement", "一行只能写一个“键 = 值”"),
+    ("Expected '=' after a key", "键后面缺少等号 ="),
+    ("Unclosed array", "列表缺少右方括号 ]"),
+    ("Unclosed inline table", "缺少右花括号 }"),
+    ("Illegal character", "有不允许的字符（可能是中文标点或全角符号）"),
+    ("Invalid statement", "这一行的写法不对"),
+    ("Invalid initial character for a key part", "键的写法不对（键名用英文字母、数字、下划线，或加引号）"),
+]
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_error(text: str) -> str:
+    """A tomllib error message in Chinese, with its place (line and column as an editor shows them)."""
+    what = next((zh for en, zh in _TOML_ERRORS if text.startswith(en)), "写法不对")
+    at = _TOML_AT.search(text)
+    where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "文件末尾" if "end of document" in text else ""
+    return f"TOML 格式错误（{where}）：{what}" if where else f"TOML 格式错误：{what}"
 
 
 def load(name_or_path: str) -> Scheme:

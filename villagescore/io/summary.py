@@ -964,21 +964,21 @@ class _BallotRows:
 
 def _issues(book, st: _Styles, report: Report, title: str, names: dict[str, str] | None = None) -> None:
     g = _Grid(book, st, "问题清单")
-    header = ["序号", "级别", "单位", "文件", "工作表", "单元格", "代码", "问题", "改正方法"]
+    header = ["序号", "级别", "单位", "文件", "工作表", "单元格", "问题", "改正方法", "代码"]  # the code last
     g.title(title, len(header))
     names = names or {}
     rows = []
     for i, it in enumerate(report.issues, 1):
         unit = f"{it.unit} {names[it.unit]}" if it.unit in names else it.unit
         tone = BAD if it.severity is Severity.ERROR else PENDING
-        values = [i, it.severity.label, unit, it.file, it.sheet, it.cell, it.code, it.message, it.hint]
+        values = [i, it.severity.label, unit, it.file, it.sheet, it.cell, it.message, it.hint, it.code]
         rows.append((values, {0: {"align": "center"}, 1: {"align": "center", **tone}, 5: {"align": "center"}}))
     g.table_rows(header, rows)
     if not report.issues:
         g.merged(g.row, 0, g.ncols - 1, "未发现问题", st(border=1, align="center"))
         g.table = (g.table[0], g.row)
         g.row += 1
-    for c in (7, 8):
+    for c in (6, 7):
         g.caps[c] = 36
     g.finish()
 
