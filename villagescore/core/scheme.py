@@ -106,6 +106,7 @@ class Form(Strict):
     items: Literal["criteria"] | list[str] | None = None
     evaluators: int = 20
     printable: bool = True
+    halves: bool = False  # a readable (scanned) score ballot gets a "+0.5" box beside the whole points
     # callback
     draw: int = 5
     # tally
