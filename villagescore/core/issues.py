@@ -104,6 +104,19 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("foreign-unit-unknown", "error", "该表按表头应是“{form}”，但无法确定是哪个单位（表内、标题、工作表名和文件名中都没有名册中的单位）", "请在文件名或表格标题中写明单位名称，例如“青山村”。"),
     _c("foreign-period-unknown", "error", "该表按表头应是“{form}”，但无法确定属于哪一期（本次有 {periods}）", "请在文件名或表格标题中写明期间（如“2025年上半年”），或用 --period 只算一期。"),
     _c("file-not-workbook", "warning", "该文件不是 Excel/WPS 工作簿（{kind}），未读取", "如其中有应提交的数据，请录入生成的表格后提交。"),
+    # --- ballots read from scans, online questionnaires (issue 18) ---
+    _c("scan-review-pending", "error", "票号 {serial}「{label}」扫描时无法确认，还没有填写核对结果", "请看图并核对纸质票，在“核对结果”中选择；也可直接在录入表 {entry} 填写。"),
+    _c("scan-answer-invalid", "error", "核对结果“{value}”不是可选的答案（可选：{options}）", "请从下拉列表中选择。"),
+    _c("scan-answer-conflict", "error", "核对结果为“{value}”，但录入表 {entry} 填写的是“{other}”", "两处只留一处，或改为一致。"),
+    _c("scan-page-not-entered", "error", "核对结果为“已录入”，但录入表中票号 {serial} 的一行（{entry}）还没有录入", "请按纸质票录入该行；不计入的选“不计入”，废票选“作废”。"),
+    _c("scan-review-unknown", "error", "扫描核对表中的票号 {serial}、代码“{key}”在录入表中找不到", "请不要修改扫描核对表的票号和代码两列。"),
+    _c("scan-file-unreadable", "error", "无法读取扫描件：{reason}", "请重新扫描或导出该文件；手机照片请存为 JPEG 或 PNG。"),
+    _c("scan-page-unread", "warning", "第 {page} 页未读入：{reason}", "{hint}"),
+    _c("scan-review-needed", "warning", "{unit}“{form}”有 {count} 张票需要人工核对（共 {items} 处）", "请打开 {file} 的“扫描核对”工作表，看图填写核对结果。"),
+    _c("survey-answer-unknown", "error", "第 {row} 行“{question}”的回答“{value}”不在方案的答案对照中", "请在方案文件该表的 [forms.survey] answers 中写明这个回答计入哪一项（或列入 ignore）。"),
+    _c("survey-unit-unknown", "error", "第 {row} 行的“{value}”不是名册中的单位", "请在方案文件的 [forms.survey] units 中写明它对应的单位代码，或核对问卷的选项。"),
+    _c("survey-column-missing", "error", "问卷导出表缺少“{label}”列", "请导出完整的答卷数据（问卷星：下载答卷数据→按选项文本；腾讯问卷：导出 Excel），不要删除列。"),
+    _c("survey-read", "warning", "网上问卷导出表：{count} 份答卷计入 {units} 个单位（{period}）", "请核对答卷份数。"),
 ]}
 # fmt: on
 
