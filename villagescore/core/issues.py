@@ -112,7 +112,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("scan-review-unknown", "error", "扫描核对表中的票号 {serial}、代码“{key}”在录入表中找不到", "请不要修改扫描核对表的票号和代码两列。"),
     _c("scan-file-unreadable", "error", "无法读取扫描件：{reason}", "请重新扫描或导出该文件；手机照片请存为 JPEG 或 PNG。"),
     _c("scan-page-unread", "warning", "第 {page} 页未读入：{reason}", "{hint}"),
-    _c("scan-review-needed", "warning", "{unit}“{form}”有 {count} 张票需要人工核对（共 {items} 处）", "请打开 {file} 的“扫描核对”工作表，看图填写核对结果。"),
+    _c("scan-review-needed", "warning", "{unit}“{form}”有 {count} 张票需要人工核对（共 {items} 处）", "请打开该录入表的“扫描核对”工作表，看图并核对纸质票后填写核对结果。"),
     _c("survey-answer-unknown", "error", "第 {row} 行“{question}”的回答“{value}”不在方案的答案对照中", "请在方案文件该表的 [forms.survey] answers 中写明这个回答计入哪一项（或列入 ignore）。"),
     _c("survey-unit-unknown", "error", "第 {row} 行的“{value}”不是名册中的单位", "请在方案文件的 [forms.survey] units 中写明它对应的单位代码，或核对问卷的选项。"),
     _c("survey-column-missing", "error", "问卷导出表缺少“{label}”列", "请导出完整的答卷数据（问卷星：下载答卷数据→按选项文本；腾讯问卷：导出 Excel），不要删除列。"),

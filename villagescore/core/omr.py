@@ -85,6 +85,7 @@ class Question:
     groups: tuple[Group, ...]
     area: Rect  # the whole row (text and boxes): the cut-out shown for review
     max: Decimal | None = None  # a score item's maximum
+    head: Rect | None = None  # the printed column labels above (digits, options): shown over the cut-out
 
 
 @dataclass(frozen=True)
@@ -332,8 +333,8 @@ def _score_pages(form: Form, items: list[tuple[str, str, str, Decimal]]):
                 half = Box(Rect(cx - SCORE_BOX / 2, cy - SCORE_BOX / 2, SCORE_BOX, SCORE_BOX), "0.5")
                 shapes.append(Shape(half.rect, 0.3))
                 groups.append(Group("半分", (half,), required=False))
-            questions.append(Question(key, label, "score", tuple(groups),
-                                      Rect(x_text, ry, RIGHT - x_text, h), top_i))
+            questions.append(Question(key, label, "score", tuple(groups), Rect(x_text, ry, RIGHT - x_text, h), top_i,
+                                      Rect(x_text, TABLE_TOP + head1, RIGHT - x_text, head2)))
         pages.append((tuple(questions), texts, shapes))
     return pages
 
@@ -370,7 +371,8 @@ def _vote_pages(form: Form, targets: list[tuple[str, str]]):
                 cx, cy = x + opt_w / 2, ry + h / 2
                 boxes.append(Box(Rect(cx - VOTE_BOX / 2, cy - VOTE_BOX / 2, VOTE_BOX, VOTE_BOX), opt))
                 shapes.append(Shape(boxes[-1].rect, 0.3))
-            questions.append(Question(key, label, "vote", (Group("", tuple(boxes)),), Rect(LEFT, ry, RIGHT - LEFT, h)))
+            questions.append(Question(key, label, "vote", (Group("", tuple(boxes)),), Rect(LEFT, ry, RIGHT - LEFT, h),
+                                      head=Rect(LEFT, TABLE_TOP, RIGHT - LEFT, head)))
         pages.append((tuple(questions), texts, shapes))
     return pages
 

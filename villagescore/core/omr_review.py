@@ -184,3 +184,40 @@ class ReviewItem:
     image: bytes = b""  # PNG or JPEG cut-out
     source: str = ""  # scan file and page, e.g. "扫描件/批次1.pdf 第 3 页"
     cell: str = ""  # where the answer goes on the entry sheet, e.g. "D7"
+
+
+# ------------------------------------------------------------------ what compute's 说明 says about scans
+
+
+def scan_summary(forms: list, periods: list[str]) -> tuple[list, str]:
+    """(the scan files behind the entry workbooks read, as input-file records; a line for 说明) from the identity
+    records of workbooks filled by ``scan`` (``forms``: the FormData read, of the periods computed)."""
+    import json
+
+    from villagescore.core.records import InputFile
+
+    files: dict[str, tuple[str, set[str]]] = {}  # SHA-256 → (name, units)
+    read = reviewed = books = 0
+    for fd in forms:
+        meta = fd.meta or {}
+        if READ_KEY not in meta or fd.period not in periods:
+            continue
+        books += 1
+        read += int(meta.get(READ_KEY) or 0) if str(meta.get(READ_KEY, "")).isdigit() else 0
+        reviewed += int(meta.get(REVIEWED_KEY) or 0) if str(meta.get(REVIEWED_KEY, "")).isdigit() else 0
+        try:
+            listed = json.loads(meta.get(FILES_KEY) or "[]")
+        except ValueError:
+            listed = []
+        for item in listed if isinstance(listed, list) else []:
+            if isinstance(item, list) and len(item) == 2:
+                name, sha = str(item[0]), str(item[1])
+                files.setdefault(sha, (name, set()))[1].add(fd.unit or "")
+    if not books:
+        return [], ""
+    records = [InputFile(f"扫描件：{name}", sha, "", next(iter(units)) if len(units) == 1 else "", "",
+                         status=f"扫描件，已读入 {len(units)} 个单位的录入表")
+               for sha, (name, units) in sorted(files.items(), key=lambda kv: kv[1][0])]
+    note = (f"{books} 份录入表由扫描的测评票读入：共 {read + reviewed} 张票，机器读出 {read} 张，"
+            f"经人工核对 {reviewed} 张；扫描件 {len(files)} 个，其 SHA-256 见下方“读取的文件”（扫描件本身不保存）")
+    return records, note

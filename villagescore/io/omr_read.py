@@ -433,10 +433,20 @@ def _measure(masks: tuple[np.ndarray, np.ndarray, np.ndarray], r: Rect, dx: floa
     return Ink(float(light.mean()), float(strong.mean()), float(trace.mean()))
 
 
-def _cut(page: np.ndarray, area: Rect) -> bytes:
-    x0, y0, x1, y1 = _px(area.grow(1.2))
-    x0, y0 = max(0, x0), max(0, y0)
-    ok, png = cv2.imencode(".png", page[y0:y1, x0:x1], [cv2.IMWRITE_PNG_COMPRESSION, 3])
+def _cut(page: np.ndarray, q: Question) -> bytes:
+    """The question's row as the clerk should see it: the printed column labels above it, the marks darkened
+    against the paper so that a faint one shows."""
+    parts = []
+    for area in ([q.head] if q.head is not None else []) + [q.area.grow(0.8)]:
+        x0, y0, x1, y1 = _px(Rect(q.area.x - 0.8, area.y, q.area.w + 1.6, area.h))
+        parts.append(page[max(0, y0):y1, max(0, x0):x1])
+    width = min(p.shape[1] for p in parts)
+    crop = np.vstack([p[:, :width] for p in parts])
+    paper = cv2.dilate(crop, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))).astype(np.float32)
+    dark = np.clip(1.0 - crop.astype(np.float32) / np.maximum(paper, 1.0), 0, 1)
+    ink = np.clip((dark - 0.07) / 0.45, 0, 1) ** 0.7  # paper white, a faint stroke grey, a pen stroke black
+    shown = (255 - 255 * ink).astype(np.uint8)
+    ok, png = cv2.imencode(".png", shown, [cv2.IMWRITE_PNG_COMPRESSION, 3])
     return png.tobytes() if ok else b""
 
 
@@ -486,7 +496,7 @@ def read_page(image: np.ndarray, find: Callable[[Payload], BallotLayout | None],
         d = _read_question(q, dark, masks)
         out.decisions[q.key] = d
         if d.value is None:
-            out.cuts[q.key] = _cut(page, q.area)
+            out.cuts[q.key] = _cut(page, q)
     out.thumb = thumbnail(page, 420)
     return out
 
