@@ -38,6 +38,7 @@ from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.batch import _context, cpu_count
 from villagescore.io.forms import HEADER_ROW, period_file_name, unit_folder
 from villagescore.io.reader import FileRefused, is_lock_or_system_file, read_workbook, sha256_of
+from villagescore.pipeline import FatalInput
 
 Progress = Callable[[str, int], None]  # (file name, pages done since the last call)
 BALLOT_KINDS = ("score_ballot", "vote_ballot")
@@ -48,12 +49,8 @@ MAX_WORKERS = 8
 OVERVIEW = "扫描读票情况_{period}.xlsx"
 
 
-class ScanFatal(Exception):
+class ScanFatal(FatalInput):
     """A run that cannot go on (no scan files, no period to read, outputs that would overwrite typing)."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 # ------------------------------------------------------------------ which ballot a machine code names
@@ -261,8 +258,11 @@ _HINTS = {
 
 
 def scan(scheme: Scheme, setup: Setup, scans: Path, out: Path, *, period: str | None = None, force: bool = False,
-         progress: Progress | None = None, workers: int | None = None) -> ScanRun:
-    """Read every scan under ``scans`` and write the entry workbooks and the overview into ``out``."""
+         progress: Progress | None = None, workers: int | None = None,
+         sized: Callable[[int], None] | None = None) -> ScanRun:
+    """Read every scan under ``scans`` and write the entry workbooks and the overview into ``out``.
+
+    ``sized`` is told the number of pages once the files are listed; ``progress`` each file's pages as read."""
     report = Report()
     paths = list_scans(scans)
     if not paths:
@@ -275,7 +275,10 @@ def scan(scheme: Scheme, setup: Setup, scans: Path, out: Path, *, period: str | 
             f.error = f"读取文件出错（{exc.strerror or exc}）"
     readable = [f for f in files if not f.error]
     catalog = Catalog(scheme, setup)
-    reads = _read_all(_tasks(readable), catalog, progress, workers)
+    tasks = _tasks(readable)
+    if sized:
+        sized(sum(max(1, last - first + 1) for _, _, first, last in tasks))
+    reads = _read_all(tasks, catalog, progress, workers)
     by_name = {f.name: f for f in files}
     for r in reads:
         if r.status == "file-error":
@@ -507,8 +510,12 @@ def print_ballots(scheme: Scheme, setup: Setup, period: str, out: Path,
     """The readable ballots of every unit (a PDF per unit and ballot form, 票号 01..N, each ballot on its own
     page or pages), written into the unit's folder beside its entry workbook. All are built before any is
     written; a unit without criteria stops the run (ValueError, as for the workbooks)."""
-    from villagescore.io.omr_pdf import ballots_pdf
+    from villagescore.io.omr_pdf import FontMissing, ballots_pdf, fonts
 
+    try:
+        fonts()
+    except FontMissing as exc:
+        raise FatalInput(str(exc)) from None
     period = str(Period.parse(period))
     catalog = Catalog(scheme, setup)
     built = []
