@@ -240,7 +240,7 @@ def _code(image: np.ndarray) -> list[tuple[Payload | None, str, np.ndarray]]:
     short = min(image.shape[:2])
     if short > CODE_SHORT * 1.2:  # a smaller copy first: the code is large enough, and it is read faster
         f = CODE_SHORT / short
-        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
         found = [(b, 1 / f) for b in zxingcpp.read_barcodes(small, formats=zxingcpp.BarcodeFormat.QRCode)]
     if not found:
         found = [(b, 1.0) for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
@@ -497,7 +497,7 @@ def read_page(image: np.ndarray, find: Callable[[Payload], BallotLayout | None],
         out.decisions[q.key] = d
         if d.value is None:
             out.cuts[q.key] = _cut(page, q)
-    out.thumb = thumbnail(page, 420)
+    out.thumb = thumbnail(page, int(PAGE_W * PX) // 3)  # a third: the fast path of INTER_AREA
     return out
 
 
