@@ -288,14 +288,21 @@ def scan(scheme: Scheme, setup: Setup, scans: Path, out: Path, *, period: str | 
     for f in files:
         if f.error:
             report.add(issue("scan-file-unreadable", file=f.name, reason=f.error))
-    target = _period(scheme, reads, period)
+    target = _period(scheme, reads, period, lambda p: _has_forms(scheme, setup, out, p))
     run = ScanRun(target, files, [], [], report)
     _sort_pages(scheme, setup, catalog, reads, run, by_name, out)
     _write(scheme, setup, run, out, force)
     return run
 
 
-def _period(scheme: Scheme, reads: list, wanted: str | None) -> str:
+def _has_forms(scheme: Scheme, setup: Setup, out: Path, period: str) -> bool:
+    """Whether ``out`` holds the entry workbooks ``template`` wrote for ``period`` (the period's forms folder)."""
+    forms = [f for f in scheme.forms if f.kind in BALLOT_KINDS]
+    return any((out / unit_folder(u) / period_file_name(scheme, f, period, u)).exists()
+               for u in setup.units if not u.parent for f in forms if f.applies(u.type))
+
+
+def _period(scheme: Scheme, reads: list, wanted: str | None, has_forms: Callable[[str], bool]) -> str:
     if wanted:
         try:
             return str(Period.parse(wanted))
@@ -311,6 +318,9 @@ def _period(scheme: Scheme, reads: list, wanted: str | None) -> str:
                 continue
     if len(found) == 1:
         return found.pop()
+    folder = [p for p in sorted(found) if has_forms(p)]
+    if len(folder) == 1:  # the output folder is that period's forms folder: the ballots of other periods wait
+        return folder[0]
     if not found:
         raise ScanFatal("扫描件中没有找到本方案的机读测评票（请确认用 villagescore template --ballots scan 打印的票，"
                         "扫描时二维码清晰完整；或用 --scheme 指定方案）")
