@@ -3,6 +3,7 @@
     python benchmarks/omr.py                    # 1,000 pages: 800 score ballots (system A), 200 vote ballots (B)
     python benchmarks/omr.py --pages 200        # a quicker look
     python benchmarks/omr.py --keep /tmp/omr    # keep the scans and the outputs to look at
+    python benchmarks/omr.py --reuse /tmp/omr   # read the kept set again (after a change to the reader)
 
 The set is made the way a township's would be, outside the repo and deterministic by --seed: the readable
 ballots printed by ``template --ballots scan`` are rendered (150, 200 or 300 dpi), filled with pen-like marks
@@ -20,6 +21,7 @@ on every core, sorting them into ballots, writing every entry workbook and the o
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -91,6 +93,14 @@ def _make(job: tuple) -> list[tuple]:
     return out
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the reading workers)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=1000)
@@ -99,9 +109,27 @@ def main() -> None:
     ap.add_argument("--problems", type=float, default=0.05, help="share of ballots with one uncertain question")
     ap.add_argument("--votes", type=float, default=0.2, help="share of pages that are vote ballots (system B)")
     ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--keep", type=Path, default=None)
+    ap.add_argument("--keep", type=Path, default=None, help="make the set in this folder and keep it")
+    ap.add_argument("--reuse", type=Path, default=None, help="read again a set kept by an earlier --keep")
     args = ap.parse_args()
 
+    if args.reuse:
+        work = args.reuse
+        scans = work / "扫描件"
+        saved = json.loads((work / "truth.json").read_text("utf-8"))
+        units, crit, members = county(saved["units"])
+        truth = {(f, c, s): (v, p, r) for f, c, s, v, p, r in saved["truth"]}
+        pages = [(f, c, s, v, p, r, b"") for (f, c, s), (v, p, r) in truth.items()]
+        for folder in work.glob("输出_*"):
+            shutil.rmtree(folder)
+    else:
+        work, truth, pages, units, crit, members = make(args)
+    measure(args, work, scans if args.reuse else work / "扫描件", truth, pages, units, crit, members)
+    if args.keep is None and args.reuse is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def make(args):
     work = args.keep or Path(tempfile.mkdtemp(prefix="omr-bench-"))
     if work.exists():
         shutil.rmtree(work)
@@ -162,8 +190,14 @@ def main() -> None:
             (scans / form_id / f"扫描批次{batch_no:03d}.pdf").write_bytes(omr_sim.scanner_pdf(batch))
     print(f"made {len(pages)} pages in {made:.1f} s ({batch_no} scanner PDFs, "
           f"{sum(1 for p in pages if p[5])} phone photos) in {work}")
+    (work / "truth.json").write_text(json.dumps({"units": len(units), "truth": [
+        [*k, *v] for k, v in truth.items()]}, ensure_ascii=False), "utf-8")
+    return work, truth, pages, units, crit, members
 
-    results = {}
+
+def measure(args, work, scans, truth, pages, units, crit, members) -> None:
+
+    results, cpus = {}, {}
     for scheme_name, kind, period in (("pingbian", "score_ballot", "2025H1"), ("dazehu", "vote_ballot", "2025")):
         sch = schemes.load(scheme_name)
         mem = [Unit(m.code, m.name, "书记" if "书记" in m.post else "村干部", parent=m.parent, post=m.post,
@@ -175,9 +209,12 @@ def main() -> None:
         if not n_pages:
             continue
         t0 = time.perf_counter()
+        cpu0 = _cpu()
         run = scan(sch, setup, scans / form_id, out, period=period, workers=args.workers)
         elapsed = time.perf_counter() - t0
+        cpu = [b - a for a, b in zip(cpu0, _cpu())]
         results[scheme_name] = (run, elapsed, n_pages)
+        cpus[scheme_name] = cpu
 
     stats = {h: dict(marks=0, right=0, review=0, wrong=0, problems=0, problems_caught=0, ballots=0, clean_ballots=0)
              for h in ("clean", "rough")}
@@ -240,15 +277,21 @@ def main() -> None:
     total_pages = sum(n for _, _, n in results.values())
     total_time = sum(t for _, t, _ in results.values())
     for name, (run, elapsed, n) in results.items():
-        print(f"scan {name}: {n} ballot pages, {elapsed:.1f} s")
+        main_cpu, workers_cpu = cpus[name]
+        print(f"scan {name}: {n} ballot pages, {elapsed:.1f} s wall; CPU {main_cpu + workers_cpu:.1f} s "
+              f"(this process {main_cpu:.1f} s: sorting, building and writing the workbooks; reading workers "
+              f"{workers_cpu:.1f} s)")
+    main_cpu = sum(c[0] for c in cpus.values())
+    workers_cpu = sum(c[1] for c in cpus.values())
+    print(f"CPU per page: {1000 * (main_cpu + workers_cpu) / total_pages:.0f} ms; on an idle 2-core machine about "
+          f"{max(main_cpu, (main_cpu + workers_cpu) / 2):.0f} s for these {total_pages} pages "
+          f"(load average now {os.getloadavg()[0]:.1f})")
     print(f"speed: {total_pages} ballot pages in {total_time:.1f} s ({total_pages / total_time:.1f} pages/s, "
           f"{1000 * total_time / total_pages:.0f} ms a page) on {args.workers or os.cpu_count()} cores")
     if wrong_list:
         print("WRONG values written:")
         for w in wrong_list[:20]:
             print("  ", w)
-    if args.keep is None:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ SCAN_SUFFIXES = {".pdf": "PDF", ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", 
                  ".bmp": "BMP"}
 PX = 6.0  # pixels per millimetre of the aligned page (about 150 dpi)
 RENDER_DPI = 180  # PDF pages that are not one JPEG are rendered at this resolution
-MIN_SHORT = 1400  # pixels: a JPEG is decoded reduced only while its shorter side keeps this many
+MIN_SHORT = 1150  # pixels: a JPEG is decoded reduced only while its shorter side keeps this many
 MAX_SIDE = 2600  # photos larger than this (pixels, longer side) are reduced first
 INSET = 0.75  # mm inside a box's outer edge: its printed border and a little play are not measured
 SEARCH = 1.6  # mm a row of boxes may lie from where the corner marks put it
@@ -244,6 +244,10 @@ def _code(image: np.ndarray) -> list[tuple[Payload | None, str, np.ndarray]]:
         found = [(b, 1 / f) for b in zxingcpp.read_barcodes(small, formats=zxingcpp.BarcodeFormat.QRCode)]
     if not found:
         found = [(b, 1.0) for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+    if not found and short <= 3000 and not _blank(image):  # a small, soft photograph: its modules enlarged
+        f = 1.6
+        large = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+        found = [(b, 1 / f) for b in zxingcpp.read_barcodes(large, formats=zxingcpp.BarcodeFormat.QRCode)]
     out = []
     for b, scale in found:
         p = b.position
@@ -265,18 +269,20 @@ def _project(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def _blobs(image: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
     """Centres (image pixels) of every solid, squarish dark blob the size of a corner mark."""
-    f = min(1.0, 2.5 / px_per_mm)  # about 2.5 pixels per millimetre is enough to find them
-    small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR) if f < 1 else image
+    small, f = image, 1.0
+    while px_per_mm * f > 5:  # halved until about 2.5–5 pixels per millimetre: enough to find them
+        small, f = cv2.pyrDown(small), f / 2
+    f_x, f_y = small.shape[1] / image.shape[1], small.shape[0] / image.shape[0]
     k = int(15 * px_per_mm * f) | 1
     paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    binary = (small.astype(np.float32) < paper.astype(np.float32) * 0.6).astype(np.uint8)
+    binary = cv2.compare(small, cv2.convertScaleAbs(paper, alpha=0.6), cv2.CMP_LT)
     n, _, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
     side = MARK_SIZE * px_per_mm * f
     out = []
     for i in range(1, n):
         x, y, bw, bh, area = stats[i]
         if 0.35 * side * side <= area <= 2.4 * side * side and 0.5 <= bw / max(bh, 1) <= 2.0 and area >= 0.62 * bw * bh:
-            out.append(cents[i] / f)
+            out.append(cents[i] / (f_x, f_y))
     return out
 
 
@@ -373,9 +379,10 @@ def _ink_maps(page: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarra
     """(the aligned page inverted, (trace, light-ink, strong-ink masks)): ink is what is darker than the paper
     around it (the brightest grey within 7 mm, smoothed) by more than TRACE / LIGHT / STRONG of its grey."""
     smooth = cv2.GaussianBlur(page, (3, 3), 0)
-    k = int(7 * PX) | 1  # wider than any stroke and than a blacked-out box: what is left is paper
-    paper = cv2.dilate(smooth, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    paper = cv2.blur(paper, (k, k))
+    half = cv2.pyrDown(smooth)  # the paper varies slowly: found at half the resolution
+    k = int(7 * PX / 2) | 1  # wider than any stroke and than a blacked-out box: what is left is paper
+    paper = cv2.blur(cv2.dilate(half, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))), (k, k))
+    paper = cv2.resize(paper, (smooth.shape[1], smooth.shape[0]), interpolation=cv2.INTER_LINEAR)
     trace = smooth < cv2.convertScaleAbs(paper, alpha=1 - TRACE)
     light = smooth < cv2.convertScaleAbs(paper, alpha=1 - LIGHT)
     strong = smooth < cv2.convertScaleAbs(paper, alpha=1 - STRONG)
