@@ -260,7 +260,7 @@ def _score_pages(form: Form, items: list[tuple[str, str, str, Decimal]]):
         spec = [("", int(top) + 1, 1)]
     digits = list(range(max(n for _, n, _ in spec)))
     slots = len(digits) + (1 if form.halves else 0)
-    aspect_w = 16.0 if has_aspect else 0.0
+    aspect_w = 19.0 if has_aspect else 0.0  # four characters on a line
     max_w = 11.0
     label_w = 9.0 if double else 0.0  # 十位 / 个位
     boxes_w = min(max(slots * 8.0, 60.0), 112.0) + label_w

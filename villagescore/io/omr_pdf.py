@@ -57,6 +57,10 @@ def _candidates(role: str) -> list[tuple[Path, int]]:
     return own + (title if role == "title" else body) + common
 
 
+_HEAVY = ("simhei", "msyhbd")  # faces that are bold themselves; titles in any other are drawn emboldened
+_heavy_title: list[bool] = [False]
+
+
 @lru_cache(maxsize=None)
 def fonts() -> tuple[str, str]:
     """The registered (title, body) font names; FontMissing when the machine has no usable CJK font."""
@@ -70,6 +74,8 @@ def fonts() -> tuple[str, str]:
                 pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=index))
             except Exception:  # noqa: BLE001 - a PostScript-outline or damaged font: try the next one
                 continue
+            if role == "title":
+                _heavy_title[0] = path.stem.lower() in _HEAVY
             break
         else:
             raise FontMissing("找不到可嵌入的中文字体（Windows 的黑体、宋体，或 Linux 的文泉驿微米黑）；"
@@ -126,18 +132,23 @@ def _text(c: rl_canvas.Canvas, t: Text, serial: str, title_font: str, body_font:
     top = _y(t.rect.y) - (t.rect.h * mm - block) / 2  # centred vertically
     c.setFillGray(t.gray)
     c.setStrokeGray(t.gray)
+    embolden = t.bold and not _heavy_title[0]  # no bold face: fill and stroke the outline
+    if embolden:
+        c.saveState()  # the text render mode is graphics state: restored after this text
+        c.setLineWidth(size * 0.035)
     for k, line in enumerate(lines):
         base = top - lead * k - size * 0.98
         obj = c.beginText()
         obj.setFont(font, size)
-        if t.bold and font == body_font:  # no bold face: fill and stroke the outline
+        if embolden:
             obj.setTextRenderMode(2)
-            c.setLineWidth(size * 0.035)
         w = pdfmetrics.stringWidth(line, font, size)
         x = t.rect.x * mm + {"left": 0, "center": (t.rect.w * mm - w) / 2, "right": t.rect.w * mm - w}[t.align]
         obj.setTextOrigin(x, base)
         obj.textLine(line)
         c.drawText(obj)
+    if embolden:
+        c.restoreState()
 
 
 def _qr(c: rl_canvas.Canvas, payload: str) -> None:
