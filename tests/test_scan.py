@@ -2,6 +2,7 @@
 ``compute``: the whole session a clerk has, through the command line."""
 
 import io
+from decimal import Decimal
 import json
 import random
 import zipfile
@@ -229,3 +230,45 @@ def test_scan_refuses_a_folder_without_scans_and_wants_a_roster(tmp_path):
     (tmp_path / "空").mkdir()
     res = run("scan", tmp_path / "空", "-o", tmp_path / "out")
     assert res.exit_code == 2 and "名册" in res.output
+
+
+def test_vote_ballots_scanned_are_counted_per_person(tmp_path):
+    """System B: B1's ballots scanned; each box ticked is one vote for that person, as if typed."""
+    import test_system_b as b
+    from villagescore.pipeline import compute, load_setup, make_forms
+    from villagescore.scan import Catalog, print_ballots, scan
+
+    sch = load("dazehu")
+    roster = b.make_roster(sch, tmp_path / "setup")
+    folder = tmp_path / "2021表格"
+    assert make_forms(sch, roster, None, None, "2021", folder, seed=3).report.errors == []
+    setup, _ = load_setup(sch, roster, None, None)
+    pdfs = print_ballots(sch, setup, "2021", folder)
+    assert [p.name for p in pdfs] == ["B1_湖滨村_民主测评表（机读）_2021.pdf", "B2_桃花村_民主测评表（机读）_2021.pdf",
+                                      "B3_新港社区_民主测评表（机读）_2021.pdf"]
+    lay = Catalog(sch, setup).layout("vote", "B1", "2021")
+    images = omr_sim.render(pdfs[0].read_bytes(), 150)
+    rng = random.Random(1)
+    pages = []
+    for serial, votes in b.B1_BALLOTS:
+        sheet = omr_sim.Sheet(images[serial - 1].copy(), 150)
+        for q, vote in zip(lay.pages[0].questions, votes):
+            box = next(x for x in q.groups[0].boxes if x.value == vote)
+            omr_sim.mark(sheet, box.rect, omr_sim.Pen(0.5, 0.9, 1.0, 0.3, serial % 2 == 1), rng)
+        pages.append(omr_sim.encode(omr_sim.handle(sheet.image, omr_sim.Handling(angle=1.0), rng), 88))
+    scans = tmp_path / "扫描件"
+    scans.mkdir()
+    (scans / "湖滨村.pdf").write_bytes(omr_sim.scanner_pdf(pages))
+    run = scan(sch, setup, scans, folder)
+    assert (run.machine_read, run.for_review) == (4, 0)
+    b.ballots(folder, "B3", b.B3_BALLOTS)
+    from villagescore.demo import fill
+
+    fill(township.find(folder, "vote", "B2"), [{"代码": k, "好": a, "较好": c2, "一般": d, "差": e}
+                                              for k, (a, c2, d, e) in b.B2_TALLY.items()], match="代码",
+         sheet="测评结果汇总")
+    b.township_sheets(folder)
+    result = compute(sch, [folder])
+    b12 = b.unit(result, "B1-2").rounded  # 钱晓燕: 较好 3, 一般 1 → (240 + 60)/4 = 75; 较好以上 75%
+    assert (b12["vote_score"], b12["fine_rate"]) == (Decimal("75.00"), Decimal("75.00"))
+    assert "4 张票，机器读出 4 张" in result.scan_note
