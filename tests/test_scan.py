@@ -1,7 +1,6 @@
 """``template --ballots scan`` → print → fill → scan (scanner PDF, phone photos) → ``villagescore scan`` → review →
 ``compute``: the whole session a clerk has, through the command line."""
 
-import io
 from decimal import Decimal
 import json
 import random

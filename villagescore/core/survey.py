@@ -21,7 +21,6 @@ from typing import Any
 
 from villagescore.core.issues import Issue, issue
 from villagescore.core.normalize import clean_text, squash
-from villagescore.core.periods import Period
 from villagescore.core.records import Row, Unit
 from villagescore.core.scheme import Form
 from villagescore.core.tables import column_letter
