@@ -286,8 +286,10 @@ def _score_pages(form: Form, items: list[tuple[str, str, str, Decimal]]):
             shapes.append(_grid_cell(x, TABLE_TOP, w, head1 + head2, 0.93))
             texts.append(Text(Rect(x + 0.8, TABLE_TOP, w - 1.6, head1 + head2), text, 11, "center", bold=True))
         shapes.append(_grid_cell(x_boxes, TABLE_TOP, RIGHT - x_boxes, head1, 0.93))
-        texts.append(Text(Rect(x_boxes + 1, TABLE_TOP, RIGHT - x_boxes - 2, head1), "评分（在所选分数下面的方框内划“√”）",
-                          10.5, "center", bold=True))
+        head_text = ("评分（十位、个位各划一格，如 85 分：十位 8、个位 5）" if double else
+                     "评分（在所选分数下面的方框内划“√”）")
+        texts.append(Text(Rect(x_boxes + 1, TABLE_TOP, RIGHT - x_boxes - 2, head1), head_text, 10.5, "center",
+                          bold=True))
         shapes.append(_grid_cell(x_boxes, TABLE_TOP + head1, RIGHT - x_boxes, head2, 0.97))
         if label_w:
             texts.append(Text(Rect(x_boxes, TABLE_TOP + head1, label_w, head2), "分", 8, "center"))
