@@ -400,6 +400,9 @@ def template(
     evaluators: Optional[int] = typer.Option(None, "--evaluators", metavar="人数",
                                              help="每个单位发放的测评票张数（测评人数）；名册“测评人数”列已填写的单位以名册为准，"
                                                   "都不写则按方案规定。"),
+    ballots: str = typer.Option("excel", "--ballots", metavar="种类",
+                                help="测评票的打印版：excel（Excel 打印版，手工录入）、scan（机读测评票 PDF，"
+                                     "收回后扫描，用 villagescore scan 读入）或 both（两种都生成）。"),
 ) -> None:
     """生成空白表格。
 
@@ -411,12 +414,16 @@ def template(
       villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 -o 2025H1表格
       villagescore template --scheme dazehu --roster 名册.xlsx --period 2026 --archive 汇总/villagescore.db
       villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H2 --evaluators 21
+      villagescore template --roster 名册.xlsx --criteria 考核细则.xlsx --ledger 民生诉求台账.xlsx --period 2025H1 --ballots scan -o 2025H1表格
     """
     sch = _load_scheme(scheme)
     from villagescore.core.layout import EVALUATORS_MAX
 
     if evaluators is not None and not 1 <= evaluators <= EVALUATORS_MAX:
         err.print(f"[red]--evaluators 应为 1 至 {EVALUATORS_MAX} 之间的整数（每个单位发放的测评票张数）。[/]")
+        raise Exit(2)
+    if ballots not in BALLOT_CHOICES:
+        err.print(f"[red]--ballots 只能是 {'、'.join(BALLOT_CHOICES)}，写的是“{escape(ballots)}”。[/]")
         raise Exit(2)
     if kind is not None:
         if kind not in SETUP_KINDS:
@@ -470,11 +477,20 @@ def template(
 
         with _open_archive(archive) as arc:
             carried = open_items(arc.items(sch.scheme.id, before=str(per)))
+    forms_scheme = sch if ballots != "scan" else _without_printed_ballots(sch)
     with _progress() as bar:
         task = bar.add_task("生成表格", total=None, current="")
-        run = make_forms(sch, roster, criteria, ledger, str(per), target, seed,  # type: ignore[arg-type]
+        run = make_forms(forms_scheme, roster, criteria, ledger, str(per), target, seed,  # type: ignore[arg-type]
                          lambda name: bar.update(task, advance=1, current=name), carried=carried,
                          evaluators=evaluators)
+        if not run.report.errors and ballots != "excel":
+            from villagescore.pipeline import load_setup
+            from villagescore.scan import print_ballots
+
+            setup, _ = load_setup(sch, roster, criteria, None)  # type: ignore[arg-type]
+            run.paths += print_ballots(sch, setup, str(per), target, lambda name: bar.update(task, advance=1,
+                                                                                            current=name),
+                                       evaluators=evaluators)
     if run.report.errors:
         _print_report(run.report)
         err.print("[red]基础表有错误，未生成表格。请改正后重试。[/]")
@@ -486,6 +502,93 @@ def template(
         console.print(f"已把往期未完成的整改事项 {len(carried)} 项预先填入问题整改清单，请各单位更新整改情况。")
     if run.draws:
         console.print(f"回访抽取随机种子：{run.seed}（已记录在各村回访核查表中）")
+    if ballots != "excel":
+        console.print("机读测评票（PDF）已放在各单位文件夹中：请用 A4 纸按实际大小（100%）打印，不要缩放；收回后扫描或拍照，"
+                      "再用 villagescore scan 读入。")
+
+
+BALLOT_CHOICES = ("excel", "scan", "both")
+
+
+def _without_printed_ballots(sch):
+    """The scheme with its ballots' Excel print versions turned off (readable PDF ballots instead)."""
+    forms = [f.model_copy(update={"printable": False}) if f.kind in ("score_ballot", "vote_ballot") else f
+             for f in sch.forms]
+    return sch.model_copy(update={"forms": forms})
+
+
+# ------------------------------------------------------------------ scan
+
+
+@app.command()
+@guarded
+def scan(
+    scans: Path = typer.Argument(..., metavar="扫描件文件夹", help="存放扫描件的文件夹：扫描仪导出的 PDF、手机拍的 JPEG/PNG、"
+                                 "TIFF，顺序、方向不限。"),
+    out: Path = typer.Option(..., "--out", "-o", metavar="文件夹", help="写入录入表的文件夹，通常是 template 生成的本期表格"
+                             "文件夹（其中空白的测评票录入表会被替换）。"),
+    scheme: str = typer.Option("pingbian", "--scheme", "-s", metavar="方案", help="考评方案：内置方案名或 .toml 文件路径。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件",
+                                          help="名册；不写则用输出文件夹中的“00_基础信息/名册.xlsx”。"),
+    criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件",
+                                            help="考核细则；不写则用输出文件夹中的“00_基础信息/考核细则.xlsx”。"),
+    period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间", help="只读这一期的测评票，如 2025H1；"
+                                         "不写则按票上的二维码判断。"),
+    force: bool = typer.Option(False, "--force", help="覆盖已有录入或读入内容的录入表。"),
+) -> None:
+    """读取扫描的机读测评票，填入各单位的测评票录入表。
+
+    没有把握的选项（空白、多选、标记太淡、有涂改）、无法读取的页面、重复的票号，
+    不写入录入表，而是列在该录入表的“扫描核对”工作表中（附截图），请看图核对纸质票后填写“核对结果”。
+    扫描件本身不保存在输出中。全部读出时退出码为 0，有需要人工核对或未读入的页面时为 1。
+
+    示例：
+
+    \b
+      villagescore scan 扫描件 -o 2025H1表格
+      villagescore scan 扫描件 -o 测评票录入表 --roster 名册.xlsx --criteria 考核细则.xlsx --period 2025H1
+    """
+    sch = _load_scheme(scheme)
+    _check_folders([scans])
+    from villagescore.pipeline import SETUP_DIR, SETUP_NAMES, load_setup
+    from villagescore.scan import scan as run_scan
+
+    roster = roster or out / SETUP_DIR / SETUP_NAMES["roster"]
+    criteria = criteria or (out / SETUP_DIR / SETUP_NAMES["criteria"] if (out / SETUP_DIR).is_dir() else None)
+    if not roster.is_file():
+        err.print(f"[red]找不到名册：{escape(str(roster))}。请用 --roster 指定（以及 --criteria 考核细则）。[/]")
+        raise Exit(2)
+    if criteria is not None and not criteria.is_file():
+        criteria = None
+    setup, rep = load_setup(sch, roster, criteria, None)
+    if rep.errors:
+        _print_report(rep)
+        raise Exit(1)
+    with _progress() as bar:
+        task = bar.add_task("读取扫描件", total=None, current="")
+        run = run_scan(sch, setup, scans, out, period=period, force=force,
+                       sized=lambda n: bar.update(task, total=n),
+                       progress=lambda name, n: bar.update(task, advance=n, current=name))
+    table = Table(title=f"扫描读票（{Period.parse(run.period).label}）", title_justify="left")
+    for col in ("单位", "表格", "收到的票", "机器读出", "待人工核对", "录入表"):
+        table.add_column(col, overflow="fold")
+    for us in run.units:
+        pending = f"[yellow]{us.reviewed} 张（{len(us.items)} 处）[/]" if us.items else "[green]0[/]"
+        table.add_row(escape(f"{us.unit.name}（{us.unit.code}）"), escape(us.form.title), str(us.received), str(us.read),
+                      pending, escape(str(us.path)))
+    console.print(table)
+    unread = [i for i in run.report.issues if i.code != "scan-review-needed"]
+    if unread:
+        console.print(_issues_table(Report(unread)))
+    console.print(f"扫描件 {len(run.files)} 个、{run.pages} 页：测评票 {run.ballots} 张，机器读出 {run.machine_read} 张，"
+                  f"待人工核对 {run.for_review} 张；未读入 {len(run.loose)} 页" +
+                  (f"，空白页 {run.blank_pages} 页" if run.blank_pages else "") + "。")
+    if run.for_review:
+        console.print("[yellow]请打开上表中有待核对的录入表，在“扫描核对”工作表中看图并核对纸质票后填写“核对结果”；"
+                      "未核对的，compute 会按错误处理。[/]")
+    console.print(f"读票情况已保存：{escape(str(run.overview))}")
+    if run.for_review or run.loose or run.report.errors:
+        raise Exit(1)
 
 
 # ------------------------------------------------------------------ compute

@@ -22,6 +22,7 @@ from villagescore.core.tables import find_header
 from villagescore.parsing import form_of, shown_name
 from villagescore.parsing import units_named as _units_in
 from villagescore.io.batch import Prepare, read_workbooks
+from villagescore.io.omr_files import is_printed_ballots
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
 Progress = Callable[[str], None]
@@ -162,6 +163,9 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     for path in others:
         if path.resolve() not in exclude:
             name = shown_name(path, bases)
+            if is_printed_ballots(path):  # readable ballots printed by template (io/omr_pdf.py)
+                out.files.append(InputFile(name, "", status="打印用，未计入"))
+                continue
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from villagescore.core import layout
 from villagescore.core.issues import Issue, issue
+from villagescore.core.omr_review import SHEET_KEY, apply_review
 from villagescore.core.records import FormData, Row, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.normalize import clean_text, is_blank, normalize, squash
@@ -84,6 +85,14 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
                                              capacity=len(layout.vote_targets(form, members)))
         out.issues.extend(problems)
         out.issues.extend(merged_cells(wb, layout.VOTE_TALLY_SHEET, out.tally, fd.file, unit))
+    review = fd.meta.get(SHEET_KEY)
+    if review:  # ballots read from scans: the clerk's answers on the review sheet, as if typed (core/omr_review.py)
+        if review in wb.sheets:
+            grid, found, _ = apply_review(cols, grid, wb.sheets[review], file=fd.file, sheet=sheet, unit=unit,
+                                          halves=form.halves)
+            out.issues.extend(found)
+        else:
+            out.issues.append(issue("sheet-missing", file=fd.file, unit=unit, sheet=review))
     keep_if_only = {"score_ballot": {"serial"}, "vote_ballot": {"serial"}, "register": {"seq"}}.get(form.kind)
     rows, problems, header = parse_table(grid, cols, file=fd.file, sheet=sheet, unit=unit, keep_if_only=keep_if_only,
                                          capacity=capacity(form, setup))

@@ -39,6 +39,8 @@ from villagescore.io.setup_reader import Read, read_setup
 from villagescore.parsing import FormParser, form_members, parse_form
 from villagescore.collect import Collected, collect, identify_foreign, resolve_foreign
 from villagescore.core.lists import make_lists, tracked_items
+from villagescore.core.omr_review import scan_summary
+from villagescore.survey import SURVEY_KEY, add_tallies, find_exports, settle as settle_surveys
 
 Progress = Callable[[str], None]
 Listed = tuple[list[Path], list[Path]]  # a folder's workbooks and other data files (iter_workbook_files)
@@ -183,6 +185,8 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
             col.forms.remove(fd)
             col.status(fd.file, "不适用于该单位，未计入")
             continue
+        if fd.meta.get(SURVEY_KEY):  # counted from a questionnaire export already
+            continue
         wb = col.workbooks[fd.file]
         parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
         fd.sheet, fd.rows, fd.tally, fd.empty = parsed.sheet, parsed.rows, parsed.tally, parsed.empty
@@ -195,6 +199,9 @@ def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str
         by_file[fd.file].append(fd)
     for file, fds in by_file.items():
         wb = col.workbooks[file]
+        if fds[0].meta.get(SURVEY_KEY):  # a questionnaire export: one sheet read, for many units
+            report.extend(file_issues(wb, file, {fd.sheet for fd in fds}, ""))
+            continue
         if wb.parsed is not None:  # found where it was read (one form per file)
             report.extend(wb.parsed.file_issues)
             continue
@@ -500,6 +507,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     unit_zone = chosen.unit_zone or {}
     if chosen.unit_zone is None:
         col.zones = {}
+    exports = find_exports(scheme, setup, col, report)  # online questionnaires (villagescore/survey.py)
     identify_foreign(scheme, setup, col, report)
     try:
         target, periods = choose_periods(scheme, col.forms, period)
@@ -509,7 +517,9 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             raise
         target, periods = found[-1], found  # validate checks every period it finds
     resolve_foreign(scheme, col, periods, report)
+    add_tallies(scheme, col, exports, periods, report)
     _parse_forms(scheme, setup, col, periods, report)
+    settle_surveys(col, report)
     chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
     later = {lst.form for lst in scheme.lists if lst.form} | {f.id for f in scheme.forms if f.track is not None}
     for p in periods:
@@ -590,10 +600,12 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
         return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, r.code)
 
     results.sort(key=sort_key)
-    files = sorted(chk.col.files, key=lambda f: f.path)
+    scanned, scan_note = scan_summary(chk.col.forms, periods)  # ballots read from scans (core/omr_review.py)
+    files = sorted(chk.col.files + scanned, key=lambda f: f.path)
     rows = _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target)
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
-                      lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows))
+                      lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
+                      scan_note=scan_note)
 
 
 def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[str, list[Row]]]:
@@ -736,7 +748,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     statuses = [f.status for f in files]
     counts = {
         "files": len(files),
-        "read": sum(s in ("已读取", "自制表格，按表头识别") for s in statuses),
+        "read": sum(s in ("已读取", "自制表格，按表头识别", "网上问卷导出表") for s in statuses),
         "setup": statuses.count("基础信息"),
         "unreadable": statuses.count("无法读取"),
         "errors": len(report.errors),

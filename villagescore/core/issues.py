@@ -121,6 +121,19 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("merged-cells", "error", "填写区域中有合并单元格 {cell}，合并后各格的数值无法确定", "请取消合并，在每个单元格中分别填写。"),
     _c("identity-mismatch", "error", "这份表的内部记录属于 {claimed}，但表头写的是 {shown}，所在文件夹是 {folder}，无法确定属于哪个单位，未计入",
        "请使用该单位自己的表格（villagescore template 生成），不要复制其他单位的表格后修改。"),
+    # --- ballots read from scans, online questionnaires (issue 18) ---
+    _c("scan-review-pending", "error", "票号 {serial}「{label}」扫描时无法确认，还没有填写核对结果（录入表 {entry}）", "请看图并核对纸质票，在“核对结果”中选择；也可直接在录入表的该单元格填写。"),
+    _c("scan-answer-invalid", "error", "核对结果“{value}”不是可选的答案（可选：{options}）", "请从下拉列表中选择。"),
+    _c("scan-answer-conflict", "error", "核对结果为“{value}”，但录入表 {entry} 填写的是“{other}”", "两处只留一处，或改为一致。"),
+    _c("scan-page-not-entered", "error", "核对结果为“已录入”，但录入表中票号 {serial} 的一行（{entry}）还没有录入", "请按纸质票录入该行；不计入的选“不计入”，废票选“作废”。"),
+    _c("scan-review-unknown", "error", "扫描核对表中的票号 {serial}、代码“{key}”在录入表中找不到", "请不要修改扫描核对表的票号和代码两列。"),
+    _c("scan-file-unreadable", "error", "无法读取扫描件：{reason}", "请重新扫描或导出该文件；手机照片请存为 JPEG 或 PNG。"),
+    _c("scan-page-unread", "warning", "第 {page} 页未读入：{reason}。{hint}", ""),
+    _c("scan-review-needed", "warning", "{unit}“{form}”有 {count} 张票需要人工核对（共 {items} 处）", "请打开该录入表的“扫描核对”工作表，看图并核对纸质票后填写核对结果。"),
+    _c("survey-answer-unknown", "error", "第 {row} 行“{question}”的回答“{value}”不在方案的答案对照中", "请在方案文件该表的 [forms.survey] answers 中写明这个回答计入哪一项（或列入 ignore）。"),
+    _c("survey-unit-unknown", "error", "第 {row} 行的“{value}”不是名册中的单位", "请在方案文件的 [forms.survey] units 中写明它对应的单位代码，或核对问卷的选项。"),
+    _c("survey-column-missing", "error", "问卷导出表缺少“{label}”列", "请导出完整的答卷数据（问卷星：下载答卷数据→按选项文本；腾讯问卷：导出 Excel），不要删除列。"),
+    _c("survey-read", "warning", "网上问卷导出表：{count} 份答卷计入 {units} 个单位（{period}）", "请核对答卷份数。"),
 ]}
 # fmt: on
 

@@ -77,7 +77,7 @@ def issued(form: Form, count: int | None) -> Form:
     return form.model_copy(update={"evaluators": count})
 
 
-OUTPUT_ROLES = frozenset({"summary", "issues", "public"})  # identity roles of what this tool writes: never read back
+OUTPUT_ROLES = frozenset({"summary", "issues", "public", "scan"})  # identity roles of what this tool writes: never read back
 SETUP_DIR = "00_基础信息"  # where ``template`` puts the roster, criteria and ledger beside the forms
 PEOPLE_SHEET = "人员名单"  # the roster's second sheet when a scheme evaluates people too (member_types)
 

@@ -283,6 +283,7 @@ class RunResult:
     items: list[Item] = field(default_factory=list)  # tracked items (问题整改清单) of this period
     carried: list[Item] = field(default_factory=list)  # items still open last period and not listed again
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
+    scan_note: str = ""  # ballots read from scans: how many by machine, how many reviewed (for 说明)
 
     @property
     def has_people(self) -> bool:

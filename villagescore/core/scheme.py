@@ -108,6 +108,19 @@ RESERVED_KEYS = {
 FormKind = Literal["score_ballot", "vote_ballot", "callback", "tally", "register", "unit_scores"]
 
 
+class Survey(Strict):
+    """A tally counted from an online questionnaire's Excel export (问卷星, 腾讯问卷: one response per row), instead
+    of typed: which column names the unit, which column holds each of the form's rows, which answers count for
+    each option. Columns are found by their header (the text given, or a header containing it)."""
+
+    unit: str  # the question naming the village, e.g. "所在村（社区）"
+    questions: dict[str, str]  # the form's row (评价内容) → the question's column, e.g. 服务态度 = "服务态度"
+    answers: dict[str, list[str]]  # the form's option → the answers counted for it, e.g. 满意 = ["满意", "非常满意"]
+    units: dict[str, str] = {}  # an answer in the unit column → unit code, where it is not the roster's name or code
+    ignore: list[str] = []  # answers counted for no option (e.g. "不了解"); a blank answer is never counted
+    time: str = ""  # the submission-time column ("": 提交答卷时间, 结束答题时间 … found by name); it dates each response
+
+
 class Track(Strict):
     """A register whose rows are items followed from period to period (问题整改清单): which columns hold the
     problem, measure, owner, deadline and status, and which statuses mean the item is still open."""
@@ -132,6 +145,7 @@ class Form(Strict):
     items: Literal["criteria"] | Annotated[list[str], Field(max_length=MAX_COLUMNS)] | None = None
     evaluators: Annotated[int, Field(ge=1, le=MAX_EVALUATORS)] = 20
     printable: bool = True
+    halves: bool = False  # a readable (scanned) score ballot gets a "+0.5" box beside the whole points
     # callback
     draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
     # tally
@@ -151,6 +165,7 @@ class Form(Strict):
     self_label: str = ""
     members: Texts = []
     track: Track | None = None  # a register of items carried from period to period (问题整改清单)
+    survey: Survey | None = None  # a tally read from an online questionnaire's export (core/survey.py)
 
     @model_validator(mode="after")
     def _check(self) -> "Form":
@@ -177,6 +192,19 @@ class Form(Strict):
             missing = [k for k in (t.problem, t.measure, t.owner, t.deadline, t.status) if self.column(k) is None]
             if missing:
                 raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
+        if self.survey is not None:
+            if self.kind != "tally":
+                raise ValueError("survey 只能用于统计表（kind = \"tally\"）")
+            bad = [r for r in self.survey.questions if r not in self.rows]
+            if bad:
+                raise ValueError(f"survey.questions 中的“{'、'.join(bad)}”不是本表的 rows")
+            bad = [o for o in self.survey.answers if o not in self.options]
+            if bad:
+                raise ValueError(f"survey.answers 中的“{'、'.join(bad)}”不是本表的 options")
+            seen = [a for v in self.survey.answers.values() for a in v] + list(self.survey.ignore)
+            twice = sorted({a for a in seen if seen.count(a) > 1})
+            if twice:
+                raise ValueError(f"survey 中的回答“{'、'.join(twice)}”对应了不止一项")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if not self.none_label.strip():

@@ -212,6 +212,7 @@ _SHEET_METHODS = frozenset({
     "write_blank", "write_number", "set_row", "set_column", "data_validation",
     "freeze_panes", "protect", "set_paper", "set_landscape", "set_portrait", "set_margins", "center_horizontally",
     "fit_to_pages", "repeat_rows", "print_area", "set_footer", "activate", "set_h_pagebreaks", "very_hidden",
+    "insert_image",
 })
 _CELL_TEXT = {"write_string": 2, "merge_range": 4}
 
@@ -349,7 +350,8 @@ class _Book:
 
     def identity(self, values: dict[str, str]) -> None:
         ws = self.add_sheet(layout.IDENTITY_SHEET)
-        for r, key in enumerate(layout.IDENTITY_KEYS):
+        extra = [k for k in values if k not in layout.IDENTITY_KEYS]  # after the contract's keys (e.g. scan_*)
+        for r, key in enumerate([*layout.IDENTITY_KEYS, *extra]):
             ws.write_string(r, 0, key)
             ws.write_string(r, 1, values.get(key, ""))
         ws.very_hidden()
@@ -677,12 +679,15 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
                          draw: Draw | None = None, values: list[dict[str, Any]] | None = None,
                          members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None,
-                         declared: str | None = None) -> bytes:
+                         declared: str | None = None, more: Callable[[_Book], None] | None = None,
+                         identity: dict[str, str] | None = None) -> bytes:
     """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
 
     ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
     A vote ballot votes on the unit's ``members`` and has a second sheet to enter hand-counted totals
     instead (``tally``: its records typed in the same way). A register has a 本期无… box (``declared``: typed in).
+    ``more`` adds sheets after these (e.g. the review sheet of ballots read from scans, ``io/omr_book.py``);
+    ``identity``: keys added to the identity record.
     """
     period = _period(period)
     if form.scope == "unit" and unit is None:
@@ -712,7 +717,10 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
         _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
                                   tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
         book.sheets[0].activate()
-    book.identity(_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw))
+    if more is not None:
+        more(book)
+    book.identity({**_identity(scheme, "entry", form.id, sheet, unit=unit, period=period, form=form, draw=draw),
+                   **(identity or {})})
     return book.close()
 
 

@@ -1002,6 +1002,7 @@ def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> N
         ("工具版本", result.tool_version),
         ("舍入规则", f"四舍五入，保留 {result.places} 位小数，" + ("每一级舍入" if rounding(result) == "each" else "最后一次舍入")),
         *trace.about(),
+        *([("扫描读票", result.scan_note)] if result.scan_note else []),
     ]
     head_fmt = st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
     g.string(g.row, 0, "项目", head_fmt)
