@@ -322,7 +322,7 @@ def test_public_version_names_people_with_their_unit(result, tmp_path):
     path = tmp_path / "public.xlsx"
     path.write_bytes(build_public(result))
     ws = load_workbook(path)["公示"]
-    head = [c.value for c in ws[3]]
+    head = [c.value.replace("\n", "") for c in ws[3]]
     assert head == ["排名", "单位或人员", "所属单位", "年度考核综合得分", "等次"]
     rows = {r[1]: r for r in ws.iter_rows(min_row=4, values_only=True) if r[1]}
     assert rows["彭志刚（书记）"][2] == "新港社区"

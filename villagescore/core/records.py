@@ -250,6 +250,7 @@ class RunResult:
     items: list[Item] = field(default_factory=list)  # tracked items (问题整改清单) of this period
     carried: list[Item] = field(default_factory=list)  # items still open last period and not listed again
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
+    item_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # unit code → ballot item key → its text
 
     @property
     def has_people(self) -> bool:
