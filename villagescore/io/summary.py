@@ -318,7 +318,7 @@ class _Grid:
                 width = _text_width(value)
             elif cls is Decimal:
                 width = number(value, places)[1]
-            elif value is None:
+            elif value is None or cls is _Narrow:
                 continue
             elif isinstance(value, bool):
                 width = 2  # 是 / 否
@@ -1006,26 +1006,26 @@ def _ballots(book, st: _Styles, result: RunResult, title: str) -> None:
         g.caps[3] = CAP
         g.flex[3] = 24
     g.flex[status_col + 1] = NARROW
-    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col, set(lay.named)))
     names = {u.code: u.unit.name for u in result.units}
-    named = st(border=1, text_wrap=True, font_size=st.size - 1, bg_color="#F2F2F2", valign="top")
-    first = 3 + len(votes)
-    for r, code in lay.named.items():
-        g.string(r, 0, code, st(border=1, align="center", bg_color="#F2F2F2", valign="top"))
-        g.merged(r, 1, first - 1, f"{names.get(code, code)}考核细则", named, wrap=(g.line, 3))
-        for c, key in enumerate(keys, first):
-            g.merged(r, c, c, lay.labels[code].get(key, ""), named, wrap=(g.line * 0.9, 3))
-        g.merged(r, first + len(keys), len(header) - 1, "", named)
+    tone = {"bg_color": "#F2F2F2", "valign": "top"}
+    named = {r: ([_Narrow(code), _Narrow(f"{names.get(code, code)}考核细则"), None, *([None] if votes else []),
+                  *[_Narrow(lay.labels[code].get(k, "")) for k in keys], *[None] * 5],
+                 {c: dict(tone) for c in range(len(header))}) for r, code in lay.named.items()}
+    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col, named))
     g.finish(freeze_cols=3)
+
+
+class _Narrow(str):
+    """A text that wraps in its column and never widens it (a unit's criteria above its ballots)."""
 
 
 class _BallotRows:
     """The rows of 测评明细, made again each time they are read: a county's ballots are not held twice.
-    A row in ``named`` (the criteria of the unit below) is left empty here: its cells are written apart."""
+    ``named``: sheet row → the row naming the criteria of the unit below (values, formats)."""
 
-    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int, named: set[int] = frozenset()):
+    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int, named: dict | None = None):
         self.ballots, self.keys, self.votes, self.status_col = ballots, keys, votes, status_col
-        self.named = named
+        self.named = named or {}
         self.fmts: dict[str, dict[int, dict]] = {}  # by status: the same format dicts for every ballot
         self.periods: dict[str, str] = {}
 
@@ -1037,7 +1037,7 @@ class _BallotRows:
         r = 2
         for b in self.ballots:
             if r in named:
-                yield [], None
+                yield named[r]
                 r += 1
             r += 1
             period = periods.get(b.period)
