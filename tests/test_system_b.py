@@ -134,14 +134,15 @@ def test_forms_follow_the_people_sheet(folder):
         "B3_新港社区/B3-1_彭志刚_问题整改清单_2021.xlsx"]
     wb = read_workbook(find(folder, "vote", "B1"))
     assert wb.sheets["民主测评表"][3][1:6] == targets("B1")  # header: 票号, the unit, its people
-    assert [r[1] for r in wb.sheets["测评结果汇总"][4:]] == targets("B1")
-    assert [r[0] for r in wb.sheets["测评结果汇总"][4:]] == ["B1", "B1-1", "B1-2", "B1-3", "B1-4"]
+    tally = wb.sheets["测评结果汇总"]
+    assert [r[1] for r in tally[4:-2]] == targets("B1") and tally[-1][0].startswith("计票人：")  # signed below
+    assert [r[0] for r in tally[4:-2]] == ["B1", "B1-1", "B1-2", "B1-3", "B1-4"]
     printed = read_workbook(folder / "B1_湖滨村" / "B1_湖滨村_民主测评表（打印）_2021.xlsx")
     assert printed.identity["role"] == "print"
     page = printed.sheets[printed.sheet_order[0]]
     assert page[3] == ["测评对象", "好", "较好", "一般", "差"] and [r[0] for r in page[4:9]] == targets("B1")
     review = read_workbook(find(folder, "review")).sheets["综合评价表"]
-    assert [r[0] for r in review[4:]] == ["B1-1", "B2-1", "B3-1"]  # secretaries only
+    assert [r[0] for r in review[4:-2]] == ["B1-1", "B2-1", "B3-1"]  # secretaries only; then the signature line
     assert review[4][1] == "湖滨村 孙立新（书记）"
 
 

@@ -24,7 +24,7 @@ from villagescore.core.scheme import Column
 HEADER_SCAN = 30
 _TOTAL = re.compile(r"(合计|总计|小计|平均|平均分|平均值)[:：]?")
 _TOTAL_KIND = {"合计": "合计", "总计": "合计", "平均": "平均", "平均分": "平均", "平均值": "平均"}
-_FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注)[:：]")
+_FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注|回访人|统计人|计票人)[:：]")
 _MARKS = re.compile(r"^\*+|\*+$|\(必填\)$")  # after NFKC: "＊" is "*", "（" is "("
 
 
