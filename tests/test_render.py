@@ -51,32 +51,45 @@ SUMMARIES = {
     "E_taoyuan": ("shuocheng", [SAMPLES / "taoyuan" / "2024表格"], None),
 }
 
-# one filled workbook of every kind of form (entry sheets, printed ballots, setup files), from the samples
-FORMS = {
-    "score_ballot": "qingshi/2025H1表格/QS02_河口村/QS02_河口村_测评票录入_2025H1.xlsx",
-    "score_ballot_print": "qingshi/2025H1表格/QS01_青山村/QS01_青山村_测评票（打印）_2025H1.xlsx",
-    "callback": "qingshi/2025H1表格/QS01_青山村/QS01_青山村_回访核查表_2025H1.xlsx",
-    "tally": "qingshi/2025H1表格/QS01_青山村/QS01_青山村_问卷统计表_2025H1.xlsx",
-    "register": "qingshi/2025H1表格/QS01_青山村/QS01_青山村_匿名评价登记表_2025H1.xlsx",
-    "unit_scores": "qingshi/2025H1表格/乡党委县委评分表_2025H1.xlsx",
-    "roster": "qingshi/2025H1表格/00_基础信息/名册.xlsx",
-    "criteria": "qingshi/2025H1表格/00_基础信息/考核细则.xlsx",
-    "ledger": "qingshi/2025H1表格/00_基础信息/民生诉求台账.xlsx",
-    "vote_ballot": "qinghu/2025表格/QH01_青湖社区/QH01_青湖社区_民主测评表录入_2025.xlsx",
-    "vote_ballot_print": "qinghu/2025表格/QH01_青湖社区/QH01_青湖社区_民主测评表（打印）_2025.xlsx",
-    "department": "yunhe/2024表格/党建办评分表_2024.xlsx",
-    "township_register": "lanxi/云岭镇/2025Q1表格/加减分登记表_2025Q1.xlsx",
-}
+# blank forms as ``template`` writes them (what a clerk prints): township, scheme, setup folder, then one file of
+# every kind of form by a part of its name
+TEMPLATES = [("qingshi", "pingbian", "2025H1", {
+    "score_ballot": "测评票录入", "score_ballot_print": "测评票（打印）", "callback": "回访核查表", "tally": "问卷统计表",
+    "register": "匿名评价登记表", "unit_scores": "乡党委县委评分表", "roster": "名册", "criteria": "考核细则",
+    "ledger": "民生诉求台账"}),
+    ("qinghu", "dazehu", "2025", {"vote_ballot": "民主测评表录入", "vote_ballot_print": "民主测评表（打印）",
+                                  "tracked_register": "问题整改清单", "review": "综合评价表"}),
+    ("yunhe", "dazhou_street", "2024", {"department": "党建办评分表", "leaders_print": "党政领导评议票（打印）",
+                                        "village_vote": "村述村评统计表", "office": "站办所"}),
+    ("lanxi/云岭镇", "county_dynamic", "2025Q1", {"township_register": "加减分登记表"}),
+    ("taoyuan", "shuocheng", "2024", {"organisation": "定量考核组织评价得分表"}),
+]
+FORMS = [kind for *_, kinds in TEMPLATES for kind in kinds]
+
+
+def _forms(folder: Path) -> dict[str, Path]:
+    from villagescore.pipeline import make_forms
+
+    out = {}
+    for town, scheme, period, kinds in TEMPLATES:
+        base = SAMPLES / town / "基础信息"
+        extra = [base / n if (base / n).exists() else None for n in ("考核细则.xlsx", "民生诉求台账.xlsx")]
+        target = folder / "forms" / town.replace("/", "_")
+        make_forms(load(scheme), base / "名册.xlsx", *extra, period, target, seed=1)
+        files = sorted(target.rglob("*.xlsx"))
+        for kind, part in kinds.items():
+            out[kind] = next(f for f in files if part in f.name)
+    return out
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
-    """name → its PDF: the five summaries and the forms, converted in one LibreOffice call."""
+    """name → its PDF: the five summaries and the blank forms, converted in one LibreOffice call."""
     folder = tmp_path_factory.mktemp("render")
     for name, (scheme, folders, period) in SUMMARIES.items():
         (folder / f"{name}.xlsx").write_bytes(build_summary(compute(load(scheme), folders, period=period)))
-    for name, path in FORMS.items():
-        shutil.copy(SAMPLES / path, folder / f"form_{name}.xlsx")
+    for name, path in _forms(folder).items():
+        shutil.copy(path, folder / f"form_{name}.xlsx")
     profile = folder / "profile"
     files = sorted(folder.glob("*.xlsx"))
     subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
@@ -144,7 +157,9 @@ def test_charts_whole_on_their_pages(rendered, name, tmp_path):
     table_right = left + sum(map(page.column_points, widths))
     titles_seen = []
     for words in _words(rendered[name]):
-        charted = [w for w in words if w[0] > table_right + 4 and not _footer(w)]
+        heading = [w[1] for w in words if w[4].endswith("图表") and w[0] < table_right]  # the sheet's title line
+        charted = [w for w in words if w[0] > table_right + 4 and not _footer(w)
+                   and not any(abs(w[1] - y) < 2 for y in heading)]
         titles = [w for w in charted if "（按得分从高到低）" in w[4] or "分布（单位数）" in w[4]]
         if not charted:
             continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 A4 = (595.3, 841.9)  # points, portrait
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}  # inches
 MIN_SCALE = 0.8  # 10-point text printed at 8 pt
+SAFETY = 0.97  # of the page width: room for what a spreadsheet program rounds differently
 SPLIT_SCALE = 0.9  # a table split over pages prints its 10-point text at 9 pt
 
 
@@ -68,7 +69,7 @@ def plan(widths: list[float], *, keys: int = 0, landscape: bool | None = None, m
     total = sum(points)
     if landscape is None:
         landscape = total > printable_width(False)
-    page = printable_width(landscape)
+    page = printable_width(landscape) * SAFETY
     if total * min_scale <= page or len(widths) <= max(keys, 1):
         return Plan(landscape)
     keys = keys if sum(points[:keys]) < page / split_scale / 2 else 0  # key columns take at most half a page
@@ -90,7 +91,7 @@ def shrink(widths: list[float], floors: dict[int, float], *, landscape: bool, mi
     for the sheet to print one page wide at ``min_scale``; as they are when that needs no narrowing or when
     even the narrowest would not do (the sheet then splits over pages and keeps its wide columns)."""
     per_unit = column_points(1) - column_points(0)  # points one width unit takes
-    excess = sum(map(column_points, widths)) - printable_width(landscape) / min_scale
+    excess = sum(map(column_points, widths)) - printable_width(landscape) * SAFETY / min_scale
     slack = {c: widths[c] - f for c, f in floors.items() if c < len(widths) and widths[c] > f}
     room = sum(slack.values()) * per_unit
     if excess <= 0 or room < excess:
