@@ -196,17 +196,24 @@ class _RefGrid:
         return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
 
     def _clip(self, plan) -> None:
-        """Text across a split sheet spans its first page: the merges, their blank cells and their heights."""
-        last = plan.first_page - 1
-        if last < 0:
+        """Text across a split sheet moves to the columns ``page.span`` gives: its merge, cells and heights."""
+        from xlsxwriter.worksheet import CellBlankTuple as cell_blank_tuple
+
+        from villagescore.io import page
+
+        if not plan.breaks:
             return
-        ws = self.ws
-        ws.merge = [[r1, c1, r2, min(c2, last)] if r1 in self.spanning else [r1, c1, r2, c2]
+        ws, title = self.ws, min(self.spanning)
+        moved = {r: page.span(plan, self.ncols, r == title) for r in self.spanning}
+        ws.merge = [[r1, *moved[r1][:1], r2, moved[r1][1]] if r1 in moved else [r1, c1, r2, c2]
                     for r1, c1, r2, c2 in ws.merge]
-        for r in self.spanning:
-            for c in [c for c in ws.table.get(r, {}) if c > last]:
-                del ws.table[r][c]
-        self.texts = [(r, c1, min(c2, last) if r in self.spanning else c2, *rest) for r, c1, c2, *rest in self.texts]
+        for r, (c1, c2) in moved.items():
+            cells = ws.table.get(r, {})
+            text = cells.get(0)
+            blank = next((c for k, c in cells.items() if k), None)
+            fmt = blank.format if blank is not None else getattr(text, "format", None)
+            ws.table[r] = {c1: text, **{c: cell_blank_tuple(fmt) for c in range(c1 + 1, c2 + 1)}}
+        self.texts = [(r, *moved[r], *rest) if r in moved else (r, c1, c2, *rest) for r, c1, c2, *rest in self.texts]
 
     def finish(self, *, freeze_cols=0, landscape=True) -> None:
         from villagescore.io import page

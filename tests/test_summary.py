@@ -209,7 +209,13 @@ def test_annual_shows_each_period():
     wb = openpyxl.load_workbook(io.BytesIO(build_summary(_result(("2025H1", "2025H2"), "2025"))))
     ws = wb["汇总"]
     header = _header(ws)
-    assert ws["A1"].value == "村党组织书记逆向述职考评 2025年度 考评结果汇总"
+    # too wide for one page at 8 pt: split over two, 排名/单位代码/单位名称 repeated on each, the title over the
+    # first page right of them (a repeated column would print a piece of it), the signature on the last page
+    assert ws.print_title_cols == "$A:$C" and ws.page_setup.scale == 90 and not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert [c.value for c in ws[1] if c.value] == ["村党组织书记逆向述职考评 2025年度 考评结果汇总"] and not ws["A1"].value
+    assert len(ws.col_breaks.brk) == 1
+    signature = next(c for row in ws.iter_rows() for c in row if str(c.value).startswith("审核人"))
+    assert signature.column - 1 == ws.col_breaks.brk[0].id
     assert header[5:8] == ["2025年上半年得分", "2025年下半年得分", "发展质量集中考评"]
     assert ws["F3"].value == pytest.approx(90.86) and ws["F3"].number_format == "0.00"
     rows = _rows(wb["分项得分"])

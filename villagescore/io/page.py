@@ -86,6 +86,15 @@ def plan(widths: list[float], *, keys: int = 0, landscape: bool | None = None, m
     return Plan(landscape, round(split_scale * 100), breaks, keys)
 
 
+def span(p: Plan, ncols: int, first: bool) -> tuple[int, int]:
+    """The columns a text across the sheet takes (a title when ``first``, else a note or a signature line below
+    the table): all of them, or on a split sheet the first page's columns right of the repeated key columns
+    for a title, the last page's for a note, so the repeated key columns never show a piece of them."""
+    if not p.breaks:
+        return 0, ncols - 1
+    return (p.keys, p.breaks[0] - 1) if first else (p.breaks[-1], ncols - 1)
+
+
 def shrink(widths: list[float], floors: dict[int, float], *, landscape: bool, min_scale: float = MIN_SCALE) -> list[float]:
     """``widths`` with the wrapping text columns in ``floors`` (column → its narrowest) narrowed evenly, just enough
     for the sheet to print one page wide at ``min_scale``; as they are when that needs no narrowing or when
@@ -132,5 +141,5 @@ def apply(ws, p: Plan, *, footer: str = "") -> None:
         ws.set_footer(footer)
 
 
-__all__ = ["Plan", "plan", "apply", "shrink", "column_points", "printable_width", "printable_height", "MIN_SCALE",
+__all__ = ["Plan", "plan", "apply", "shrink", "span", "column_points", "printable_width", "printable_height", "MIN_SCALE",
            "SPLIT_SCALE"]

@@ -397,13 +397,12 @@ class _Grid:
 
 
     def _fit_spans(self, plan: page.Plan) -> None:
-        """Text across the whole sheet (title, notes, signatures) spans only the first page of a split sheet."""
-        last = plan.first_page - 1
-        if last < 0:
-            return
+        """Text across the whole sheet on a sheet split over pages (``page.span``): the title over the first page
+        right of the key columns, notes and signatures over the last page, so no repeated key column shows a
+        piece of them."""
         for r in self.spanning:
-            self.entries[r] = [(e[0], e[1], min(e[2], last), *e[3:]) if e[0] == "mrg" else e
-                               for e in self.entries.get(r, ())]
+            self.entries[r] = [(e[0], *page.span(plan, self.ncols, r == min(self.spanning)), *e[3:])
+                               if e[0] == "mrg" else e for e in self.entries.get(r, ())]
 
 
 def _method(ws, name: str):
