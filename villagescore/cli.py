@@ -103,6 +103,31 @@ _USAGE_ZH = [
 ]
 
 
+_USAGE_WORDS = (("[OPTIONS]", "[选项]"), ("COMMAND [ARGS]...", "命令 [参数]..."), ("[ARGS]...", "[参数]..."))
+
+
+def _plain_help_layout(formatting) -> None:
+    """Help as a clerk reads it: the usage line in Chinese, no Python type after an argument's name (<str>,
+    <list[Path]>: the metavar says what to write), columns measured in screen cells (a CJK character takes two)."""
+    from typer import core as typer_core
+
+    from villagescore.io.cells import display_width
+
+    plain_usage = formatting.HelpFormatter.write_usage
+
+    def write_usage(self, prog, args="", prefix=None):
+        for english, chinese in _USAGE_WORDS:
+            args = args.replace(english, chinese)
+        return plain_usage(self, prog, args, prefix)
+
+    formatting.HelpFormatter.write_usage = write_usage
+    strip = getattr(formatting, "strip_ansi", None) or (lambda x: x)
+    formatting.term_len = lambda x: display_width(strip(x))
+    argument = getattr(typer_core, "TyperArgument", None)
+    if argument is not None and hasattr(argument, "display_type_rich"):
+        argument.display_type_rich = lambda self, ctx: None
+
+
 def _chinese_usage_errors() -> None:
     """Typer ≥ 0.20 carries its own click without gettext: give its usage, help and errors in Chinese."""
     try:
@@ -128,6 +153,7 @@ def _chinese_usage_errors() -> None:
         return plain_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = write_usage
+    _plain_help_layout(formatting)
 
     def message(exc) -> str:
         if isinstance(exc, exceptions.MissingParameter):
@@ -204,7 +230,8 @@ def guarded(func):
         except SchemeError as exc:
             if STATE["debug"]:
                 raise
-            err.print(f"[red]考评方案有错误：{escape(str(exc.source))}[/]")
+            missing = any(p.startswith("没有名为") for p in exc.problems)
+            err.print(f"[red]{'找不到考评方案' if missing else '考评方案有错误'}：{escape(str(exc.source))}[/]")
             for p in exc.problems:
                 err.print(f"  · {escape(p)}")
             raise typer.Exit(2) from None
@@ -843,6 +870,7 @@ def explain(
     from villagescore.core.explain import explain_unit
 
     result = _compute_folders(sch, folders, period, roster, criteria, set())
+    unit = _unit_code(unit, [u.code for u in result.units])
     try:
         lines = explain_unit(result, unit)
     except KeyError:
@@ -853,6 +881,19 @@ def explain(
         console.print(line, markup=False)
     if result.report.errors:
         raise Exit(1)
+
+
+def _unit_code(typed: str, codes: list[str]) -> str:
+    """A unit code as the roster writes it: typed in another case or in full-width letters (mj05, ＭＪ０５) it is
+    still found; an unknown code comes back as typed."""
+    key = _code_key(typed)
+    return next((c for c in codes if c == typed), None) or next((c for c in codes if c.upper() == key), typed)
+
+
+def _code_key(typed: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", typed).strip().upper()
 
 
 # ------------------------------------------------------------------ history
@@ -884,7 +925,7 @@ def history(
             table = Table(title=f"历次计算（{escape(str(archive))}）", title_justify="left")
             for col in ("编号", "方案", "期间", "计算时间", "当前", "错误", "提示", "工具版本"):
                 table.add_column(col)
-            for r in arc.runs():
+            for r in sorted(arc.runs(), key=lambda r: (r.period, r.id)):  # periods in order, each period's runs too
                 table.add_row(str(r.id), r.scheme_name, r.period, r.computed_at, "是" if r.current else "",
                               str(r.errors), str(r.warnings), r.tool_version)
             console.print(table)
@@ -900,6 +941,10 @@ def history(
             console.print(f"档案库已导出：{escape(str(target))}")
             return
         entries = arc.timeline(what)
+        if not entries and arc.timeline(_code_key(what)):  # typed mj05 for MJ05
+            what = _code_key(what)
+            entries = arc.timeline(what)
+        entries = sorted(entries, key=lambda t: (t.period, t.run_id))  # periods in order, a recomputation after
         if not entries:
             err.print(f"[red]档案库中没有单位 {escape(what)} 的记录。[/]")
             raise Exit(1)
