@@ -106,6 +106,9 @@ CODES: dict[str, Code] = {c.code: c for c in [
 # fmt: on
 
 
+HINT_DEFAULTS = {"example": "85 或 85.5"}  # a hint's value when the issue does not carry its own
+
+
 @dataclass(frozen=True)
 class Issue:
     code: str
@@ -136,10 +139,10 @@ class Issue:
         """The fix, with the issue's own values where the hint names them (an example that fits the column)."""
         if "{" not in self.spec.hint:
             return self.spec.hint
-        try:
-            return self.spec.hint.format(**self.params)
+        try:  # an issue made before the hint named a value (an archived run) gets the general example
+            return self.spec.hint.format(**{**HINT_DEFAULTS, **self.params})
         except (KeyError, IndexError):
-            return self.spec.hint.split("，例如")[0].rstrip("。") + "。"
+            return self.spec.hint
 
     @property
     def where(self) -> str:
