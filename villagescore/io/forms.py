@@ -465,7 +465,8 @@ class _Table:
 def _width(c: Column, values: list[Any]) -> float:
     if c.width:
         return c.width
-    seen = [_tw(str(v)) for v in values if v is not None]
+    # a long run of digits (a phone number) prints wider than its count in some CJK fonts: a little room to spare
+    seen = [_tw(str(v)) + (len(str(v)) // 6 if str(v).isdigit() else 0) for v in values if v is not None]
     if c.type == "option":
         seen += [_tw(o) + 3 for o in c.options]  # room for the dropdown arrow
     label_cap = 10 if c.type in ("number", "integer") else 16  # longer labels wrap in the header
