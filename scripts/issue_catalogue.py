@@ -28,7 +28,7 @@ PLACES = ("unit", "sheet", "cell")  # filled from the issue's position, not from
 FIELD_EXAMPLES: dict[str, object] = {
     "aspect": "产业发展", "capacity": 20, "cell": "Z20001", "claimed": "河口村（QS02）", "code": "QS09", "cols": 200, "column": "乡党委评价",
     "count": 3, "detail": "诉求编号 QS01-07 不在抽取记录中", "effect": "其中的数据已计入", "entry": "C7",
-    "expected": "2025H1", "first": "C5", "folder": "2025H1表格/青山村", "form": "发展质量集中考评测评票", "found": "2024H2",
+    "example": "85 或 85.5", "expected": "2025H1", "first": "C5", "folder": "2025H1表格/青山村", "form": "发展质量集中考评测评票", "found": "2024H2",
     "grading": "考评等次", "hint": "请重新扫描该页。", "items": 3, "key": "c3", "issued": 20, "item": "吃拿卡要", "kind": "合计", "label": "总分",
     "labels": "票号、是否作废", "length": 350, "limit": 100, "leaf": "乡党委评价", "max": 100, "min": 0, "options": "是、否",
     "other": "2025H1表格/青山村/测评票录入表(1).xlsx", "other_row": 7, "page": 4, "period": "2025H1", "question": "您对村干部的服务态度是否满意",

@@ -5,7 +5,8 @@
 #   scripts/render_summary.sh 2025年度汇总.xlsx /tmp/pages [dpi]
 #
 # A throw-away LibreOffice profile is used, so a running LibreOffice and the user's settings are
-# left alone; formulas are recalculated on load, as a reader's spreadsheet program would.
+# left alone; formulas are recalculated on load, as a reader's spreadsheet program would. Install Carlito
+# (fonts-crosextra-carlito): without it LibreOffice prints every column a third wider than Excel does.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then

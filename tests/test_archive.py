@@ -193,7 +193,7 @@ def test_summary_shows_previous_period(tmp_path, scheme, result):
     path = tmp_path / "s.xlsx"
     path.write_bytes(build_summary(h2))
     rows = [[c.value for c in r] for r in load_workbook(path, data_only=True)["汇总"].iter_rows()]
-    header = next(r for r in rows if r and r[0] == "排名")
+    header = [h.replace("\n", "") if isinstance(h, str) else h for h in next(r for r in rows if r and r[0] == "排名")]
     v1 = next(r for r in rows if "V1" in r)
     assert header[header.index("得分变化") - 1] == "上期（2025年上半年）得分"
     assert v1[header.index("得分变化") - 1] == pytest.approx(88.52)

@@ -205,7 +205,7 @@ def test_brackets_in_paths_are_shown_as_typed(tmp_path):
 
 
 def test_a_county_ranking_on_screen_shows_top_and_bottom():
-    from villagescore.cli import RANKING_ROWS_MAX, _ranking_table, console
+    from villagescore.cli import RANKING_ROWS_MAX, _ranking_tables, console
     from villagescore.core.records import GradeResult, RunResult, Unit, UnitResult
     from villagescore.core.issues import Report
 
@@ -214,10 +214,11 @@ def test_a_county_ranking_on_screen_shows_top_and_bottom():
     result = RunResult("s", "方案", "1", "", "2025Q1", ["2025Q1"], units, [], Report(), [], [], "", "0",
                        node_labels={"total": "得分"}, display=["total"], gradings=[("g", "等次")])
     with console.capture() as cap:
-        console.print(_ranking_table(result))
+        for table in _ranking_tables(result):
+            console.print(table)
     out = cap.get()
     assert "C001" in out and "C040" in out and "C041" not in out and "C081" in out and "C100" in out
-    assert f"中间 {100 - RANKING_ROWS_MAX} 个单位从略，完整排名见汇总表" in out
+    assert f"中间 {100 - RANKING_ROWS_MAX} 个从略，完整排名见汇总表" in out
 
 
 def test_issue_table_lists_cells_in_sheet_order():

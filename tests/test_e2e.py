@@ -78,10 +78,10 @@ def test_summary_workbook(result, tmp_path):
     path.write_bytes(build_summary(result))
     wb = load_workbook(path, data_only=True)  # cached values, as Excel shows them before recalculating
     assert [w.title for w in wb.worksheets if w.sheet_state == "visible"] == [
-        "汇总", "图表", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
+        "汇总", "图表", "分项得分", "得分依据", "等次配额", "测评明细", "问题清单", "说明"]
     ws = wb["汇总"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    header = next(r for r in rows if r and r[0] == "排名")
+    header = [h.replace("\n", "") if isinstance(h, str) else h for h in next(r for r in rows if r and r[0] == "排名")]
     v1 = next(r for r in rows if "V1" in r)
     assert v1[header.index("综合考评得分")] == pytest.approx(88.52)
     formulas = [[c.value for c in r] for r in load_workbook(path)["汇总"].iter_rows()]
@@ -89,7 +89,9 @@ def test_summary_workbook(result, tmp_path):
     assert v1_formula.startswith("=ROUND(") and "分项得分" in v1_formula
     assert v1[header.index("考评等次")] == "中"
     details = [[c.value for c in r] for r in wb["测评明细"].iter_rows()]
-    assert sum(1 for r in details if "V1" in r) == 10
+    assert sum(1 for r in details if "V1" in r and r[details[1].index("状态")]) == 10
+    named = next(r for r in details if "V1" in r)  # above V1's ballots: the row naming its own ten criteria
+    assert named[1].endswith("考核细则") and named[3] and not named[details[1].index("状态")]
 
 
 def test_other_period_refused(tmp_path, scheme, township):

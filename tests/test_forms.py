@@ -13,6 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from villagescore import TEMPLATE_VERSION
 from villagescore.core import layout
+from villagescore.io.forms import SIGNATURES
 from villagescore.core.draw import draw_requests
 from villagescore.core.records import Criterion, LedgerEntry, Setup, Unit
 from villagescore.core.scheme import Form
@@ -133,16 +134,19 @@ def test_prefilled_records(scheme, setup, draws):
         assert row[:6] == [i + 1, e.request_id, e.date, e.content, e.requester, e.phone]
         assert row[6:] == [None] * 7
     short = _open(_entry(scheme, setup, draws, "callback", "C03")).active
-    assert short.max_row == 4 + 3 and "全部抽取" in short.cell(3, 1).value
+    assert short.max_row == 4 + 3 + 2 and "全部抽取" in short.cell(3, 1).value
+    assert short.cell(9, 1).value.startswith("回访人：")  # who called back signs below the table
 
     ws = _open(_entry(scheme, setup, draws, "questionnaire")).active
-    assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1)] == ["服务态度", "服务响应", "服务效果"]
+    assert [ws.cell(r, 1).value for r in range(5, ws.max_row - 1)] == ["服务态度", "服务响应", "服务效果"]
+    assert ws.cell(ws.max_row, 1).value.startswith("统计人：")
 
     ws = _open(_entry(scheme, setup, draws, "anonymous")).active
     assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1)] == list(range(1, 41))
 
     ws = _open(_entry(scheme, setup, draws, "committee")).active
-    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in range(5, ws.max_row + 1)] == [
+    assert ws.cell(ws.max_row, 1).value.startswith("审核人：")  # the committee signs its scores
+    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in range(5, ws.max_row - 1)] == [
         ("C01", "青山村"), ("C02", "河口社区"), ("C03", "石门村")]
     assert "乡镇：示例乡" in ws.cell(2, 1).value
 
@@ -155,12 +159,13 @@ def test_validation_and_protection(scheme, setup, draws, form_id):
     fixed = {i for i, c in enumerate(cols) if c.key in layout.prefilled_keys(form)
              and [x.key for x in cols].index(c.key) == i}
     by_col = {}
+    last = ws.max_row - (2 if form.kind in SIGNATURES else 0)  # a signature line two rows below the table
     for dv in ws.data_validations.dataValidation:
         if str(dv.sqref).endswith("3"):  # a register's 本期无… box, right of the note row
             assert form.kind == "register" and dv.formula1 == '"是,否"' and ws.cell(3, next(iter(dv.sqref.ranges)).min_col - 1).value
             continue
         for rng in dv.sqref.ranges:
-            assert rng.min_col == rng.max_col and rng.min_row == 5 and rng.max_row == ws.max_row
+            assert rng.min_col == rng.max_col and rng.min_row == 5 and rng.max_row == last
             by_col[rng.min_col - 1] = dv
     assert set(by_col) == set(range(len(cols))) - fixed
     expected = {"option": "list", "number": "decimal", "integer": "whole", "text": "textLength"}

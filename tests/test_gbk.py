@@ -117,7 +117,7 @@ def test_output_to_a_gbk_stream(tmp_path):
                    "--no-archive")
     out = res.stdout.decode("gbk")
     assert res.returncode == 0, res.stderr.decode("gbk", "replace")
-    assert "星级化考核总分" in out and "柿子沟村" in out and "汇总表已保存" in out
+    assert "考核总分" in out and "柿子沟村" in out and "汇总表已保存" in out  # a long label on two lines
 
 
 def test_a_character_outside_gbk_in_a_name_does_not_stop_the_run(tmp_path):

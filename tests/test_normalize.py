@@ -133,3 +133,21 @@ def test_cell_problems_and_long_numbers():
     assert (value, code, params["value"]) == (None, "long-number", "110101199001011000")
     assert normalize(999999999999999.0, TEXT) == ("999999999999999", None, {})
     assert "15 位" in issue(code, cell="D7", **params).message
+
+
+@pytest.mark.parametrize("raw, type_, want", [
+    ("20人", "integer", Decimal(20)), ("３０人", "integer", Decimal(30)), ("30000元", "number", Decimal(30000)),
+    ("3件", "integer", Decimal(3)), ("12 票", "integer", Decimal(12)), ("85分", "number", Decimal(85)),
+])
+def test_a_unit_typed_after_a_number_is_read_like_85分(raw, type_, want):
+    col = Column(key="x", label="数", type=type_, places=2, min=Decimal(0), max=Decimal(100000))
+    assert normalize(raw, col) == (want, None, {})
+
+
+def test_not_a_number_hint_fits_the_column():
+    count = Column(key="n", label="参会人数", type="integer", min=Decimal(0), max=Decimal(1000))
+    score = Column(key="s", label="得分", type="number", places=2, min=Decimal(0), max=Decimal(10))
+    value, code, params = normalize("二十人", count)
+    assert code == "not-a-number" and issue(code, **params).hint == "请填写数字，例如 20。"  # a head count is whole
+    value, code, params = normalize("九分", score)
+    assert issue(code, **params).hint == "请填写数字，例如 10 或 9.5。"  # within the item's 10 points

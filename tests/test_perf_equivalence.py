@@ -80,6 +80,11 @@ class _RefGrid:
         self.table = None
         self.heading = 0
         self.line = S.LINE_HEIGHT * st.size / 10
+        self.heads: dict[int, int] = {}
+        self.spanning: set[int] = set()
+        self.flex: dict[int, int] = {}
+        self.keys = 0
+        self.repeat = True
 
     def _note(self, col: int, width: int) -> None:
         self.widths[col] = max(self.widths.get(col, 0), math.ceil(width * self.scale))
@@ -104,7 +109,8 @@ class _RefGrid:
         else:
             text = str(value)
             ws.write_string(r, c, text, st(border=1, text_wrap=True, **fmt))
-            self._note(c, S._text_width(text))
+            if not isinstance(value, S._Narrow):  # a text that wraps and never widens its column
+                self._note(c, S._text_width(text))
             self._wrap(r, c, c, text)
 
     def number(self, r: int, c: int, e, **fmt) -> None:
@@ -134,10 +140,11 @@ class _RefGrid:
             self.ws.merge_range(r, c1, r, c2, "", fmt)
         self.ws.write_string(r, c1, text, fmt)
         if wrap:
-            self._wrap(r, c1, c2, text)
+            self.texts.append((r, c1, c2, text, *wrap))
 
     def title(self, text, ncols) -> None:
         self.ncols = max(ncols, 1)
+        self.spanning.add(self.row)
         self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=self.st.size + 4, align="center"))
         self.heading = math.ceil(S._text_width(text) * (self.st.size + 4) / 11) + 2
         self.ws.set_row(self.row, 30 * self.scale)
@@ -147,8 +154,9 @@ class _RefGrid:
         r = self.row
         fmt = self.st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
         for c, label in enumerate(labels):
+            label = S.balanced_lines(label, S.HEADER_CAP)
             self.ws.write_string(r, c, label, fmt)
-            self._note(c, min(S._text_width(label), S.HEADER_CAP))
+            self.heads[c] = max(self.heads.get(c, 0), math.ceil(min(S._text_width(label), S.HEADER_WIDEST) * self.scale))
             self._wrap(r, c, c, label)
         if self.head is None:
             self.head = r
@@ -176,19 +184,45 @@ class _RefGrid:
         self.row += gap
         style = self.st(text_wrap=True, align="left", **fmt)
         for line in lines:
+            self.spanning.add(self.row)
             self.merged(self.row, 0, self.ncols - 1, line, style)
             self._wrap(self.row, 0, self.ncols - 1, line, block=True, size=fmt.get("font_size"))
             self.row += 1
 
     def _widths(self):
-        widths = [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, S.CAP)) for c in range(self.ncols)]
+        widths = [min(max(max(self.widths.get(c, 0), 4) + 2, self.heads.get(c, 0) + 1), self.caps.get(c, S.CAP))
+                  for c in range(self.ncols)]
         short = self.heading - sum(widths)
         return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
 
+    def _clip(self, plan) -> None:
+        """Text across a split sheet moves to the columns ``page.span`` gives: its merge, cells and heights."""
+        from xlsxwriter.worksheet import CellBlankTuple as cell_blank_tuple
+
+        from villagescore.io import page
+
+        if not plan.breaks:
+            return
+        ws, title = self.ws, min(self.spanning)
+        moved = {r: page.span(plan, self.ncols, r == title) for r in self.spanning}
+        ws.merge = [[r1, *moved[r1][:1], r2, moved[r1][1]] if r1 in moved else [r1, c1, r2, c2]
+                    for r1, c1, r2, c2 in ws.merge]
+        for r, (c1, c2) in moved.items():
+            cells = ws.table.get(r, {})
+            text = cells.get(0)
+            blank = next((c for k, c in cells.items() if k), None)
+            fmt = blank.format if blank is not None else getattr(text, "format", None)
+            ws.table[r] = {c1: text, **{c: cell_blank_tuple(fmt) for c in range(c1 + 1, c2 + 1)}}
+        self.texts = [(r, *moved[r], *rest) if r in moved else (r, c1, c2, *rest) for r, c1, c2, *rest in self.texts]
+
     def finish(self, *, freeze_cols=0, landscape=True) -> None:
-        ws, widths = self.ws, self._widths()
+        from villagescore.io import page
+
+        ws, widths = self.ws, page.shrink(self._widths(), self.flex, landscape=landscape)
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
+        plan = page.plan(widths, keys=self.keys or freeze_cols, landscape=landscape)
+        self._clip(plan)
         need: dict[int, float] = {}
         for r, c1, c2, text, line, pad in self.texts:
             n = S._lines(text, sum(widths[c1:c2 + 1]) / (line / S.LINE_HEIGHT))
@@ -196,17 +230,9 @@ class _RefGrid:
                 need[r] = max(need.get(r, 0), line * n + pad)
         for r, height in need.items():
             ws.set_row(r, height)
-        ws.set_paper(9)
-        if landscape:
-            ws.set_landscape()
-        else:
-            ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-        ws.center_horizontally()
-        ws.set_footer(S.FOOTER)
-        if self.head is not None:
-            ws.repeat_rows(*(self.titles or (0, self.head)))
+        page.apply(ws, plan, footer=S.FOOTER)
+        if self.head is not None and self.repeat:
+            ws.repeat_rows(*(self.titles or ((self.head, self.head) if plan.breaks else (0, self.head))))
             ws.freeze_panes(self.head + 1, freeze_cols)
         if self.table:
             ws.autofilter(self.table[0], 0, self.table[1], self.ncols - 1)

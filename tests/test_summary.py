@@ -24,7 +24,7 @@ from villagescore.core.records import (
 )
 from villagescore.io.summary import build_issue_list, build_public, build_summary
 
-SHEETS = ["汇总", "图表", "分项得分", "等次配额", "测评明细", "问题清单", "说明"]
+SHEETS = ["汇总", "图表", "分项得分", "得分依据", "等次配额", "测评明细", "问题清单", "说明"]
 SHA = "ab" * 32
 LABELS = {"meeting": "发展质量集中考评", "instant": "服务效果即时评价", "reverse": "逆向考评得分",
           "township": "乡党委评价", "composite": "综合考评得分"}
@@ -89,6 +89,11 @@ def _rows(ws):
     return [list(r) for r in ws.iter_rows(values_only=True)]
 
 
+def _header(ws, row=2):
+    """A header row's labels as written, without the line breaks that set a long label on two lines."""
+    return [c.value.replace("\n", "") if isinstance(c.value, str) else c.value for c in ws[row]]
+
+
 def _find(ws, value):
     return next(c for row in ws.iter_rows() for c in row if c.value == value)
 
@@ -100,14 +105,15 @@ def test_sheets_in_order(book):
 
 def test_summary_header_values_and_formats(book):
     ws = book["汇总"]
-    header = [c.value for c in ws[2]]
+    header = _header(ws)
+    assert ws["F2"].value == "发展质量\n集中考评"  # a long label on two lines, broken between words
     assert header == ["排名", "单位代码", "单位名称", "类型", "党组织书记", "发展质量集中考评", "服务效果即时评价",
                       "逆向考评得分", "乡党委评价", "综合考评得分", "考评等次", "结果运用", "备注"]
     first = [c.value for c in ws[3]]
     assert first[:5] == [1, "001", "青山村", "村", "王小明"]
     assert first[5] == pytest.approx(90.03) and first[9] == pytest.approx(90.86)
     assert ws["F3"].number_format == "0.00" and ws["H4"].number_format == "0.00"
-    assert first[10] == "好" and first[11] == "增加工作经费10%；工作经费 +3,000.00 元"
+    assert first[10] == "好" and first[11] == "增加工作经费10%；\n工作经费 +3,000.00 元"  # the sum on a line of its own
     assert ws["K3"].fill.fgColor.rgb.endswith("C6EFCE")
     pending = [c.value for c in ws[4]]
     assert pending[10] == "待党委研究（好/中）" and pending[12] == "与 003 同分，名额不足"
@@ -133,20 +139,24 @@ def test_formula_like_text_stays_text(book):
         assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
 
 
-def test_scores_sheet_shows_leaves_inputs_and_rules(book):
+def test_scores_sheet_shows_leaves_and_rules_and_evidence_apart(book):
     rows = _rows(book["分项得分"])
-    assert rows[1] == ["单位代码", "单位名称", "发展质量集中考评", "乡党委评价", "服务效果即时评价", "逆向考评得分",
-                       "综合考评得分", "发展质量集中考评依据", "乡党委评价依据"]
+    assert _header(book["分项得分"]) == ["单位代码", "单位名称", "发展质量集中考评", "乡党委评价", "服务效果即时评价",
+                                      "逆向考评得分", "综合考评得分"]
     assert rows[2][:7] == ["001", "青山村", pytest.approx(90.03), pytest.approx(92.5), 85, pytest.approx(89.02),
                            pytest.approx(90.86)]
-    assert rows[2][7] == "有效票=18；总分合计=1620.5\n来源：001_测评票.xlsx"
     assert rows[5][:3] == ["004", "石桥村", None]  # no result: no numbers
     assert any(r[0] == "发展质量集中考评：有效票总分平均" for r in rows)
+    evidence = _rows(book["得分依据"])  # the long text in a sheet of its own, legible when printed
+    assert evidence[1] == ["单位代码", "单位名称", "期间", "项目", "得分", "依据", "来源"]
+    assert evidence[2] == ["001", "青山村", "2025年上半年", "发展质量集中考评", None, "有效票=18；总分合计=1620.5",
+                           "001_测评票.xlsx"]
 
 
 def test_quota_and_ballots(book):
     rows = _rows(book["等次配额"])
-    assert rows[1] == ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究占用", "说明"]
+    assert [h.replace("\n", "") for h in rows[1]] == ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际",
+                                                      "待党委研究占用", "说明"]
     assert rows[2] == ["考评等次", "不超过 20%", "好", 4, "≤ 0", 1, 2, "同分待研究"]
     rows = _rows(book["测评明细"])
     assert rows[1] == ["单位代码", "期间", "票号", "细则1", "细则2", "细则10", "合计", "状态", "文件", "工作表", "行"]
@@ -178,9 +188,9 @@ def test_print_setup(book):
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9, ws.title
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title  # 1 is the default
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert ws.print_title_rows, ws.title
+        assert ws.print_title_rows or ws.title == "图表", ws.title  # 图表's blocks each start a page of their own
         assert "第 &P 页，共 &N 页" in ws.oddFooter.center.text, ws.title
-        assert ws.freeze_panes, ws.title
+        assert ws.freeze_panes or ws.title == "图表", ws.title
     assert book["汇总"].print_title_rows == "$1:$2"
 
 
@@ -199,16 +209,24 @@ def test_no_author_and_title():
 def test_annual_shows_each_period():
     wb = openpyxl.load_workbook(io.BytesIO(build_summary(_result(("2025H1", "2025H2"), "2025"))))
     ws = wb["汇总"]
-    header = [c.value for c in ws[2]]
-    assert ws["A1"].value == "村党组织书记逆向述职考评 2025年度 考评结果汇总"
+    header = _header(ws)
+    # too wide for one page at 8 pt: split over two, 排名/单位代码/单位名称 repeated on each, the title over the
+    # first page right of them (a repeated column would print a piece of it), the signature on the last page
+    assert ws.print_title_cols == "$A:$C" and ws.page_setup.scale == 90 and not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert [c.value for c in ws[1] if c.value] == ["村党组织书记逆向述职考评 2025年度 考评结果汇总"] and not ws["A1"].value
+    assert len(ws.col_breaks.brk) == 1
+    signature = next(c for row in ws.iter_rows() for c in row if str(c.value).startswith("审核人"))
+    assert signature.column - 1 == ws.col_breaks.brk[0].id
     assert header[5:8] == ["2025年上半年得分", "2025年下半年得分", "发展质量集中考评"]
     assert ws["F3"].value == pytest.approx(90.86) and ws["F3"].number_format == "0.00"
     rows = _rows(wb["分项得分"])
-    assert rows[1][:5] == ["单位代码", "单位名称", "期间", "发展质量集中考评", "乡党委评价"]
+    assert _header(wb["分项得分"])[:5] == ["单位代码", "单位名称", "期间", "发展质量集中考评", "乡党委评价"]
     assert [r[:3] for r in rows[2:5]] == [["001", "青山村", "2025年上半年"], ["001", "青山村", "2025年下半年"],
                                           ["001", "青山村", "2025年度"]]
-    assert rows[2][8] == "有效票=18；总分合计=1620.5\n来源：001_测评票.xlsx"
-    assert rows[4][8] == "各项按方案合并各期得分" and wb["分项得分"]["D5"].font.b  # the year's row, in bold
+    assert wb["分项得分"]["D5"].font.b  # the year's row, in bold
+    assert any(r[0] == "2025年度（加粗的行）：各项按方案合并各期得分" for r in rows)
+    evidence = _rows(wb["得分依据"])
+    assert [r[2] for r in evidence[2:4]] == ["2025年上半年", "2025年下半年"]
 
 
 def test_calamine_reads_values():
@@ -238,7 +256,7 @@ def test_minimal_result_and_places():
     assert visible(wb) == SHEETS and hidden_role(wb) == "summary"
     ws = wb["汇总"]
     assert ws["A1"].value == "某方案 2025年第三季度 考评结果汇总"
-    assert [c.value for c in ws[2]] == ["排名", "单位代码", "单位名称", "类型", "党组织书记", "total", "备注"]
+    assert _header(ws) == ["排名", "单位代码", "单位名称", "类型", "党组织书记", "total", "备注"]
     assert ws["A3"].value == 1 and ws["F3"].value == 88 and ws["F3"].number_format == "0"
     assert wb["问题清单"]["A3"].value == "未发现问题"
 
@@ -246,7 +264,7 @@ def test_minimal_result_and_places():
 def test_charts_sheet_has_sorted_scores_and_grade_counts(book):
     rows = _rows(book["图表"])
     assert rows[0][0] == "村党组织书记逆向述职考评 2025年上半年 图表"
-    assert rows[1] == ["排名", "单位名称", "综合考评得分", "考评等次"]
+    assert _header(book["图表"]) == ["排名", "单位名称", "综合考评得分", "考评等次"]
     assert [r[:3] for r in rows[2:5]] == [[1, "青山村", pytest.approx(90.86)], [2, "河口社区", 80], [2, "=1+1", 80]]
     counts = rows[rows.index(["考评等次", "单位数", None, None]) + 1:]
     assert [r[:2] for r in counts] == [["好", 1], ["中", 0], ["差", 1], ["待党委研究", 1]]
@@ -266,7 +284,7 @@ def test_public_version_has_only_ranks_names_scores_grades():
     rows = _rows(ws)
     assert rows[0][0] == "村党组织书记逆向述职考评 2025年度 考评结果公示"
     assert rows[1][0] == "2025年7月5日"
-    assert rows[2] == ["排名", "单位名称", "党组织书记", "2025年上半年得分", "2025年下半年得分", "综合考评得分", "考评等次"]
+    assert _header(ws, 3) == ["排名", "单位名称", "党组织书记", "2025年上半年得分", "2025年下半年得分", "综合考评得分", "考评等次"]
     assert rows[3] == [1, "青山村", "王小明", pytest.approx(90.86), pytest.approx(90.86), pytest.approx(90.86), "好"]
     assert rows[5][1] == "=1+1" and ws["B6"].data_type == "s"
     assert rows[6] == [None, "石桥村", "赵小刚", None, None, None, "未评定"]

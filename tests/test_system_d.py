@@ -210,9 +210,10 @@ def test_offices_get_no_village_forms(street):
         find(street, "village_vote", "O1")
     find(street, "leaders", "O1"), find(street, "adjust", "O1")
     ws = load_workbook(find(street, "dept_djb")).worksheets[0]
-    assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value] == VILLAGES
+    assert [ws.cell(r, 1).value for r in range(5, ws.max_row - 1) if ws.cell(r, 1).value] == VILLAGES
+    assert ws.cell(ws.max_row, 1).value.startswith("审核人：")  # the department signs its scores
     ws = load_workbook(find(street, "office")).worksheets[0]
-    assert [ws.cell(r, 1).value for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value] == OFFICES
+    assert [ws.cell(r, 1).value for r in range(5, ws.max_row - 1) if ws.cell(r, 1).value] == OFFICES
 
 
 def test_blank_band_is_an_error(tmp_path, street, scheme_d):
@@ -291,7 +292,8 @@ def test_department_points_or_bands(tmp_path, street, scheme_d):
     detail = {u: next(d for d in units[u].details if d.node == "dangjian") for u in ("V1", "V2")}
     assert (detail["V1"].inputs, detail["V1"].rule) == ({"分数": "7.35"}, "按分数录入")
     assert (detail["V2"].inputs, detail["V2"].rule) == ({"档次": "B"}, "按档次折算")
-    rows = [[c.value for c in r] for r in load_workbook(io.BytesIO(build_summary(res)))["分项得分"].iter_rows()]
+    book = load_workbook(io.BytesIO(build_summary(res)))  # the inputs on 得分依据, the rules under 分项得分
+    rows = [[c.value for c in r] for name in ("得分依据", "分项得分") for r in book[name].iter_rows()]
     text = "\n".join(str(c) for r in rows for c in r if c)
     assert "分数=7.35" in text and "档次=B" in text and "按分数录入" in text and "按档次折算" in text
     # the item's maximum is checked, two decimals at most, and anything else is named with its cell

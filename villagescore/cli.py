@@ -24,6 +24,7 @@ from villagescore import __version__
 from villagescore.core.issues import Report, Severity, cell_order
 from villagescore.core.numbers import fmt
 from villagescore.core.periods import Period
+from villagescore.io.cells import display_width
 
 if TYPE_CHECKING:  # imported where used, so that --help starts quickly (the scheme model is pydantic)
     from rich.progress import Progress
@@ -102,6 +103,31 @@ _USAGE_ZH = [
 ]
 
 
+_USAGE_WORDS = (("[OPTIONS]", "[选项]"), ("COMMAND [ARGS]...", "命令 [参数]..."), ("[ARGS]...", "[参数]..."))
+
+
+def _plain_help_layout(formatting) -> None:
+    """Help as a clerk reads it: the usage line in Chinese, no Python type after an argument's name (<str>,
+    <list[Path]>: the metavar says what to write), columns measured in screen cells (a CJK character takes two)."""
+    from typer import core as typer_core
+
+    from villagescore.io.cells import display_width
+
+    plain_usage = formatting.HelpFormatter.write_usage
+
+    def write_usage(self, prog, args="", prefix=None):
+        for english, chinese in _USAGE_WORDS:
+            args = args.replace(english, chinese)
+        return plain_usage(self, prog, args, prefix)
+
+    formatting.HelpFormatter.write_usage = write_usage
+    strip = getattr(formatting, "strip_ansi", None) or (lambda x: x)
+    formatting.term_len = lambda x: display_width(strip(x))
+    argument = getattr(typer_core, "TyperArgument", None)
+    if argument is not None and hasattr(argument, "display_type_rich"):
+        argument.display_type_rich = lambda self, ctx: None
+
+
 def _chinese_usage_errors() -> None:
     """Typer ≥ 0.20 carries its own click without gettext: give its usage, help and errors in Chinese."""
     try:
@@ -127,6 +153,7 @@ def _chinese_usage_errors() -> None:
         return plain_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = write_usage
+    _plain_help_layout(formatting)
 
     def message(exc) -> str:
         if isinstance(exc, exceptions.MissingParameter):
@@ -204,7 +231,8 @@ def guarded(func):
         except SchemeError as exc:
             if STATE["debug"]:
                 raise
-            err.print(f"[red]考评方案有错误：{escape(str(exc.source))}[/]")
+            missing = any(p.startswith("没有名为") for p in exc.problems)
+            err.print(f"[red]{'找不到考评方案' if missing else '考评方案有错误'}：{escape(str(exc.source))}[/]")
             for p in exc.problems:
                 err.print(f"  · {escape(p)}")
             raise typer.Exit(2) from None
@@ -310,8 +338,11 @@ REPORT_ROWS = 50  # issues printed on screen (errors first); drawing thousands o
 
 def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
     table = Table(title="问题清单", show_lines=False, title_justify="left")
+    widest = max((display_width(i.file) for i in report.issues), default=4)
     for col in ("级别", "文件", "工作表", "单元格", "问题", "改正方法"):
-        table.add_column(col, overflow="fold")
+        # a file name whole on its line while it takes at most half the screen; folded only beyond
+        whole = {"min_width": min(widest, max(console.width // 2, 20))} if col == "文件" else {}
+        table.add_column(col, overflow="fold", **whole)
     ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet,
                                                    cell_order(i.cell)))
     for i in ordered[:limit]:
@@ -597,33 +628,56 @@ def scan(
 RANKING_ROWS_MAX = 60  # more units than this (a county): the screen shows the top 40 and the bottom 20
 
 
-def _ranking_table(result) -> Table:
-    table = Table(title=f"{result.scheme_name}  {Period.parse(result.period).label}", title_justify="left")
-    people, townships = result.has_people, result.across_townships
-    # gradings for different unit types (系统 B: villages, secretaries, cadres …): one column, label and grade
-    merged = result.mixed_gradings
-    table.add_column("排名", justify="right", no_wrap=True)
-    table.add_column("代码", no_wrap=True)
-    if townships:
-        table.add_column("乡镇（街道）", overflow="fold", min_width=4)
-    table.add_column("单位" if not people else "单位或人员", overflow="fold", min_width=6)
-    table.add_column("所属单位" if people else "书记", overflow="fold", min_width=4)
-    for nid in result.display:
-        table.add_column(result.node_labels[nid], justify="right", overflow="fold", min_width=6)
-    for _, label in ([("", "等次")] if merged else result.gradings):
-        table.add_column(label, overflow="fold", min_width=4)
-    labels = dict(result.gradings)
-    shown = result.units
+def _ranking_categories(result) -> list[tuple[str, list]]:
+    """Units graded together, by their first grading (系统 B: villages, secretaries, cadres, work teams; 系统 D:
+    villages and offices), in result order: (the gradings' id, units)."""
+    order = [gid for gid, _ in result.gradings]
+    groups: dict[str, list] = {}
+    for u in result.units:
+        groups.setdefault(next((gid for gid in order if gid in u.grades), ""), []).append(u)
+    return list(groups.items())
+
+
+def _ranking_tables(result) -> list[Table]:
+    """One table per category of units (``_ranking_categories``), titled, each with its own score columns, rank
+    and gradings, and a 说明 column saying why a grade is what it is (a veto, a tie for the committee)."""
+    from villagescore.core.explain import unit_root
+
+    cats = _ranking_categories(result)
+    title = f"{result.scheme_name}  {Period.parse(result.period).label}"
+    return [_ranking_table(result, units, f"{title}  {_category_name(units)}" if len(cats) > 1 else title)
+            for _, units in cats]
+
+
+def _category_name(units: list) -> str:
+    types = list(dict.fromkeys(u.unit.type for u in units))
+    return "、".join(sorted(types, key=len))
+
+
+def _ranking_table(result, units: list, title: str) -> Table:
+    """One category's ranking: every column as wide as its widest value (a grade never wraps), long labels on
+    two lines, the 说明 column taking what is left."""
+    from rich.text import Text
+
+    from villagescore.io.cells import balanced_lines
+
+    table = Table(title=escape(title), title_justify="left", title_style="bold")
+    people = any(u.unit.parent for u in units)
+    townships = result.across_townships
+    nodes = [n for n in result.display if any(n in u.rounded for u in units)] or list(result.display)
+    gradings = [(gid, label) for gid, label in result.gradings if any(gid in u.grades for u in units)]
+    rows = []
+    shown = units
     if len(shown) > RANKING_ROWS_MAX:  # a county: the top and the bottom; every unit is in the summary
         head, tail = RANKING_ROWS_MAX * 2 // 3, RANKING_ROWS_MAX // 3
         shown = [*shown[:head], None, *shown[-tail:]]
+    first = gradings[0][0] if gradings else ""
     for r in shown:
         if r is None:
-            table.add_row("…", "", *([""] if townships else []),
-                          f"[dim]中间 {len(result.units) - RANKING_ROWS_MAX} 个单位从略，完整排名见汇总表[/]")
+            rows.append(None)
             continue
-        cells = []
-        for gid, _ in result.gradings:
+        cells, why = [], [f"一票否决：{escape(v)}" for v in r.vetoes]
+        for gid, _ in gradings:
             g = r.grades.get(gid)
             if g is None:
                 text = ""
@@ -636,16 +690,38 @@ def _ranking_table(result) -> Table:
                 colour = result.grade_colors.get(gid, {}).get(g.grade)
                 if colour:  # the scheme's colour (三色管理), as in the summary
                     text = f"[black on {colour}]{text}[/]"
-            if merged and text:
-                text = f"{escape(labels[gid])}：{text}"
+            if g is not None and not g.grade and g.reason:
+                why.append(escape(g.reason))
             cells.append(text)
-        if merged:
-            cells = ["；".join(c for c in cells if c)]
-        rank = str(r.rank(result.gradings) or "—")
-        vals = [fmt(r.rounded.get(n), result.places) if r.ok else "[red]未计算[/]" for n in result.display]
+        if not r.ok:
+            why.append("数据有错误，未计算")
+        g = r.grades.get(first)
+        rank = str(g.rank if g and g.rank else "—") if first else str(r.rank(result.gradings) or "—")
+        vals = [fmt(r.rounded.get(n), result.places) if r.ok and n in r.rounded else ("[red]未计算[/]" if not r.ok else "")
+                for n in nodes]
         who = [escape(r.unit.township)] if townships else []
-        table.add_row(rank, escape(r.code), *who, escape(r.unit.name if not people else r.unit.label),
-                      escape(r.unit.parent_name if people else r.unit.secretary), *vals, *cells)
+        rows.append([rank, escape(r.code), *who, escape(r.unit.name),
+                     escape(r.unit.parent_name if people else r.unit.secretary), *vals, *cells, "；".join(why)])
+    heads = ["排名", "代码", *(["乡镇（街道）"] if townships else []), "姓名" if people else "单位",
+             "所属单位" if people else "书记", *(result.node_labels[n] for n in nodes), *(label for _, label in gradings)]
+    base = len(heads) - len(nodes) - len(gradings)
+    columns = []
+    for i, label in enumerate(heads):
+        values = max([Text.from_markup(row[i]).cell_len for row in rows if row is not None], default=0)
+        label = balanced_lines(label, max(values, 4))  # a label no wider than its values where words allow
+        widest = max([values, *(display_width(line) for line in label.split("\n"))])
+        columns.append((label, widest, i == 0 or 0 <= i - base < len(nodes)))
+    whole = sum(w + 3 for _, w, _ in columns) + 8 <= console.width  # else a narrow screen: every column folds
+    for label, widest, right in columns:
+        table.add_column(label, justify="right" if right else "left", min_width=widest if whole else None,
+                         overflow="fold")
+    table.add_column("说明", overflow="fold", ratio=1, min_width=4)
+    for row in rows:
+        if row is None:
+            table.add_row("…", "", *([""] if townships else []),
+                          f"[dim]中间 {len(units) - RANKING_ROWS_MAX} 个从略，完整排名见汇总表[/]")
+        else:
+            table.add_row(*row)
     return table
 
 
@@ -661,7 +737,8 @@ def _print_lists(result) -> None:
 
 def _print_result(result) -> None:
     """A computed result on screen: the ranking, the scheme's lists, the notes and the issues (a summary was written)."""
-    console.print(_ranking_table(result))
+    for table in _ranking_tables(result):
+        console.print(table)
     _print_lists(result)
     for note in result.notes:
         console.print(f"[yellow]{escape(note)}[/]")
@@ -966,6 +1043,7 @@ def explain(
     from villagescore.core.explain import explain_unit
 
     result = _compute_folders(sch, folders, period, roster, criteria, set())
+    unit = _unit_code(unit, [u.code for u in result.units])
     try:
         lines = explain_unit(result, unit)
     except KeyError:
@@ -976,6 +1054,19 @@ def explain(
         console.print(line, markup=False)
     if result.report.errors:
         raise Exit(1)
+
+
+def _unit_code(typed: str, codes: list[str]) -> str:
+    """A unit code as the roster writes it: typed in another case or in full-width letters (mj05, ＭＪ０５) it is
+    still found; an unknown code comes back as typed."""
+    key = _code_key(typed)
+    return next((c for c in codes if c == typed), None) or next((c for c in codes if c.upper() == key), typed)
+
+
+def _code_key(typed: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", typed).strip().upper()
 
 
 # ------------------------------------------------------------------ history
@@ -1007,7 +1098,7 @@ def history(
             table = Table(title=f"历次计算（{escape(str(archive))}）", title_justify="left")
             for col in ("编号", "方案", "期间", "计算时间", "当前", "错误", "提示", "工具版本"):
                 table.add_column(col)
-            for r in arc.runs():
+            for r in sorted(arc.runs(), key=lambda r: (r.period, r.id)):  # periods in order, each period's runs too
                 table.add_row(str(r.id), r.scheme_name, r.period, r.computed_at, "是" if r.current else "",
                               str(r.errors), str(r.warnings), r.tool_version)
             console.print(table)
@@ -1023,6 +1114,10 @@ def history(
             console.print(f"档案库已导出：{escape(str(target))}")
             return
         entries = arc.timeline(what)
+        if not entries and arc.timeline(_code_key(what)):  # typed mj05 for MJ05
+            what = _code_key(what)
+            entries = arc.timeline(what)
+        entries = sorted(entries, key=lambda t: (t.period, t.run_id))  # periods in order, a recomputation after
         if not entries:
             err.print(f"[red]档案库中没有单位 {escape(what)} 的记录。[/]")
             raise Exit(1)

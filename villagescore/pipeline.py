@@ -605,7 +605,27 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     rows = _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target)
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
-                      scan_note=scan_note)
+                      scan_note=scan_note,
+                      item_labels=item_labels(scheme, setup, {b.unit for b in ballots}))
+
+
+def item_labels(scheme: Scheme, setup: Setup, units: set[str]) -> dict[str, dict[str, str]]:
+    """unit code → ballot item key → the item's text (the unit's own criteria, or the ballot's fixed items)."""
+    out: dict[str, dict[str, str]] = {}
+    for u in setup.units:
+        if u.code not in units:
+            continue
+        labels: dict[str, str] = {}
+        for form in scheme.forms:
+            if form.kind == "score_ballot" and form.applies(u.type):
+                items = form.items if form.items != "criteria" else None
+                if items is None:
+                    labels.update((c.key, c.text) for c in setup.criteria.get(u.code, []))
+                else:
+                    labels.update((f"c{i:02d}", text) for i, text in enumerate(items or [], start=1))
+        if labels:
+            out[u.code] = labels
+    return out
 
 
 def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[str, list[Row]]]:

@@ -33,7 +33,7 @@ from villagescore.core.omr_review import WHOLE, ReviewItem
 from villagescore.core.periods import Period
 from villagescore.core.records import Setup, Unit
 from villagescore.core.scheme import Form, Scheme
-from villagescore.core.tables import column_letter
+from villagescore.core.tables import column_letter, is_footer
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.batch import _context, cpu_count
 from villagescore.io.forms import HEADER_ROW, period_file_name, unit_folder
@@ -475,12 +475,12 @@ def _untouched(path: Path, scheme: Scheme, form: Form, unit: Unit, period: str) 
         return False
     grid = wb.sheets.get(ident.get("sheet", ""), [])
     fixed = {0}  # 票号
-    for row in grid[HEADER_ROW + 1:]:
-        if any(v not in ("", None) for i, v in enumerate(row) if i not in fixed):
+    for row in grid[HEADER_ROW + 1:]:  # a signature line under the table is not typed in
+        if not is_footer(row) and any(v not in ("", None) for i, v in enumerate(row) if i not in fixed):
             return False
     if layout.VOTE_TALLY_SHEET in wb.sheets:
         for row in wb.sheets[layout.VOTE_TALLY_SHEET][HEADER_ROW + 1:]:
-            if any(v not in ("", None) for v in row[2:]):
+            if not is_footer(row) and any(v not in ("", None) for v in row[2:]):
                 return False
     return True
 

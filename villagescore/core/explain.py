@@ -66,6 +66,13 @@ def leaf_values(unit: UnitResult, period: str) -> dict[str, Fraction | None]:
     return {d.node: d.value for d in unit.details if d.period == period}
 
 
+def unit_root(result: RunResult, u: UnitResult) -> str:
+    """The node a unit's final score is: the last shown node the unit has a value for (系统 D: a village's
+    村（社区）综合得分, an office's 站办所综合得分), else the last shown node."""
+    have = [n for n in result.display if n in u.rounded or n in u.exact]
+    return have[-1] if have else (result.display[-1] if result.display else "")
+
+
 def period_label(text: str) -> str:
     try:
         return Period.parse(text).label
@@ -210,6 +217,7 @@ def explain_unit(result: RunResult, unit_code: str) -> list[str]:
         lines += [f"  · {i.where + '：' if i.where else ''}{i.message}（{i.hint}）"
                   for i in result.report.errors if i.unit == u.code] or ["  · 缺少表格或数据，见问题清单"]
     multi = result.period not in periods
+    shown = [n for n in result.display if n in u.rounded or n in u.exact] or result.display  # the unit's own nodes
     for p in periods:
         lines.append(f"【{period_label(p)}】各项得分及依据")
         lines += _leaf_lines(result, u, p)
@@ -217,18 +225,18 @@ def explain_unit(result: RunResult, unit_code: str) -> list[str]:
             lines.append("  加权合成（精确计算，→ 后为四舍五入结果）：")
             lines += _combine_lines(result, tree, leaf_values(u, p), u.by_period.get(p, {}))
         elif u.ok:
-            lines += [f"  {label(n, n)}：{u.by_period.get(p, {}).get(n, '—')}" for n in result.display]
+            lines += [f"  {label(n, n)}：{u.by_period.get(p, {}).get(n, '—')}" for n in shown]
     weights = period_weights(result)
     if u.ok and multi:
         lines.append(f"【{period_label(result.period)}】各期合并（各期的精确值加权，→ 后为四舍五入结果）")
-        for n in result.display:
+        for n in shown:
             def part(p: str) -> str:
                 value = evaluate(n, tree, leaf_values(u, p)) if tree and not each else u.by_period.get(p, {}).get(n)
                 return f"{period_label(p)} {number(value)}"
 
             parts = f" = {terms([(weights[p], part(p)) for p in periods])}" if weights else ""
             lines.append(f"  {label(n, n)}{parts} = {number(u.exact.get(n))} → {u.rounded.get(n, '—')}")
-    root = result.display[-1] if result.display else ""
+    root = unit_root(result, u)
     if u.ok and root:
         lines.append(f"最终得分：{label(root, root)} {u.rounded.get(root, '—')}")
     lines += _grading_lines(result, u)
@@ -271,4 +279,4 @@ def _grading_lines(result: RunResult, u: UnitResult) -> list[str]:
 
 
 __all__ = ["explain_unit", "formula_fields", "node_tree", "period_weights", "rounding", "evaluate",
-           "leaf_values", "number", "percent", "terms", "period_label"]
+           "leaf_values", "number", "percent", "terms", "period_label", "unit_root"]

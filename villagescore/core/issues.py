@@ -47,7 +47,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("sheet-missing", "error", "找不到工作表“{sheet}”", "请不要删除或改名工作表。"),
     _c("header-missing", "error", "找不到表头（应含：{labels}）", "请不要修改表头行。"),
     _c("column-missing", "error", "表头缺少“{label}”列", "请恢复该列，不要删除或改名表头。"),
-    _c("not-a-number", "error", "“{value}”不是数字", "请填写数字，例如 85 或 85.5。"),
+    _c("not-a-number", "error", "“{value}”不是数字", "请填写数字，例如 {example}。"),
     _c("out-of-range", "error", "{label}应在 {min} 到 {max} 之间，填写的是 {value}", "请核对纸质原件后改正。"),
     _c("too-many-decimals", "error", "{label}最多保留 {places} 位小数，填写的是 {value}", "请按原件填写，不要多写小数位。"),
     _c("not-an-option", "error", "“{value}”不是“{label}”的可选项（可选：{options}）", "请从下拉列表中选择。"),
@@ -148,6 +148,9 @@ def shorten(text: str, limit: int = PARAM_CHARS) -> str:
     return f"{text[:limit - 20]}…（共 {len(text):,} 字）"
 
 
+HINT_DEFAULTS = {"example": "85 或 85.5"}  # a hint's value when the issue does not carry its own
+
+
 @dataclass(frozen=True)
 class Issue:
     code: str
@@ -186,7 +189,13 @@ class Issue:
 
     @property
     def hint(self) -> str:
-        return self.spec.hint
+        """The fix, with the issue's own values where the hint names them (an example that fits the column)."""
+        if "{" not in self.spec.hint:
+            return self.spec.hint
+        try:  # an issue made before the hint named a value (an archived run) gets the general example
+            return self.spec.hint.format(**{**HINT_DEFAULTS, **self.params})
+        except (KeyError, IndexError):
+            return self.spec.hint
 
     @property
     def where(self) -> str:

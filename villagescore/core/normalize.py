@@ -28,7 +28,8 @@ _BLANKS = PLACEHOLDERS | {""}
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
-_UNIT_SUFFIX = re.compile(r"\s*分$")
+# a unit typed after a number, as on the paper: 85分, 20人, 30000元, 3件, 12票 (the column says what it counts)
+_UNIT_SUFFIX = re.compile(r"\s*(?:分|人|名|个|户|件|项|票|张|次|元|天)$")
 
 _YES = frozenset("√✓✔☑Yy1")
 _NO = frozenset("×✗✘☒XxNn0")
@@ -180,8 +181,18 @@ def _numeric(raw: Any, text: str, column: Column) -> Result:
     else:  # dates, times, booleans are not scores
         value = None
     if value is None:
-        return None, "not-a-number", {"value": text}
+        return None, "not-a-number", {"value": text, "example": example(column)}
     return _checked(value, column)
+
+
+def example(column: Column) -> str:
+    """Numbers a cell of ``column`` could hold, for a hint: a count is whole, a score may have decimals."""
+    top = column.max if column.max is not None else Decimal(100)
+    whole = plain(min(top, Decimal(20)) if column.type == "integer" else min(top, Decimal(85)).to_integral_value())
+    if column.type == "integer" or column.places <= 0:
+        return whole
+    half = Decimal(whole) + Decimal("0.5")
+    return f"{whole} 或 {plain(half if half <= top else half - 1)}" if Decimal(whole) >= 1 else whole
 
 
 def _checked(value: Decimal, column: Column) -> Result:
@@ -189,7 +200,7 @@ def _checked(value: Decimal, column: Column) -> Result:
     if abs(value) >= MAX_MAGNITUDE:
         return None, "number-too-large", {"label": column.label, "value": _short(value)}
     if column.type == "integer" and decimal_places(value):
-        return None, "not-a-number", {"value": _short(value)}
+        return None, "not-a-number", {"value": _short(value), "example": example(column)}
     shown = _short(value)
     if (column.min is not None and value < column.min) or (column.max is not None and value > column.max):
         return None, "out-of-range", {"label": column.label, "min": _bound(column.min),

@@ -284,6 +284,7 @@ class RunResult:
     carried: list[Item] = field(default_factory=list)  # items still open last period and not listed again
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
     scan_note: str = ""  # ballots read from scans: how many by machine, how many reviewed (for 说明)
+    item_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # unit code → ballot item key → its text
 
     @property
     def has_people(self) -> bool:

@@ -25,7 +25,7 @@ HEADER_SCAN = 30
 ROW_MARGIN = 50  # rows read below a form's last record row (blank rows, a totals row, a few rows too many)
 _TOTAL = re.compile(r"(合计|总计|小计|平均|平均分|平均值)[:：]?")
 _TOTAL_KIND = {"合计": "合计", "总计": "合计", "平均": "平均", "平均分": "平均", "平均值": "平均"}
-_FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注)[:：]")
+_FOOTER = re.compile(r"(填表人|制表人|填报人|审核人|负责人|联系人|填表日期|说明|注|回访人|统计人|计票人)[:：]")
 _MARKS = re.compile(r"^\*+|\*+$|\(必填\)$")  # after NFKC: "＊" is "*", "（" is "("
 
 
@@ -113,6 +113,11 @@ def _skip(cells: list[Any]) -> str | None:
     if total:
         return _TOTAL_KIND.get(total.group(1), "")
     return "" if _FOOTER.match(text) else None
+
+
+def is_footer(cells: list[Any]) -> bool:
+    """A row under a table that holds no record: a signature line, a 小计 (not a 合计/平均 to check)."""
+    return _skip(cells) == ""
 
 
 def _check_totals(totals: list[tuple[int, str]], grid: list[list[Any]], rows: list[Row], columns: list[Column],

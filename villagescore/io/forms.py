@@ -36,6 +36,7 @@ from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core import scheme as scheme_model
 from villagescore.core.scheme import Column, Form, Scheme
+from villagescore.io import page
 from villagescore.io.cells import TEXT_OPTIONS, display_width, looks_rich, write_text
 
 FONT = "宋体"
@@ -72,6 +73,13 @@ _SETUP_NOTES = {
     "roster": "每个村（社区）填写一行：单位代码须唯一（如 C01），类型从下拉列表中选择；工作经费基数可不填。",
     "criteria": "每行一项考核细则：单位代码与名册一致，方面从下拉列表中选择，序号在本单位内从 1 起连续编号。",
     "ledger": "每件民生诉求填写一行：单位代码与名册一致，诉求编号在本单位内唯一；回访核查从本台账中随机抽取。",
+}
+_DATE = "日期：____年__月__日"
+SIGNATURES = {  # sheets whose filled copy someone signs: who, beside the date
+    "unit_scores": f"审核人：__________    审定人：__________    {_DATE}",
+    "tally": f"统计人：__________    监督人：__________    {_DATE}",
+    "callback": f"回访人：__________    核查人：__________    {_DATE}",
+    "vote_tally": f"计票人：__________    监票人：__________    {_DATE}",
 }
 _VOTE_TALLY_NOTE = ("没有逐票录入、已人工统计票数时填写本表：在各选项下填写得票数（0 或正整数）。"
                    "逐票录入和本表只填其一。")
@@ -471,12 +479,14 @@ class _Table:
     fixed: set[int]  # positions of prefilled, locked columns
     declare: Column | None = None  # a register's 本期无… declaration: its label and box at the right of the note row
     declared: str | None = None  # the declaration typed in (demo and test data)
+    signature: str = ""  # a line below the table for those who sign the filled sheet
 
 
 def _width(c: Column, values: list[Any]) -> float:
     if c.width:
         return c.width
-    seen = [_tw(str(v)) for v in values if v is not None]
+    # a long run of digits (a phone number) prints wider than its count in some CJK fonts: a little room to spare
+    seen = [_tw(str(v)) + (len(str(v)) // 6 if str(v).isdigit() else 0) for v in values if v is not None]
     if c.type in ("option", "band"):
         seen += [_tw(o) + 3 for o in c.options]  # room for the dropdown arrow
     label_cap = 10 if c.type in ("number", "integer") else 16  # longer labels wrap in the header
@@ -499,6 +509,10 @@ def _write_table(book: _Book, t: _Table) -> None:
     widths = [_width(c, [r[i] for r in t.rows]) for i, c in enumerate(cols)]
     if sum(widths) < MIN_TABLE_WIDTH:  # narrow tables fill the page width (and keep the info line whole)
         widths = [w * MIN_TABLE_WIDTH / sum(widths) for w in widths]
+    landscape = n > 7 or sum(widths) > 100
+    # long text columns wrap rather than shrink the whole sheet below 8-point print (a callback's 诉求内容)
+    widths = page.shrink(widths, {i: 14 for i, c in enumerate(cols) if c.type == "text" and widths[i] > 14},
+                         landscape=landscape)
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     total = sum(widths)
@@ -555,10 +569,14 @@ def _write_table(book: _Book, t: _Table) -> None:
     ws.freeze_panes(first, 0)
     ws.protect("", {"format_columns": True, "format_rows": True,
                     "select_locked_cells": True, "select_unlocked_cells": True})
-    _page(ws, landscape=n > 7 or total > 100)
+    end = HEADER_ROW + len(t.rows)
+    if t.signature:  # two rows below the table: room to sign by hand
+        end += 2
+        book.banner(ws, end, 0, n - 1, t.signature, book.fmt({"font_size": 12}), 30)
+    _page(ws, landscape=landscape)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0, HEADER_ROW)
-    ws.print_area(0, 0, HEADER_ROW + len(t.rows), n - 1)
+    ws.print_area(0, 0, end, n - 1)
     ws.set_footer("&C第 &P 页，共 &N 页")
     ws.activate()
 
@@ -707,7 +725,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
                    _entry_note(form, cols, fixed, draw), cols,
                    _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed,
-                   layout.none_column(form), declared)
+                   layout.none_column(form), declared, SIGNATURES.get(form.kind, ""))
     book = _Book(form.title)
     _write_table(book, table)
     if form.kind == "vote_ballot":
@@ -715,7 +733,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
         records = [{"who": unit.code if key == layout.SELF_KEY and unit else key, "row": label}
                    for key, label in layout.vote_targets(form, members)]
         _write_table(book, _Table(layout.VOTE_TALLY_SHEET, f"{form.title}结果汇总", table.info, _VOTE_TALLY_NOTE,
-                                  tcols, _rows(tcols, _merge(records, tally)), {0, 1}))
+                                  tcols, _rows(tcols, _merge(records, tally)), {0, 1}, signature=SIGNATURES["vote_tally"]))
         book.sheets[0].activate()
     if more is not None:
         more(book)

@@ -78,4 +78,13 @@ def toml_error(text: str) -> str:
 
 
 def load(name_or_path: str) -> Scheme:
-    return load_file(resolve(name_or_path))
+    path = resolve(name_or_path)
+    if path.parent == builtin_dir() and not path.exists() and Path(name_or_path).suffix.lower() != ".toml":
+        import difflib
+
+        names = builtin_names()
+        near = difflib.get_close_matches(name_or_path.lower(), names, n=1, cutoff=0.6)
+        hint = f"，是不是想写 {near[0]}" if near else ""
+        raise SchemeError(name_or_path, [f"没有名为“{name_or_path}”的内置方案{hint}（内置方案有：{'、'.join(names)}；"
+                                         "也可以写 .toml 方案文件的路径）"])
+    return load_file(path)

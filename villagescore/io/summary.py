@@ -16,7 +16,7 @@ import io
 import math
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -25,16 +25,19 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from villagescore.core.explain import node_tree, period_weights, rounding, period_label as _period_label
+from villagescore.core.explain import node_tree, period_weights, rounding, unit_root, period_label as _period_label
 from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import exact, round_half_up, plain
 from villagescore.core.periods import Period
 from villagescore.core.records import GradeResult, LeafDetail, RunResult, UnitResult
-from villagescore.io.cells import TEXT_OPTIONS, display_width, write_text
+from villagescore.io import page
+from villagescore.io.cells import TEXT_OPTIONS, balanced_lines, display_width, write_text
 
 FONT = "宋体"
 CAP = 40  # widest column, in Excel width units (≈ 20 CJK characters); longer text wraps
-HEADER_CAP = 8  # a header label wider than this wraps instead of widening its column
+HEADER_CAP = 8  # a header label wider than this is set on lines of about equal width, broken between words
+HEADER_WIDEST = 12  # the widest a header line may make its column
+NARROW = 20  # a wrapping text column (a file path, a message) narrows to this when the sheet would not fit a page
 LINE_HEIGHT = 13  # points per line of 10-point text
 SIGNATURE = "审核人：__________    审定人：__________    日期：____年__月__日"
 FOOTER = "&C第 &P 页，共 &N 页"
@@ -45,7 +48,7 @@ PENDING = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
 MUTED = {"font_color": "#808080"}
 BALLOT_TONE = {"有错误": BAD, "作废": MUTED, "空白": MUTED}
 ERROR_ROW = {"font_color": "#C00000"}  # a unit whose data has errors: red text across its row
-SCORES, BALLOTS, CHARTS = "分项得分", "测评明细", "图表"
+SCORES, BALLOTS, CHARTS, EVIDENCE = "分项得分", "测评明细", "图表", "得分依据"
 LEAF_PLACES = 10  # 分项得分 keeps leaf values to 10 decimals: formulas over them round like the exact arithmetic
 MARGIN = Fraction(1, 10**9)  # closer than this to a rounding boundary, binary arithmetic may round the other way
 CHART_COLOURS = {"good": "#70AD47", "bad": "#E06666", "pending": "#FFC000", "none": "#A6A6A6", "": "#5B9BD5"}
@@ -183,12 +186,17 @@ class _Grid:
         self.bulk: list[tuple[int, Any]] = []
         self.heights: dict[int, float] = {}  # heights asked for (a wrapped row's need overrides them)
         self.caps: dict[int, int] = {}
+        self.flex: dict[int, int] = {}  # wrapping text columns that may narrow to this for the sheet to fit a page
         self.row = 0  # next free row
         self.ncols = 1
         self.head: int | None = None  # the header row that repeats and freezes
         self.titles: tuple[int, int] | None = None  # rows printed atop every page, when not title..header
         self.table: tuple[int, int] | None = None  # (header row, last row) of the filtered table
         self.heading = 0  # width the merged title needs (merged cells clip their text in Excel)
+        self.spanning: set[int] = set()  # rows of text across the whole sheet (title, notes): on its first page
+        self.keys = 0  # columns that name a row: repeated on every page when the sheet splits over pages
+        self.plan: page.Plan | None = None
+        self.repeat = True  # print the title and header atop every page (图表: no, its blocks start pages)
         self.line = LINE_HEIGHT * st.size / 10  # line height of the sheet's table text
 
     def _add(self, r: int, entry: tuple) -> None:
@@ -218,6 +226,7 @@ class _Grid:
     # -- rows
     def title(self, text: str, ncols: int) -> None:
         self.ncols = max(ncols, 1)
+        self.spanning.add(self.row)
         self.merged(self.row, 0, self.ncols - 1, text, self.st(bold=True, font_size=self.st.size + 4, align="center"))
         self.heading = math.ceil(_text_width(text) * (self.st.size + 4) / 11) + 2
         self.height(self.row, 30 * self.scale)
@@ -226,7 +235,7 @@ class _Grid:
     def header(self, labels: list[str]) -> int:
         r = self.row
         fmt = self.st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
-        self._add(r, ("hdr", labels, fmt))
+        self._add(r, ("hdr", [balanced_lines(label, HEADER_CAP) for label in labels], fmt))
         if self.head is None:
             self.head = r
         self.row += 1
@@ -260,6 +269,7 @@ class _Grid:
         line = LINE_HEIGHT * (fmt.get("font_size") or self.st.size) / 10
         for text in lines:
             self.merged(self.row, 0, self.ncols - 1, text, style, wrap=(line, 6))
+            self.spanning.add(self.row)
             self.row += 1
 
     def data(self, r1: int, r2: int, c: int) -> list:
@@ -308,7 +318,7 @@ class _Grid:
                 width = _text_width(value)
             elif cls is Decimal:
                 width = number(value, places)[1]
-            elif value is None:
+            elif value is None or cls is _Narrow:
                 continue
             elif isinstance(value, bool):
                 width = 2  # 是 / 否
@@ -328,7 +338,10 @@ class _Grid:
                 widths[c] = width
 
     def _widths(self) -> list[int]:
+        """Column widths: the widest value plus 2, a header line plus 1 (its text is centred and bold-free of
+        numbers' padding), within the column's cap; all widened evenly if the title needs more."""
         raw: dict[int, int] = {}
+        heads: dict[int, int] = {}
         for first, rows in self.bulk:
             for values, _ in rows:
                 self._measure(values, 0, raw)
@@ -338,19 +351,23 @@ class _Grid:
                     self._measure(rest[0], c, raw)
                 elif kind == "hdr":
                     for col, label in enumerate(c):
-                        width = min(_text_width(label), HEADER_CAP)
-                        if width > raw.get(col, -1):
-                            raw[col] = width
+                        width = min(_text_width(label), HEADER_WIDEST)
+                        if width > heads.get(col, -1):
+                            heads[col] = width
         scale = self.scale
         self.widths = {c: w if scale == 1 else math.ceil(w * scale) for c, w in raw.items()}
-        widths = [min(max(self.widths.get(c, 0), 4) + 2, self.caps.get(c, CAP)) for c in range(self.ncols)]
+        heads = {c: w if scale == 1 else math.ceil(w * scale) for c, w in heads.items()}
+        widths = [min(max(max(self.widths.get(c, 0), 4) + 2, heads.get(c, 0) + 1), self.caps.get(c, CAP))
+                  for c in range(self.ncols)]
         short = self.heading - sum(widths)
         return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
 
     def finish(self, *, freeze_cols: int = 0, landscape: bool = True) -> None:
-        ws, widths = self.ws, self._widths()
+        ws, widths = self.ws, page.shrink(self._widths(), self.flex, landscape=landscape)
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
+        self.plan = page.plan(widths, keys=self.keys or freeze_cols, landscape=landscape)
+        self._fit_spans(self.plan)
         writer = _RowWriter(self, widths)
         singles = sorted(self.entries)
         bulk = sorted(self.bulk, key=lambda b: b[0])
@@ -370,20 +387,22 @@ class _Grid:
         for r in singles[i:]:
             writer.row(r, None, None)
         writer.done()
-        ws.set_paper(9)
-        if landscape:
-            ws.set_landscape()
-        else:
-            ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-        ws.center_horizontally()
-        ws.set_footer(FOOTER)
-        if self.head is not None:
-            ws.repeat_rows(*(self.titles or (0, self.head)))
+        page.apply(ws, self.plan, footer=FOOTER)
+        if self.head is not None and self.repeat:
+            split = bool(self.plan.breaks)  # a title across split pages would print cut: only the header repeats
+            ws.repeat_rows(*(self.titles or ((self.head, self.head) if split else (0, self.head))))
             ws.freeze_panes(self.head + 1, freeze_cols)
         if self.table:
             ws.autofilter(self.table[0], 0, self.table[1], self.ncols - 1)
+
+
+    def _fit_spans(self, plan: page.Plan) -> None:
+        """Text across the whole sheet on a sheet split over pages (``page.span``): the title over the first page
+        right of the key columns, notes and signatures over the last page, so no repeated key column shows a
+        piece of them."""
+        for r in self.spanning:
+            self.entries[r] = [(e[0], *page.span(plan, self.ncols, r == min(self.spanning)), *e[3:])
+                               if e[0] == "mrg" else e for e in self.entries.get(r, ())]
 
 
 def _method(ws, name: str):
@@ -581,6 +600,7 @@ class _Trace:
         self._exprs: dict[tuple[str, str, str, str], tuple[str, Fraction] | None] = {}
         # 测评明细: 单位代码, 期间, 票号, [投票], items…, 合计, 状态
         self.total_col = 3 + any(b.votes for b in result.ballots) + len(_ballot_keys(result))
+        self.sheet_rows = _BallotLayout(result).rows  # ballot i → its row in 测评明细
         self._ballots: dict[tuple[str, str], list[int]] = {}
         for i, b in enumerate(result.ballots):
             self._ballots.setdefault((b.unit, b.period), []).append(i)
@@ -629,13 +649,16 @@ class _Trace:
                 if f"{ballots[i].file} / {ballots[i].sheet}" == d.source]
         if not rows or rows != list(range(rows[0], rows[-1] + 1)):
             return None
+        first, last = self.sheet_rows[rows[0]], self.sheet_rows[rows[-1]]
+        if last - first != len(rows) - 1:  # a row of item names between them
+            return None
         totals = [exact(round_half_up(ballots[i].total, self.places)) for i in rows
                   if ballots[i].status == "有效" and ballots[i].total is not None]
         if not totals or sum(totals, Fraction(0)) / len(totals) != d.value:
             return None
 
         def span(col: int) -> str:
-            return f"'{BALLOTS}'!{xl_rowcol_to_cell(2 + rows[0], col)}:{xl_rowcol_to_cell(2 + rows[-1], col)}"
+            return f"'{BALLOTS}'!{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(last, col)}"
 
         self.averaged = True
         return _Entry(d.value, f'AVERAGEIFS({span(self.total_col)},{span(self.total_col + 1)},"有效")', d.value)
@@ -726,8 +749,8 @@ def _consequence(gr: GradeResult | None) -> str:
     if gr.funds_change is not None:
         parts.append(f"工作经费 {gr.funds_change:+,.2f} 元")
     if gr.provisional and parts:  # the year's result decides: never applied from a half-year
-        return "预计（按全年考评结果执行，本期不执行）：" + "；".join(parts)
-    return "；".join(parts)
+        return "预计（按全年考评结果执行，本期不执行）：" + "；\n".join(parts)
+    return "；\n".join(parts)  # the fund change on a line of its own: never broken inside
 
 
 def _remarks(u: UnitResult) -> str:
@@ -771,8 +794,10 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
     header += [f"{_period_label(p)}得分" for p in extra]
     header += [label(n, n) for n in result.display]
     previous = getattr(result, "previous", None) or {}
+    moved: tuple[int, ...] = ()
     if previous:
         header += [f"上期（{_period_label(result.previous_period)}）得分", "得分变化", "名次变化"]
+        moved = (len(header) - 2, len(header) - 1)  # signed changes centred, apart from the score beside them
     # gradings of different unit types (系统 B: villages, secretaries, cadres …): one 等次 column, label and grade
     merged = result.mixed_gradings
     for _, glabel in ([("", "等次")] if merged else result.gradings):
@@ -806,37 +831,30 @@ def _summary(book, st: _Styles, result: RunResult, title: str, trace: _Trace) ->
                                                                        result.grade_colors.get(gid))}
             values += [_grade_text(gr, u.ok), _consequence(gr)]
         values.append(_remarks(u))
-        for c in (0, 1, header.index("类型")):
+        for c in (0, 1, header.index("类型"), *moved):
             fmts[c]["align"] = "center"
         rows.append((values, fmts))
+    funds = max((_text_width(line) for values, _ in rows for v in values if isinstance(v, str)
+                 for line in v.split("\n") if line.startswith("工作经费")), default=0)
+    g.flex.update({c: max(12, funds + 2) if h.endswith("结果运用") else 12 for c, h in enumerate(header)
+                   if h == "备注" or h.endswith("结果运用")})  # a fund change stays on one line
+    if merged:
+        g.flex[header.index("等次")] = NARROW
     g.table_rows(header, rows)
     g.block([f"说明：{n}" if i == 0 else n for i, n in enumerate(result.notes)])
     g.block([SIGNATURE], gap=2, font_size=12)
+    g.keys = 4 if townships else 3  # 排名, 单位代码, (乡镇,) 单位名称 head every page of a split sheet
     g.finish(freeze_cols=3)
 
 
-def _basis(u: UnitResult, leaf: str, period: str, places: int) -> str:
-    """The inputs behind one leaf in one period, and the file they came from."""
-    lines = []
-    for d in (d for d in u.details if d.node == leaf and d.period == period):
-        text = "；".join(f"{k}={_plain(v, places)}" for k, v in d.inputs.items()) or "—"
-        lines.append(text + (f"\n来源：{d.source}" if d.source else ""))
-    return "\n".join(lines)
-
-
 def _scores(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> None:
+    """The leaf values and weighted scores of every unit and period, numbers only (their inputs: ``_evidence``)."""
     g = _Grid(book, st, SCORES, trace.fallbacks)
     label = result.node_labels.get
     multi = len(trace.keys) > 1
     header = ["单位代码", "单位名称", *(["期间"] if multi else [])]
     header += [label(n, n) for n in [*result.leaves, *trace.inner]]
-    basis = len(header)
-    header += [f"{label(leaf, leaf)}依据" for leaf in result.leaves]
     g.title(title, len(header))
-    for c in range(basis, len(header)):
-        g.caps[c] = 24
-    weights = "＋".join(f"{_period_label(p)}×{(w * 100).normalize():f}%" for p, w in trace.weights.items())
-    merged = f"各项 = {weights}" if weights else "各项按方案合并各期得分"
     g.header(header)
     for u in result.units:
         tone = {} if u.ok else ERROR_ROW
@@ -845,21 +863,46 @@ def _scores(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> 
             values: list[Any] = [u.unit.code, u.unit.name, *([_period_label(key)] if multi else [])]
             values += [trace.leaf(u, key, n) for n in result.leaves]
             values += [trace.scored(u, key, n) for n in trace.inner]
-            values += [""] * len(result.leaves) if whole else [_basis(u, n, key, result.places) for n in result.leaves]
             fmts = {c: {**tone, **({"bold": True} if whole else {})} for c in range(len(header))}
             fmts[0]["align"] = "center"
-            r = g.record(values, fmts)
-            if whole and result.leaves:
-                g.merged(r, basis, len(header) - 1, merged, st(border=1, text_wrap=True, bold=True))
+            g.record(values, fmts)
     g.table = (g.head, max(g.row - 1, g.head or 0))  # type: ignore[assignment]
     legend = []
+    weights = "＋".join(f"{_period_label(p)}×{(w * 100).normalize():f}%" for p, w in trace.weights.items())
+    if multi:
+        legend.append(f"{_period_label(result.period)}（加粗的行）："
+                      + (f"各项 = {weights}" if weights else "各项按方案合并各期得分"))
     for leaf in result.leaves:
         rules = list(dict.fromkeys(d.rule for u in result.units for d in u.details if d.node == leaf and d.rule))
         if rules:
             legend.append(f"{label(leaf, leaf)}：{'；'.join(rules)}")
     if legend:
-        g.block(["计分规则（“依据”列中的数字按下列规则得出该项得分）："] + legend)
+        g.block([f"计分规则（各项得分所依据的数字见“{EVIDENCE}”）："] + legend)
     g.finish(freeze_cols=3 if multi else 2)
+
+
+def _evidence(book, st: _Styles, result: RunResult, title: str) -> None:
+    """得分依据: one row per unit, period and item: the inputs behind the item's score and the file they came from."""
+    g = _Grid(book, st, EVIDENCE)
+    label = result.node_labels.get
+    header = ["单位代码", "单位名称", "期间", "项目", "得分", "依据", "来源"]
+    g.title(title, len(header))
+    order = {n: i for i, n in enumerate(result.leaves)}
+    rows = []
+    for u in result.units:
+        tone = {} if u.ok else ERROR_ROW
+        details = sorted(u.details, key=lambda d: (d.period, order.get(d.node, len(order))))
+        for d in details:
+            text = "；".join(f"{k}={_plain(v, result.places)}" for k, v in d.inputs.items()) or "—"
+            value = None if d.value is None else _Entry(d.value, places=result.places)
+            rows.append(([u.unit.code, u.unit.name, _period_label(d.period), label(d.node, d.node), value, text,
+                          d.source], {0: {"align": "center", **tone}, **{c: tone for c in range(1, 7)}}))
+    if not rows:
+        rows.append((["无", *[""] * (len(header) - 1)], {}))
+    g.caps.update({3: 20, 5: 44, 6: 44})
+    g.flex.update({5: 24, 6: NARROW})
+    g.table_rows(header, rows)
+    g.finish(freeze_cols=2, landscape=True)
 
 
 def _quota(book, st: _Styles, result: RunResult, title: str) -> None:
@@ -920,35 +963,84 @@ def _criterion_order(key: str) -> tuple[int, str]:
     return (int(m.group(1)), key) if m else (10**6, key)
 
 
+class _BallotLayout:
+    """Where 测评明细 puts each ballot, and what it calls the items.
+
+    Items every unit names alike (a fixed ballot: 评分) head their columns. Where each unit has its own
+    criteria (系统 A: ten per village), the columns are headed 细则1 … and each unit's ballots follow a
+    row naming its own criteria; the ballot rows of one unit stay together (``_Trace._mean``)."""
+
+    def __init__(self, result: RunResult):
+        self.keys = _ballot_keys(result)
+        self.votes = any(b.votes for b in result.ballots)
+        labels = result.item_labels
+        used = list(dict.fromkeys(b.unit for b in result.ballots))
+        named = [labels[u] for u in used if u in labels]
+        shared = {k: named[0].get(k) for k in self.keys} if named else {}
+        self.own = bool(named) and any(any(n.get(k) != shared[k] for k in self.keys) for n in named)
+        self.names = [shared[k] if shared.get(k) and not self.own else f"细则{n}" if n < 10**6 else k
+                      for n, k in map(_criterion_order, self.keys)]
+        self.labels = labels if self.own else {}
+        self.rows: list[int] = []  # ballot i → its sheet row
+        self.named: dict[int, str] = {}  # sheet row → the unit whose criteria it names
+        r, last = 2, None
+        for b in result.ballots:
+            if b.unit != last and b.unit in self.labels:
+                self.named[r] = b.unit
+                r += 1
+            last = b.unit
+            self.rows.append(r)
+            r += 1
+
+
 def _ballots(book, st: _Styles, result: RunResult, title: str) -> None:
-    """One row per ballot from row 3, in ``result.ballots`` order; 合计 and 状态 after the items (``_Trace._mean``)."""
+    """One row per ballot from row 3, in ``result.ballots`` order; 合计 and 状态 after the items (``_Trace._mean``);
+    a unit's own criteria in a row above its ballots (``_BallotLayout``)."""
     g = _Grid(book, st, BALLOTS)
-    keys = _ballot_keys(result)
-    names = [f"细则{n}" if n < 10**6 else k for n, k in map(_criterion_order, keys)]
-    votes = ["投票"] if any(b.votes for b in result.ballots) else []  # vote ballots: one text per ballot
-    header = ["单位代码", "期间", "票号", *votes, *names, "合计", "状态", "文件", "工作表", "行"]
+    lay = _BallotLayout(result)
+    keys = lay.keys
+    votes = ["投票"] if lay.votes else []  # vote ballots: one text per ballot
+    header = ["单位代码", "期间", "票号", *votes, *lay.names, "合计", "状态", "文件", "工作表", "行"]
     g.title(title, len(header))
     status_col = 3 + len(votes) + len(keys) + 1
     if votes:
         g.caps[3] = CAP
-    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col))
+        g.flex[3] = 24
+    g.flex[status_col + 1] = NARROW
+    names = {u.code: u.unit.name for u in result.units}
+    tone = {"bg_color": "#F2F2F2", "valign": "top"}
+    named = {r: ([_Narrow(code), _Narrow(f"{names.get(code, code)}考核细则"), None, *([None] if votes else []),
+                  *[_Narrow(lay.labels[code].get(k, "")) for k in keys], *[None] * 5],
+                 {c: dict(tone) for c in range(len(header))}) for r, code in lay.named.items()}
+    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col, named))
     g.finish(freeze_cols=3)
 
 
-class _BallotRows:
-    """The rows of 测评明细, made again each time they are read: a county's ballots are not held twice."""
+class _Narrow(str):
+    """A text that wraps in its column and never widens it (a unit's criteria above its ballots)."""
 
-    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int):
+
+class _BallotRows:
+    """The rows of 测评明细, made again each time they are read: a county's ballots are not held twice.
+    ``named``: sheet row → the row naming the criteria of the unit below (values, formats)."""
+
+    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int, named: dict | None = None):
         self.ballots, self.keys, self.votes, self.status_col = ballots, keys, votes, status_col
+        self.named = named or {}
         self.fmts: dict[str, dict[int, dict]] = {}  # by status: the same format dicts for every ballot
         self.periods: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return len(self.ballots)
+        return len(self.ballots) + len(self.named)
 
     def __iter__(self):
-        keys, votes, fmts, periods = self.keys, self.votes, self.fmts, self.periods
+        keys, votes, fmts, periods, named = self.keys, self.votes, self.fmts, self.periods, self.named
+        r = 2
         for b in self.ballots:
+            if r in named:
+                yield named[r]
+                r += 1
+            r += 1
             period = periods.get(b.period)
             if period is None:
                 period = periods[b.period] = _period_label(b.period)
@@ -978,8 +1070,8 @@ def _issues(book, st: _Styles, report: Report, title: str, names: dict[str, str]
         g.merged(g.row, 0, g.ncols - 1, "未发现问题", st(border=1, align="center"))
         g.table = (g.table[0], g.row)
         g.row += 1
-    for c in (6, 7):
-        g.caps[c] = 36
+    g.caps.update({6: 36, 7: 36})  # 问题, 改正方法 (the code is last)
+    g.flex.update({3: NARROW, 6: NARROW, 7: NARROW})
     g.finish()
 
 
@@ -1026,7 +1118,8 @@ def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> N
                      {5: {"align": "center", **tone}}))
     files_head = g.table_rows(header, rows, autofilter=False)
     g.titles = (files_head, files_head)  # pages after the first continue the file list under its header
-    g.caps[1] = 66  # a whole hash on one line, easy to compare
+    g.caps[1] = 66  # a whole hash on one line, easy to compare; on two where the page is too narrow
+    g.flex.update({0: NARROW, 1: 34, 2: 16})
     g.finish()
 
 
@@ -1069,51 +1162,156 @@ def _chart(book, g: _Grid, kind: str, title: str, rows: tuple[int, int], cols: t
     return chart
 
 
+CHART_ROW = 15  # points: a row of 图表 not otherwise set (xlsxwriter's default height)
+CHART_HEAD = 32  # points a category's header row takes at most (a score label on two lines)
+MAX_BARS = 40  # a category of more units is listed but not drawn: its bars would be too thin to read
+PX = 4 / 3  # pixels per point
+
+
+@dataclass
+class _Category:
+    """Units graded together (their first grading): one score chart, ranked by that grading."""
+
+    gid: str
+    label: str  # the grading's label
+    types: list[str]  # the units' types, as the roster names them
+    root: str  # the node their score is
+    units: list[UnitResult]
+    people: bool
+
+
+def _categories(result: RunResult) -> list[_Category]:
+    """The units of each first grading (系统 B: villages, secretaries, cadres, work teams; 系统 D: villages and
+    offices), each with its own score node (``unit_root``); units without a grading form one category."""
+    order = [gid for gid, _ in result.gradings]
+    labels = dict(result.gradings)
+    groups: dict[str, list[UnitResult]] = {}
+    for u in result.units:
+        first = next((gid for gid in order if gid in u.grades), "")
+        groups.setdefault(first, []).append(u)
+    out = []
+    for gid, units in groups.items():
+        scored = [u for u in units if u.ok and unit_root(result, u) in u.rounded]
+        root = unit_root(result, scored[0]) if scored else (result.display[-1] if result.display else "")
+        out.append(_Category(gid, labels.get(gid, ""), list(dict.fromkeys(u.unit.type for u in units)), root,
+                             scored, any(u.unit.parent for u in units)))
+    return out
+
+
+@dataclass
+class _Block:
+    """A table on 图表 and the chart beside it: rows from ``start``, its header at ``head``, ``n`` data rows."""
+
+    start: int
+    head: int
+    n: int
+    kind: str  # "bars" (a category's scores) or "counts" (a grading's distribution)
+    about: Any  # the _Category, or the grading's (id, label)
+    height: float = 0.0  # the chart's height in points (0: not drawn)
+    payload: list = field(default_factory=list)
+
+
+class _ChartPages:
+    """Vertical layout of 图表: which block starts a page, how tall each chart may be so it ends on its page.
+
+    Rows are counted at the heights they print at: ``CHART_ROW`` for a table row, ``CHART_HEAD`` for a header."""
+
+    def __init__(self) -> None:
+        self.avail = page.printable_height(True) - 16  # points a block may take on one page
+        self.used = 30.0  # points used on the current page: the title row on the first
+        self.breaks: list[int] = []
+
+    def place(self, g: _Grid, block: _Block, want: float) -> None:
+        """Start a page before the block if it needs one (a category always does, but the first), size its chart,
+        then leave empty rows so the next block starts below the chart."""
+        table = CHART_HEAD + CHART_ROW * block.n
+        if block.start > 1 and (block.kind == "bars" or self.used + max(table, want + 4) > self.avail):
+            self.breaks.append(block.start)
+            self.used = 0.0
+        block.height = min(want, self.avail - self.used - 4) if want else 0.0
+        extra = math.ceil(max(0.0, block.height + 4 - table) / CHART_ROW)
+        g.row += extra + 1
+        self.used += table + CHART_ROW * (extra + 1)
+
+
 def _charts(book, st: _Styles, result: RunResult, title: str) -> None:
-    """图表: final scores by unit (bars, best on top) and, per grading, how many units got each grade."""
+    """图表: per category of units (``_categories``) a table of scores with a bar chart beside it, best on top,
+    a page each; then per grading how many units got each grade, as many to a page as fit. No chart crosses
+    a page break (``_ChartPages``)."""
     g = _Grid(book, st, CHARTS)
+    g.repeat = False
     label = result.node_labels.get
-    root = result.display[-1] if result.display else ""
-    gid, glabel = result.gradings[0] if result.gradings else ("", "")
-    order = result.grade_orders.get(gid, [])
-    scored = sorted((u for u in result.units if root in u.rounded),
-                    key=lambda u: (-u.rounded[root], u.rank(result.gradings) or 0, u.code))
-    header = ["排名", "单位名称", label(root, root), *([glabel] if gid else [])]
-    g.ncols = len(header)
+    cats = [c for c in _categories(result) if c.units]
+    people = any(c.people for c in cats)
+    g.ncols = 5 if people else 4
     g.string(0, 0, title, st(bold=True, font_size=st.size + 4))
     g.height(0, 30)
     g.row = 1
-    if not scored:
+    if not cats:
         g.block(["没有算出得分的单位，无法绘图。"])
         g.finish()
         return
-    rows = []
-    for u in scored:
-        gr = u.grades.get(gid)
-        rows.append(([u.rank(result.gradings), u.unit.name, u.rounded[root], *([_grade_text(gr)] if gid else [])],
-                     {0: {"align": "center"}, 3: {"align": "center", **_grade_tone(gr, order)}}))
-    head = g.table_rows(header, rows, autofilter=False)
-    low = min(u.rounded[root] for u in scored)
-    height = max(280, 26 * len(scored) + 90)
-    bars = _chart(book, g, "bar", f"{label(root, root)}（按得分从高到低）", (head + 1, head + len(scored)), (1, 2),
-                  [_chart_colour(u.grades.get(gid), order) for u in scored], st.num,
-                  {"min": max(0, math.floor((low - 5) / 10) * 10), "num_format": "0"},
-                  {"reverse": True, "crossing": "max"})  # the best on top, the value axis still below
-    bars.set_size({"width": 640, "height": height})
-    anchor = len(header) + 1
-    g.ws.insert_chart(1, anchor, bars, {"x_offset": 10, "y_offset": 4, "object_position": 3})
-    top = height + 14
+    pages, blocks = _ChartPages(), []
+    for cat in cats:
+        order = result.grade_orders.get(cat.gid, [])
+        units = sorted(cat.units, key=lambda u: (-u.rounded[cat.root], _rank(u, cat.gid), u.code))
+        header = ["排名", "姓名" if cat.people else "单位名称", *(["所属单位"] if people else []),
+                  label(cat.root, cat.root), *([cat.label] if cat.gid else [])]
+        rows = []
+        for u in units:
+            gr = u.grades.get(cat.gid)
+            values = [gr.rank if gr else None, u.unit.name, *([u.unit.parent_name] if people else []),
+                      u.rounded[cat.root], *([_grade_text(gr)] if cat.gid else [])]
+            fmts = {0: {"align": "center"}}
+            if cat.gid:
+                fmts[len(values) - 1] = {"align": "center", **_grade_tone(gr, order)}
+            rows.append((values, fmts))
+        block = _Block(g.row, 0, len(units), "bars", cat, payload=units)
+        block.head = g.table_rows(header, rows, autofilter=False)
+        pages.place(g, block, max(210.0, 15 * len(units) + 70) if len(units) <= MAX_BARS else 0.0)
+        blocks.append(block)
     for gid, glabel in result.gradings:
         counts = _grade_counts(result, gid)
-        g.row += 1
-        head = g.table_rows([glabel, "单位数"], [([k, n], {0: {"align": "center", **tone}, 1: {"align": "center"}})
-                                                for k, n, tone, _ in counts], autofilter=False)
-        column = _chart(book, g, "column", f"{glabel}分布（单位数）", (head + 1, head + len(counts)), (0, 1),
-                        [c for *_, c in counts], "0", {"min": 0, "major_unit": 1, "num_format": "0"})
-        column.set_size({"width": 640, "height": 260})
-        g.ws.insert_chart(1, anchor, column, {"x_offset": 10, "y_offset": top, "object_position": 3})
-        top += 274
+        block = _Block(g.row, 0, len(counts), "counts", (gid, glabel), payload=counts)
+        block.head = g.table_rows([glabel, "单位数"], [([k, n], {0: {"align": "center", **tone}, 1: {"align": "center"}})
+                                                      for k, n, tone, _ in counts], autofilter=False)
+        pages.place(g, block, 200.0)
+        blocks.append(block)
+    _draw_charts(book, g, result, blocks)
     g.finish()
+    if pages.breaks:
+        g.ws.set_h_pagebreaks(pages.breaks)
+
+
+def _rank(u: UnitResult, gid: str) -> int:
+    gr = u.grades.get(gid)
+    return gr.rank if gr and gr.rank else 10**6
+
+
+def _draw_charts(book, g: _Grid, result: RunResult, blocks: list[_Block]) -> None:
+    """Each block's chart, right of the tables, as wide as the landscape page leaves (``_ChartPages`` gave heights)."""
+    label = result.node_labels.get
+    anchor = g.ncols + 1
+    room = page.printable_width(True) - sum(map(page.column_points, g._widths()[:anchor]))
+    width = int(max(320, min(640, room - 16)) * PX)
+    for b in blocks:
+        if b.kind == "bars":
+            cat = b.about
+            if not b.height:
+                g.merged(b.head, anchor, anchor + 6, f"共 {b.n} 个，条形图从略，得分见左表。", g.st(italic=True))
+                continue
+            order = result.grade_orders.get(cat.gid, [])
+            low = min(u.rounded[cat.root] for u in b.payload)
+            chart = _chart(book, g, "bar", f"{'、'.join(cat.types)}：{label(cat.root, cat.root)}（按得分从高到低）",
+                           (b.head + 1, b.head + b.n), (1, 3 if g.ncols == 5 else 2),
+                           [_chart_colour(u.grades.get(cat.gid), order) for u in b.payload], g.st.num,
+                           {"min": max(0, math.floor((low - 5) / 10) * 10), "num_format": "0"},
+                           {"reverse": True, "crossing": "max"})  # the best on top, the value axis still below
+        else:
+            chart = _chart(book, g, "column", f"{b.about[1]}分布（单位数）", (b.head + 1, b.head + b.n), (0, 1),
+                           [c for *_, c in b.payload], "0", {"min": 0, "major_unit": 1, "num_format": "0"})
+        chart.set_size({"width": width, "height": int(b.height * PX)})
+        g.ws.insert_chart(b.start, anchor, chart, {"x_offset": 10, "y_offset": 2, "object_position": 3})
 
 
 def _grade_counts(result: RunResult, gid: str) -> list[tuple[str, int, dict, str]]:
@@ -1247,6 +1445,7 @@ def build_summary(result: RunResult) -> bytes:
         _summary(book, st, result, f"{head} 考评结果汇总", trace)
         _charts(book, st, result, f"{head} 图表")
         _scores(book, st, result, f"{head} 分项得分", trace)
+        _evidence(book, st, result, f"{head} 得分依据")
         _quota(book, st, result, f"{head} 等次配额")
         if result.lists:
             _lists(book, st, result, f"{head} 名单")
