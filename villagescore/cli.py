@@ -337,15 +337,24 @@ REPORT_ROWS = 50  # issues printed on screen (errors first); drawing thousands o
 
 
 def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
-    table = Table(title="问题清单", show_lines=False, title_justify="left")
-    widest = max((display_width(i.file) for i in report.issues), default=4)
-    for col in ("级别", "文件", "工作表", "单元格", "问题", "改正方法"):
-        # a file name whole on its line while it takes at most half the screen; folded only beyond
-        whole = {"min_width": min(widest, max(console.width // 2, 20))} if col == "文件" else {}
-        table.add_column(col, overflow="fold", **whole)
     ordered = sorted(report.issues, key=lambda i: (i.severity is not Severity.ERROR, i.file, i.sheet,
-                                                   cell_order(i.cell)))
-    for i in ordered[:limit]:
+                                                   cell_order(i.cell)))[:limit]
+    # widths set here, not left to rich: CJK text has no spaces, so rich takes a whole message for one word too
+    # long to fold and cuts the table at the screen's edge. A file name stays whole on its line while it takes at
+    # most half the screen; the message and the hint share what is left (3:2) and fold.
+    def widest(texts, least: int) -> int:
+        return max([least, *(display_width(t) for t in texts)])
+
+    level, sheet, cell = 4, widest((i.sheet for i in ordered), 6), widest((i.cell for i in ordered), 6)
+    file = min(widest((i.file or "—" for i in ordered), 4), max(console.width // 2, 20))
+    rest = max(console.width - (level + sheet + cell + file) - 3 * 6 - 1, 20)
+    message = max(rest * 3 // 5, 12)
+    widths = {"级别": level, "文件": file, "工作表": sheet, "单元格": cell, "问题": message,
+              "改正方法": max(rest - message, 8)}
+    table = Table(title="问题清单", show_lines=False, title_justify="left")
+    for col, width in widths.items():
+        table.add_column(col, overflow="fold", width=width)
+    for i in ordered:
         style = "red" if i.severity is Severity.ERROR else "yellow"
         table.add_row(f"[{style}]{i.severity.label}[/]", escape(i.file or "—"), escape(i.sheet),
                       i.cell, escape(i.message), escape(i.hint))
@@ -1005,8 +1014,8 @@ def _coverage_table(coverage) -> Table:
     cov = Table(title="表格收齐情况", title_justify="left")
     colours = {"齐全": "green", "未填写": "yellow", "有错误": "red", "缺少": "red", "有冲突": "red"}
     if len(rows[0]) - 2 <= COVERAGE_COLUMNS_MAX:
-        for h in rows[0]:
-            cov.add_column(h, overflow="fold")
+        for k, h in enumerate(rows[0]):  # a unit's name whole on its line (the status columns take two lines first)
+            cov.add_column(h, overflow="fold", **({"no_wrap": True} if k == 0 else {}))
         for r in rows[1:]:
             cov.add_row(escape(r[0]), *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
         return cov
