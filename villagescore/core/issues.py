@@ -121,6 +121,24 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("merged-cells", "error", "填写区域中有合并单元格 {cell}，合并后各格的数值无法确定", "请取消合并，在每个单元格中分别填写。"),
     _c("identity-mismatch", "error", "这份表的内部记录属于 {claimed}，但表头写的是 {shown}，所在文件夹是 {folder}，无法确定属于哪个单位，未计入",
        "请使用该单位自己的表格（villagescore template 生成），不要复制其他单位的表格后修改。"),
+    # --- the committee's decisions (issue 13) ---
+    _c("decision-other-scheme", "error", "这份党委研究事项表属于考评方案“{found}”，本次计算使用“{expected}”，其中的决定均未应用",
+       "请放入本方案计算时生成的党委研究事项表。"),
+    _c("decision-other-period", "error", "这份党委研究事项表属于 {found}，本次计算的是 {expected}，其中的决定均未应用",
+       "请把其他期间的党委研究事项表移出本期文件夹（或用 --period 计算该期）。"),
+    _c("decision-conflict", "error", "本期有两份不同的党委研究事项表（另见 {other}），无法确定以哪份为准，两份的决定均未应用",
+       "请只保留最新研究填写的一份。"),
+    _c("decision-stale", "error", "第 {row} 行的研究事项（{item}）在本次计算中已不存在：{why}；其决定未应用",
+       "事项表是按此前的计算生成的，数据已有改变：请按本次计算新生成的党委研究事项表重新研究填写。"),
+    _c("decision-not-allowed", "error", "决定“{choice}”不是本事项可选的决定（可选：{options}）{why}", "请从下拉列表中选择。"),
+    _c("decision-places", "error", "同分单位（{units}）中决定为“{grade}”的有 {given} 个，名额为 {places} 个；本事项的决定未应用",
+       "同分单位各等次的个数须与“研究事项”栏写明的名额相同（党委确定的是哪些单位，不是几个），请改正后重新计算。"),
+    _c("decision-incomplete", "error", "同分单位（{units}）只有 {given} 个填写了决定，{missing}未填写；本事项的决定未应用",
+       "同一组同分单位须全部填写决定，名额才能确定。"),
+    _c("decision-date", "error", "日期“{value}”无法识别", "请填写研究的日期，例如 2025-07-08 或 2025年7月8日。"),
+    _c("decision-not-applied", "warning", "第 {row} 行的决定暂未应用：该项等次本次暂不评定（有单位未算出得分）",
+       "改正其他错误后重新计算，决定即会应用。"),
+    _c("decisions-empty", "warning", "党委研究事项表中还没有填写任何决定", "党委研究后填写“决定”“会议/文号”“日期”三栏；尚未研究的事项留空。"),
 ]}
 # fmt: on
 
