@@ -92,7 +92,7 @@ def test_a_pending_tie_writes_the_decision_sheet(tied):
     assert [(r["序号"], r["单位代码"], r["单位名称"], r["可选决定"]) for r in rows] == [
         (1, "V1", "青山村", "好\n中"), (2, "V4", "柳湾村", "好\n中")]
     assert rows[0]["事项编号"] == rows[1]["事项编号"] == "tie:grade:V1,V4"
-    assert "这 2 个单位中1 个为“好”、1 个为“中”" in rows[0]["研究事项"] and rows[1]["研究事项"] == "同上：柳湾村的等次"
+    assert "（91.56），恰好跨越名额线" in rows[0]["研究事项"] and "这 2 个单位中 1 个为“好”、1 个为“中”" in rows[0]["研究事项"] and rows[1]["研究事项"] == "同上：柳湾村的等次"
     assert all(r["决定"] is None and r["会议/文号"] is None and r["日期"] is None for r in rows)
     wb = load_workbook(sheet)
     ws = wb.worksheets[0]

@@ -704,9 +704,7 @@ def _print_decisions(result, sheet: Path | None) -> None:
     names = {u.code: u.unit.name for u in result.units}
     applied = [i for i in items if not i.open]
     if applied:
-        console.print(f"[bold]已按党委研究决定计算（{len(applied)} 项）：[/]")
-        for i in applied:
-            console.print(f"  {escape(i.note)}")
+        console.print(f"[bold]已按党委研究决定计算（{len(applied)} 项）[/]，决定及其依据见以上说明。")
     still = [i for i in items if i.open]
     if not still:
         return

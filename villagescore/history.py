@@ -161,7 +161,7 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: 
                                                     "党委研究事项")]
     return run_result(scheme, str(target), parts, results, quota,
                       [f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
-                      source="archive", report=report, files=files, decisions=book.items)
+                      source="archive", report=report, files=files, decisions=book.ordered())
 
 
 def note_superseded(result: RunResult, archive: Archive, streaks: bool = False) -> None:

@@ -643,7 +643,9 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
         """Units before people, each category by the rank of its first grading; units without a result last."""
         g = next((r.grades[x.id] for x in scheme.gradings if x.id in r.grades), None)
         group = types.index(r.unit.type) if r.unit.parent and r.unit.type in types else -1
-        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, r.code)
+        order = next((x.grades for x in scheme.gradings if g and x.id == g.grading), [])
+        place = order.index(g.grade) if g and g.grade in order else len(order)  # a tie decided: the better first
+        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, place, r.code)
 
     results.sort(key=sort_key)
     files = sorted(chk.col.files, key=lambda f: f.path)
@@ -651,7 +653,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     notes += [i.note for i in chk.book.applied if i.kind != "tie"]  # a tie's note took the place of its pending one
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
-                      decisions=chk.book.items)
+                      decisions=chk.book.ordered())
 
 
 def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[str, list[Row]]]:
@@ -682,7 +684,8 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
         leaves=[n for n in scheme.order() if n in scheme.leaves()],
         gradings=[(g.id, g.label) for g in scheme.gradings], places=scheme.scheme.places, notes=notes,
         grade_orders={g.id: list(g.grades) for g in scheme.gradings},
-        form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES},
+        form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES,
+                     layout.DECISIONS_ROLE: "党委研究事项表"},
         grade_colors={g.id: dict(g.colors) for g in scheme.gradings if g.colors},
         **formula_fields(scheme, target, periods), **extra,
     )

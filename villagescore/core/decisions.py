@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from villagescore.core.grading import Candidate, GradingOutcome, count_lines, with_consequence
 from villagescore.core.issues import Issue, issue
-from villagescore.core.numbers import plain
+from villagescore.core.numbers import fmt, plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Decided, DecisionItem, PendingTie, Row
 from villagescore.core.scheme import Form, Grading
@@ -141,6 +141,10 @@ class DecisionBook:
             d.used = True
         return found
 
+    def ordered(self) -> list[DecisionItem]:
+        """The items as the sheet and the screen list them: ties (grading by grading), then register rows."""
+        return sorted(self.items, key=lambda i: i.kind != TIE)
+
     @property
     def applied(self) -> list[DecisionItem]:
         return [i for i in self.items if i.decided]
@@ -203,8 +207,8 @@ class DecisionBook:
             options = {x: tuple(g for g in tie.grades if g not in cancelled[x]) for x in tie.units}
             names = "、".join(self.name(x) for x in tie.units)
             split = "、".join(f"{k} 个为“{g}”" for g, k in tie.places)
-            title = (f"{grading.label}：{names} 得分及同分比较项完全相同（{plain(by_code[tie.units[0]].score)}），"
-                     f"恰好跨越名额线（{tie.line}）：这 {len(tie.units)} 个单位中{split}，由党委研究确定每个单位的等次")
+            title = (f"{grading.label}：{names} 得分及同分比较项完全相同（{fmt(by_code[tie.units[0]].score, places)}），"
+                     f"恰好跨越名额线（{tie.line}）：这 {len(tie.units)} 个单位中 {split}，由党委研究确定每个单位的等次")
             key = tie_key(grading.id, tie)
             item = DecisionItem(key, TIE, self.target, title, tie.units, options, grading=grading.id,
                                 places=tie.places)

@@ -34,10 +34,9 @@ MIN_ROW_HEIGHT = 30  # room to write by hand on the printed sheet
 
 
 def _rows(result: RunResult) -> list[tuple[DecisionItem, str, bool]]:
-    """(item, unit, first row of its item) for every row of the sheet: ties first (by grading), then register rows."""
-    order = {gid: i for i, (gid, _) in enumerate(result.gradings)}
-    items = sorted(result.decisions, key=lambda i: (i.kind != TIE, order.get(i.grading, 0)))
-    return [(item, unit, k == 0) for item in items for k, unit in enumerate(item.units)]
+    """(item, unit, first row of its item) for every row of the sheet, in the run's order of items (ties grading by
+    grading, then register rows)."""
+    return [(item, unit, k == 0) for item in result.decisions for k, unit in enumerate(item.units)]
 
 
 def build_decision_sheet(result: RunResult) -> bytes:
@@ -51,7 +50,7 @@ def build_decision_sheet(result: RunResult) -> bytes:
                         f"方案：{result.scheme_name}", f"计算时间：{result.computed_at}"])
     book = _Book(title)
     ws = book.add_sheet(SHEET)
-    widths = [5, 13, 9, 12, 44, 18, 10, 20, 12]
+    widths = [5, 13, 9, 11, 42, 21, 10, 20, 12]
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     n, total = len(cols), sum(widths)
