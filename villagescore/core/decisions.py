@@ -170,8 +170,7 @@ class DecisionBook:
             key = row_key(form, unit, row, seen)
             what = "；".join(f"{c.label}：{_text(row.get(c.key))}" for c in form.columns
                             if c.key != spec.column and row.get(c.key) not in (None, ""))
-            title = (f"{spec.label}：《{form.short}》第 {row.row} 行，{self.name(unit)}（{what}），"
-                     f"{column.label}为“{row.get(spec.column)}”")
+            title = f"{spec.label}：《{form.short}》第 {row.row} 行（{what}），{column.label}为“{row.get(spec.column)}”"
             item = DecisionItem(key, ROW, period, title, (unit,), {unit: tuple(spec.choices)}, form=form.id,
                                 effects=dict(spec.choices))
             self.items.append(item)
@@ -277,7 +276,7 @@ class DecisionBook:
             outcome.results[x] = with_consequence(grading, res, by_code[x], places)
             item.decided[x] = decided
         sources = "、".join(dict.fromkeys(d.source for d in item.decided.values()))
-        item.note = (f"{grading.label}：{'、'.join(map(self.name, tie.units))} 同分恰好跨越名额线（{tie.line}），经"
+        item.note = (f"{grading.label}：{'、'.join(map(self.name, tie.units))}同分恰好跨越名额线（{tie.line}），经"
                      f"{sources}确定：" + "、".join(f"{self.name(x)}为“{item.decided[x].choice}”" for x in tie.units))
         pending = outcome.tie_notes.pop(tie, None)
         if pending in outcome.notes:
