@@ -50,7 +50,7 @@ def build_decision_sheet(result: RunResult) -> bytes:
                         f"方案：{result.scheme_name}", f"计算时间：{result.computed_at}"])
     book = _Book(title)
     ws = book.add_sheet(SHEET)
-    widths = [5, 13, 9, 11, 42, 21, 10, 20, 12]
+    widths = [5, 13, 9, 11, 40, 23, 10, 20, 12]
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     n, total = len(cols), sum(widths)
