@@ -37,6 +37,7 @@ FIELD_EXAMPLES: dict[str, object] = {
     "name": "青山村（QS01）", "roster": 21, "type": "社区", "unit": "青山村（QS01）", "unit_how": "文件名中的“青山村”", "units": 8, "valid": 8,
     "value": "八十", "want": 5, "what": "手机号码", "who": "QH01-2",
     "why": "本方案的等次会增减工作经费，须按基数计算",
+    "choice": "较好", "units": "青山村（QS01）、河口村（QS02）", "given": 2, "missing": "河口村（QS02）", "grade": "好",
 }
 
 # Values for codes where the generic ones would read wrong.
@@ -76,6 +77,15 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "unit-row-missing": {"form": "乡党委评价及县委评定得分表"},
     "unit-row-duplicate": {"form": "乡党委评价及县委评定得分表"},
     "leaf-missing": {"form": "乡党委评价及县委评定得分表"},
+    "decision-other-scheme": {"found": "county_dynamic", "expected": "pingbian"},
+    "decision-other-period": {"found": "2025H1", "expected": "2025H2"},
+    "decision-conflict": {"other": "2025H1表格/党委研究事项_2025H1（改）.xlsx"},
+    "decision-stale": {"row": 5, "item": "tie:grade:QS01,QS02", "why": "本次计算中这些单位已不再同分跨越名额线（得分或名额已改变）"},
+    "decision-not-allowed": {"choice": "差", "options": "好、中", "why": ""},
+    "decision-places": {"places": 1},
+    "decision-incomplete": {"given": 1},
+    "decision-date": {"value": "七月八日"},
+    "decision-not-applied": {"row": 5},
 }
 
 SEVERITY_TEXT = {"error": "错误 (error)", "warning": "提示 (warning)"}

@@ -8,8 +8,11 @@
   ``--archive`` (the sample's ``villagescore.db``), so the 2025 summary shows 上期得分, 往期已列入 and the
   carried rectification items;
 - ``lanxi``: 岚溪县 (system C, ``county_dynamic``), 2025Q1 and 2025Q2, three townships each with its own
-  roster and folder per quarter, computed together as one county by the command line with ``--archive``
-  (2025Q2 shows 提级管理 from Q1's 优秀).
+  roster and folder per quarter, computed together as one county by the command line with ``--archive``.
+  Q1 leaves three things to the committee (河西社区 and 云岭社区 tied for the second 优秀 place, two
+  adjustments 申请撤销): the county's decisions are typed into the 党委研究事项_2025Q1.xlsx compute wrote and Q1 is
+  computed again with ``--decisions``; 2025Q2 then shows 提级管理 from Q1's 优秀 (the one decided among them),
+  and leaves its own two 申请撤销 undecided (党委研究事项_2025Q2.xlsx, blank).
 
 Every place and person here is invented. The blank forms come from the real ``template`` code path
 (``make_forms``), the values are typed into them with openpyxl the way a clerk types paper sheets into
@@ -356,6 +359,15 @@ LANXI_ADJUST = {
 }
 
 
+# Q1 as typed where the made-up draw is overridden: 河西社区 46 + 27.5 + 17.5 + 加分 1 = 92.00, exactly 云岭社区's 46 +
+# 27.5 + 18.5 (the tie-breakers 工作绩效 and 日常管理 equal too), below 云岭村's 94.50 and above 芦花村's 46 + 26 +
+# 15.5 + 3 = 90.50: the two straddle the second of floor(15% × 18) = 2 places of 优秀, left to the committee
+LANXI_TYPED = {"2025Q1": {"HX01": {"工作绩效考核（50分）": 46}, "SW04": {"综合测评（20分）": 15.5}}}
+# the county's decisions on Q1's items: (unit → 决定), 会议/文号, 日期
+LANXI_DECISIONS = {"2025Q1": ({"HX01": "优秀", "YL06": "合格", "YL04": "同意", "SW07": "不同意"},
+                              "岚溪县委组织部部务会2025年第4次会议", "2025-04-15")}
+
+
 def fill_lanxi(folder: Path, town: str, period: str, rng: random.Random) -> None:
     """The township's office types its 基础项目赋分表 and its 加减分登记表."""
     entries = _entries(folder)
@@ -366,6 +378,7 @@ def fill_lanxi(folder: Path, town: str, period: str, rng: random.Random) -> None
         row: dict[str, Any] = {"单位代码": code, "工作绩效考核（50分）": _half(_clip(50 * q + rng.gauss(0, 1), 0, 50)),
                                "日常管理（30分）": _half(_clip(30 * q + rng.gauss(0, 0.8), 0, 30)),
                                "综合测评（20分）": _half(_clip(20 * q + rng.gauss(0, 0.5), 0, 20))}
+        row.update(LANXI_TYPED.get(period, {}).get(code, {}))
         if q < 0.72:
             row["备注"] = "重点工作推进滞后"
         rows.append(row)
@@ -400,9 +413,31 @@ def make_lanxi(target: Path = SAMPLES / "lanxi") -> dict[str, Path]:
             fill_lanxi(folder, town, period, rng)
             folders.append(folder)
         summaries[period] = target / f"{period}汇总.xlsx"
-        print(_cli(["compute", *map(str, folders), "--scheme", "county_dynamic", "-o", str(summaries[period]),
-                    "--archive", str(target / "villagescore.db")]))
+        args = ["compute", *map(str, folders), "--scheme", "county_dynamic", "-o", str(summaries[period]),
+                "--archive", str(target / "villagescore.db")]
+        print(_cli(args))
+        if period in LANXI_DECISIONS:  # the committee met: its decisions typed into the sheet compute wrote
+            choices, meeting, date = LANXI_DECISIONS[period]
+            sheet = target / f"党委研究事项_{period}.xlsx"
+            decide_sheet(sheet, choices, meeting, date)
+            print(_cli([*args, "--decisions", str(sheet), "--force"]))
     return summaries
+
+
+def decide_sheet(sheet: Path, choices: dict[str, str], meeting: str, date: str) -> None:
+    """Type the committee's decisions into a decision sheet (党委研究事项), row by row, as a clerk would."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(sheet)
+    ws = wb.worksheets[0]
+    col = {c.value: c.column for c in ws[4] if c.value}
+    for r in range(5, ws.max_row + 1):
+        unit = ws.cell(r, col["单位代码"]).value
+        if unit in choices:
+            ws.cell(r, col["决定"]).value = choices[unit]
+            ws.cell(r, col["会议/文号"]).value = meeting
+            ws.cell(r, col["日期"]).value = date
+    wb.save(sheet)
 
 # ------------------------------------------------------------------ D: 云河街道 (dazhou_street)
 

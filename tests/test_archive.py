@@ -64,10 +64,46 @@ def test_version_1_archive_is_migrated(tmp_path):
     db.commit()
     db.close()
     with Archive(path) as arc:
-        assert arc.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert arc.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         cols = [r[1] for r in arc.db.execute("PRAGMA table_info(rectifications)")]
         assert cols[:2] == ["run_id", "unit_code"] and "repeated" in cols
         assert arc.items(None) == []
+
+
+def test_version_2_archive_is_upgraded_for_decisions(tmp_path):
+    """An archive of the version before the committee's decisions: a run recorded then keeps its rows; it gains an
+    empty source per grade, fund changes left to be derived from its scheme file (funds_recorded 0), and the table
+    of decisions; results() reads it, and a run recorded now stores its fund changes and decisions."""
+    import hashlib
+    from decimal import Decimal
+
+    import villagescore
+    from villagescore.io.archive import MIGRATIONS
+    from villagescore.io.schemes import resolve
+
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.executescript(MIGRATIONS[2])
+    digest = hashlib.sha256(resolve("pingbian").read_bytes()).hexdigest()
+    db.execute("INSERT INTO runs VALUES (1, 'pingbian', '村党组织书记逆向述职考评', '1.0', ?, '2025', '2025H1,2025H2',"
+               " '0.1.0', '2025-12-30 10:00:00', '2025-12-30 10:00:01', 1, 0, 0, 'composite', 'grade')", (digest,))
+    db.execute("INSERT INTO unit_results VALUES (1, 'V4', '柳湾村', '村', '陈秀英', '青石乡', '30000', 1)")
+    db.execute("INSERT INTO unit_scores VALUES (1, 'V4', '2025', 'composite', '4578/50', '91.56')")
+    db.execute("INSERT INTO unit_grades VALUES (1, 'V4', 'grade', '好', '', 1, '“好”不超过20%（向下取整）')")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    with Archive(path) as arc:
+        assert arc.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert arc.grades(1)["V4"]["grade"] == ("好", 1) and arc.decisions(1) == []
+        row = arc.db.execute("SELECT source, funds_change, provisional FROM unit_grades").fetchone()
+        assert row == ("", None, 0)
+        assert arc.db.execute("SELECT funds_recorded FROM runs").fetchone() == (0,)
+        assert [t.source for t in arc.timeline("V4")] == [""]
+    df = villagescore.results(path).set_index("unit_code")
+    assert df.loc["V4", "funds_change"] == Decimal("3000.00")  # derived: the year's 好, +10% of 30,000
+    assert df.loc["V4", "grade_source"] is None
 
 
 def test_not_a_database(tmp_path):

@@ -68,24 +68,35 @@ def test_scores_ranks_grades_as_the_policy_gives_them(archive):
     assert h1["grade_pending"].isna().all()
 
 
-def test_funds_change_from_the_schemes_consequences(archive):
+def test_funds_change_as_each_run_recorded_it(archive):
     df = villagescore.results(archive).set_index(["run_id", "unit_code"])
-    # 好: working funds +10% of the roster's base, 差: −10% (seed 000); V4 and V5 each have a base of 30,000
+    # 好: working funds +10% of the roster's base, 差: −10% (seed 000); V4 and V5 each have a base of 30,000.
+    # Seed 000 ties the money to the year's result: applied in the year's run, only 预计 in a half-year's
     assert df.loc[(4, "V4"), "funds_change"] == Decimal("3000.00")
     assert df.loc[(4, "V5"), "funds_change"] == Decimal("-3000.00")
     assert df.loc[(4, "V1"), "funds_change"] is None  # 中 changes nothing
+    assert df.loc[(4, "V4"), "funds_provisional"] is None
+    assert df.loc[(2, "V4"), "funds_change"] is None and df.loc[(2, "V4"), "funds_provisional"] == Decimal("3000.00")
+    assert df["grade_source"].isna().all()  # no grade came from a committee's decision
 
 
-def test_a_scheme_file_not_at_hand_leaves_funds_unknown(tmp_path, scheme):
+def test_an_older_run_derives_funds_from_its_scheme_file(tmp_path, scheme):
+    """A run recorded before the archive kept fund changes: derived from the grade's consequence in the scheme
+    file found by the hash the run recorded; missing when no such file is at hand."""
     result = compute(scheme, [filled(scheme, tmp_path / "h1")])
     path = tmp_path / "other.db"
     custom = tmp_path / "我乡方案.toml"
     custom.write_bytes(scheme_bytes() + "\n# 本乡修改\n".encode())  # another file: another hash
     with Archive(path) as arc:
         arc.record(result, hashlib.sha256(custom.read_bytes()).hexdigest())
-    assert villagescore.results(path).set_index("unit_code").loc["V4", "funds_change"] is None
+        arc.db.execute("UPDATE runs SET funds_recorded = 0")
+        arc.db.execute("UPDATE unit_grades SET funds_change = NULL, provisional = 0")
+    got = villagescore.results(path).set_index("unit_code")
+    assert got.loc["V4", "funds_change"] is None and got.loc["V4", "funds_provisional"] is None
     given = villagescore.results(path, schemes=[custom]).set_index("unit_code")
-    assert given.loc["V4", "funds_change"] == Decimal("3000.00")
+    assert given.loc["V4", "funds_change"] is None  # a half-year: the year's result decides
+    assert given.loc["V4", "funds_provisional"] == Decimal("3000.00")
+    assert given.loc["V5", "funds_provisional"] == Decimal("-3000.00")
 
 
 def scheme_bytes() -> bytes:
@@ -99,7 +110,7 @@ def test_missing_or_empty_archive(tmp_path):
         villagescore.results(tmp_path / "none.db")
     Archive(tmp_path / "empty.db").close()
     df = villagescore.results(tmp_path / "empty.db")
-    assert len(df) == 0 and "funds_change" in df.columns
+    assert len(df) == 0 and {"funds_change", "funds_provisional", "grade_source"} <= set(df.columns)
 
 
 def test_command_line_does_not_import_pandas():

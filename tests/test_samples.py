@@ -148,14 +148,17 @@ LANXI_TOWNS = ["云岭镇", "石湾镇", "河西街道"]
 
 
 def _lanxi(period, archive=None):
-    """The county's computation of one quarter: every township's folder together; streaks from ``archive``."""
+    """The county's computation of one quarter: every township's folder together; streaks from ``archive``; the
+    county's decisions on the quarter (党委研究事项, filled) where the sample has them."""
     earlier = None
     if archive is not None:
         def earlier(p):
             with Archive(archive) as arc:
                 return earlier_grades(arc, "county_dynamic", p)
+    sheet = LANXI / f"党委研究事项_{period}.xlsx"
+    decided = sheet if period == "2025Q1" else None  # Q2's sheet is as compute wrote it: nothing decided yet
     return compute(load("county_dynamic"), [LANXI / town / f"{period}表格" for town in LANXI_TOWNS],
-                   earlier=earlier)
+                   earlier=earlier, decisions=decided)
 
 
 @pytest.mark.parametrize("year", ["2024", "2025"])
@@ -206,7 +209,7 @@ def test_lanxi_second_quarter_lists(tmp_path):
     shutil.copy(LANXI / "villagescore.db", db)
     units = {u.code: u for u in _lanxi("2025Q2", db).units}
     promoted = [c for c, u in units.items() if u.grades["promote"].grade == "提级管理"]
-    assert promoted == ["YL01"]  # 优秀 in Q1 and Q2
+    assert promoted == ["YL01", "HX01"]  # 优秀 in Q1 (HX01 by the committee's decision) and Q2
     assert {u.grades["colour"].grade for u in units.values()} == {"绿色激励", "黄色警示", "红色预警"}
     # bottom 5% of 18 = 0.9, rounded down as seed 002's own figure (26 of 531): nobody is called in
     assert [c for c, u in units.items() if u.grades["talk"].grade == "集中约谈"] == []
@@ -225,6 +228,26 @@ def test_lanxi_second_quarter_lists(tmp_path):
     col = head.index("三色管理") + 1
     fills = {ws.cell(r, 2).value: ws.cell(r, col).fill.fgColor.rgb for r in range(3, 21)}
     assert fills["YL01"].endswith("C6EFCE") and fills["SW05"].endswith("FFC7CE") and fills["YL04"].endswith("FFEB9C")
+
+
+def test_lanxi_first_quarter_decided_by_the_county(tmp_path):
+    """Q1 left three things to the county (河西社区 and 云岭社区 tied at 92.00 for the second 优秀 place, two
+    adjustments 申请撤销); its decisions, typed into 党委研究事项_2025Q1.xlsx, are the Q1 results; Q2's two
+    applications are still open, on the sheet compute wrote beside the Q2 summary."""
+    units = {u.code: u for u in _lanxi("2025Q1").units}
+    grade = {c: u.grades["grade"] for c, u in units.items()}
+    assert (grade["HX01"].grade, grade["YL06"].grade) == ("优秀", "合格")
+    assert units["HX01"].rounded["total"] == units["YL06"].rounded["total"] == Decimal("92.00")
+    assert grade["HX01"].source == "党委研究决定（岚溪县委组织部部务会2025年第4次会议，2025-04-15）"
+    # 同意: YL04's 2 points dropped; 不同意: SW07's 1 point counted
+    assert (units["YL04"].rounded["penalty"], units["SW07"].rounded["penalty"]) == (Decimal("0.00"), Decimal("1.00"))
+    q2 = _lanxi("2025Q2")
+    assert [(i.kind, i.units, i.open) for i in q2.decisions] == [("row", ("HX02",), True), ("row", ("SW05",), True)]
+    shutil.copy(LANXI / "villagescore.db", tmp_path / "c.db")
+    with Archive(tmp_path / "c.db") as arc:
+        runs = arc.runs()
+        assert [(r.period, r.current) for r in runs] == [("2025Q1", False), ("2025Q1", True), ("2025Q2", True)]
+        assert sorted(d.unit for d in arc.decisions(2) if d.decision) == ["HX01", "SW07", "YL04", "YL06"]
 
 
 def test_lanxi_regenerates_the_same(tmp_path):

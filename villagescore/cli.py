@@ -341,13 +341,14 @@ def _issues_table(report: Report, limit: int = REPORT_ROWS) -> Table:
                                                    cell_order(i.cell)))[:limit]
     # widths set here, not left to rich: CJK text has no spaces, so rich takes a whole message for one word too
     # long to fold and cuts the table at the screen's edge. A file name stays whole on its line while it takes at
-    # most half the screen; the message and the hint share what is left (3:2) and fold.
+    # most 45 % of what the columns of text share; the message and the hint share the rest (3:2) and fold.
     def widest(texts, least: int) -> int:
         return max([least, *(display_width(t) for t in texts)])
 
     level, sheet, cell = 4, widest((i.sheet for i in ordered), 6), widest((i.cell for i in ordered), 6)
-    file = min(widest((i.file or "—" for i in ordered), 4), max(console.width // 2, 20))
-    rest = max(console.width - (level + sheet + cell + file) - 3 * 6 - 1, 20)
+    text = console.width - (level + sheet + cell) - 3 * 6 - 1  # file, message and hint, without the borders
+    file = min(widest((i.file or "—" for i in ordered), 4), max(text * 9 // 20, 20))
+    rest = max(text - file, 20)
     message = max(rest * 3 // 5, 12)
     widths = {"级别": level, "文件": file, "工作表": sheet, "单元格": cell, "问题": message,
               "改正方法": max(rest - message, 8)}
@@ -692,6 +693,8 @@ def _ranking_table(result, units: list, title: str) -> Table:
                 text = ""
             elif g.pending:
                 text = f"[yellow]待党委研究（{'/'.join(g.pending)}）[/]"
+            elif g.undetermined:
+                text = "[yellow]无法判定[/]"
             elif g.grade is None:
                 text = "[dim]未评定[/]"
             else:
@@ -775,8 +778,13 @@ def compute(
                                           help="另存一份公示版（只有排名、单位、书记、得分和等次）。"),
     csv_dir: Optional[Path] = typer.Option(None, "--csv", metavar="文件夹",
                                            help="另存 units.csv 和 issues.csv（供其他系统读取，列名见 docs/exports.md）。"),
+    decisions: Optional[Path] = typer.Option(None, "--decisions", metavar="文件",
+                                             help="党委研究后填好的党委研究事项表（不写则读取表格文件夹中的）。"),
 ) -> None:
     """读取填报表格，计算得分、排名和等次，输出汇总表，并记入结果档案库。
+
+    有待党委研究的事项（同分跨越名额线、申请撤销的减分等）时，另在汇总表旁生成“党委研究事项_期间.xlsx”；
+    党委研究后填好放入本期表格文件夹（或用 --decisions 指定），重新计算即按决定出结果。
 
     示例：
 
@@ -784,6 +792,7 @@ def compute(
       villagescore compute 2025H1表格 -o 2025H1汇总.xlsx
       villagescore compute 2025H1表格 2025H2表格 --period 2025 -o 2025年度汇总.xlsx
       villagescore compute --period 2025 -o 2025年度汇总.xlsx      （从结果档案库合并）
+      villagescore compute 2025H1表格 -o 2025H1汇总.xlsx --force --decisions 党委研究事项_2025H1.xlsx
     """
     sch = _load_scheme(scheme)
     folders = folders or []
@@ -804,26 +813,37 @@ def compute(
         check_folder(Path("."))
     if arc_path is not None and arc_path.exists():
         _open_archive(arc_path).close()  # a damaged or newer archive is said now, not after the work
+    if decisions is not None and not decisions.is_file():
+        err.print(f"[red]找不到党委研究事项表：{escape(str(decisions))}[/]")
+        raise Exit(2)
     if folders:
         result = _compute_folders(sch, folders, period, roster, criteria, {p for p in (output, public) if p},
-                                  arc_path)
+                                  arc_path, decisions)
     else:
-        result = _compute_from_archive(sch, period, arc_default)
+        result = _compute_from_archive(sch, period, arc_default, decisions)
     if output is None:
         output = Path(f"{sch.scheme.name}_{result.period}_汇总.xlsx")
         _check_output(output, folders, force)
         outputs.check([output])
+    sheet = _decision_target(result, output, decisions, folders, force)
+    if sheet is not None:
+        outputs.check([sheet])
     if arc_path is not None and arc_path.exists():  # nothing to read from an archive not made yet
-        from villagescore.history import attach_previous, track_items
+        from villagescore.history import attach_previous, note_superseded, track_items
 
         with _open_archive(arc_path) as arc:
             attach_previous(result, arc)
             track_items(result, arc)
+            note_superseded(result, arc, any(g.streak for g in sch.gradings))
     from villagescore.io.summary import build_summary
 
     extra = []
     with outputs:  # what is staged goes if anything fails before the commit
         outputs.stage(output, build_summary(result))
+        if sheet is not None:
+            from villagescore.io.decision_sheet import build_decision_sheet
+
+            outputs.stage(sheet, build_decision_sheet(result))
         if public:
             from villagescore.io.summary import build_public
 
@@ -842,6 +862,7 @@ def compute(
         console.print_json(json.dumps(to_json(result), ensure_ascii=False))
     else:
         _print_result(result)
+        _print_decisions(result, sheet)
         console.print(f"汇总表已保存：{escape(str(output))}")
         for line in extra:
             console.print(line)
@@ -849,6 +870,48 @@ def compute(
             console.print(f"已记入结果档案库：{escape(str(recorded[0]))}（第 {recorded[1]} 次计算）")
     if result.report.errors:
         raise Exit(1)
+
+
+def _decision_target(result, output: Path, decisions: Path | None, folders: list[Path], force: bool) -> Path | None:
+    """Where the decision sheet of a run with items still open goes (beside the summary), or None: nothing open,
+    or the file there is the decision sheet this run read (an input is never overwritten; said on screen)."""
+    if not any(i.open for i in result.decisions):
+        return None
+    from villagescore.core.decisions import file_name
+
+    target = output.parent / file_name(result.period)
+    if decisions is not None and target.exists() and target.resolve() == decisions.resolve():
+        return None
+    _check_output(target, folders, force)
+    return target
+
+
+def _print_decisions(result, sheet: Path | None) -> None:
+    """The run's 党委研究事项: what the committee decided (applied), and what is still open, with the sheet to fill."""
+    items = result.decisions
+    if not items:
+        return
+    names = {u.code: u.unit.name for u in result.units}
+    applied = [i for i in items if not i.open]
+    if applied:
+        console.print(f"[bold]已按党委研究决定计算（{len(applied)} 项）[/]，决定及其依据见以上说明。")
+    still = [i for i in items if i.open]
+    if not still:
+        return
+    table = Table(title=f"待党委研究事项（{len(still)} 项）", title_justify="left")
+    for col in ("序号", "单位", "研究事项", "可选决定"):
+        table.add_column(col, overflow="fold")
+    for k, i in enumerate(still, 1):
+        who = "、".join(f"{names.get(u, u)}（{u}）" for u in i.units)
+        options = "；".join(dict.fromkeys(i.options_text(u) for u in i.units))
+        table.add_row(str(k), escape(who), escape(i.title), escape(options))
+    console.print(table)
+    if sheet is not None:
+        console.print(f"党委研究事项表已保存：{escape(str(sheet))}。党委研究后填写“决定”“会议/文号”“日期”，"
+                      "放入本期表格文件夹（或用 --decisions 指定）后重新计算。")
+    else:
+        console.print("[yellow]尚有待党委研究的事项；本次读取的党委研究事项表未被覆盖。请把它放入本期表格文件夹后重新计算，"
+                      "新的事项表会生成在汇总表旁。[/]")
 
 
 def _commit(outputs, result, scheme_name: str, arc_path: Path | None) -> tuple[Path, int] | None:
@@ -873,7 +936,7 @@ ARCHIVE_NAME = "villagescore.db"
 
 
 def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs: set[Path],
-                     arc_path: Path | None = None):
+                     arc_path: Path | None = None, decisions: Path | None = None):
     from villagescore.pipeline import compute as run_compute
 
     def earlier(p: str):
@@ -891,14 +954,14 @@ def _compute_folders(sch, folders: list[Path], period, roster, criteria, outputs
         result = run_compute(sch, folders, period=period, roster=roster, criteria=criteria,
                              progress=lambda name: bar.update(task, advance=1, current=name),
                              exclude=outputs or None, earlier=earlier if any(g.streak for g in sch.gradings) else None,
-                             listed=listed)
+                             listed=listed, decisions=decisions)
     if period is None and len(result.periods) > 1:
         console.print(f"检测到 {'、'.join(result.periods)} 的表格，按 {Period.parse(result.period).label} 合并计算"
                       f"（只算一期请加 --period {result.periods[0]}）。")
     return result
 
 
-def _compute_from_archive(sch, period, path: Path):
+def _compute_from_archive(sch, period, path: Path, decisions: Path | None = None):
     from villagescore.history import HistoryMissing, annual_from_archive
 
     if period is None:
@@ -909,7 +972,7 @@ def _compute_from_archive(sch, period, path: Path):
         raise Exit(2)
     with _open_archive(path) as arc:
         try:
-            return annual_from_archive(sch, arc, period)
+            return annual_from_archive(sch, arc, period, decisions)
         except HistoryMissing as exc:
             err.print(f"[red]{escape(exc.message)}[/]")
             raise Exit(2) from None
@@ -1038,6 +1101,8 @@ def explain(
     period: Optional[str] = typer.Option(None, "--period", "-p", metavar="期间", help="期间，如 2025H1 或 2025。"),
     roster: Optional[Path] = typer.Option(None, "--roster", metavar="文件", help="名册（不写则用文件夹中的）。"),
     criteria: Optional[Path] = typer.Option(None, "--criteria", metavar="文件", help="考核细则（不写则用文件夹中的）。"),
+    decisions: Optional[Path] = typer.Option(None, "--decisions", metavar="文件",
+                                             help="党委研究事项表（不写则读取表格文件夹中的）。"),
 ) -> None:
     """逐项说明一个单位的得分来源：每项的依据数字、权重、舍入、配额线和等次。
 
@@ -1051,7 +1116,7 @@ def explain(
     _check_folders(folders)
     from villagescore.core.explain import explain_unit
 
-    result = _compute_folders(sch, folders, period, roster, criteria, set())
+    result = _compute_folders(sch, folders, period, roster, criteria, set(), decisions=decisions)
     unit = _unit_code(unit, [u.code for u in result.units])
     try:
         lines = explain_unit(result, unit)
@@ -1131,12 +1196,13 @@ def history(
             err.print(f"[red]档案库中没有单位 {escape(what)} 的记录。[/]")
             raise Exit(1)
         table = Table(title=f"{escape(what)} 历次结果", title_justify="left")
-        for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号"):
-            table.add_column(col)
+        for col in ("期间", "方案", "得分", "排名", "等次", "当前", "计算编号", "等次依据"):
+            table.add_column(col, overflow="fold")
         for t in entries:
             grade = t.grade or (f"待党委研究（{t.pending}）" if t.pending else "—")
             table.add_row(t.period, t.scheme_id, str(t.score) if t.score is not None else "—",
-                          str(t.rank) if t.rank else "—", grade, "是" if t.current else "（已被重算）", str(t.run_id))
+                          str(t.rank) if t.rank else "—", grade, "是" if t.current else "（已被重算）", str(t.run_id),
+                          escape(t.source) or ("" if t.grade or not t.pending else "—"))
         console.print(table)
         from villagescore.history import open_items
 
@@ -1252,9 +1318,13 @@ def _scheme_tree(sch: Scheme) -> Tree:
     for f in sch.forms:
         only = f.applies_to
         rated = [x for x in (f.self_label, *f.members) if x]
-        forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
-                  f"{'，仅' + escape(types(only)) + '填写' if only else ''}"
-                  f"{'，测评' + escape(types(rated)) if rated else ''}）")
+        node = forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
+                         f"{'，仅' + escape(types(only)) + '填写' if only else ''}"
+                         f"{'，测评' + escape(types(rated)) if rated else ''}）")
+        if f.decide is not None:  # rows left to the committee: listed on the decision sheet (党委研究事项)
+            d = f.decide
+            node.add(f"{escape(d.label)}：“{escape(f.column(d.column).label)}”为“{escape('/'.join(d.when))}”的列入党委研究事项，"
+                     + "、".join(f"“{escape(k)}”按“{escape(v)}”计" for k, v in d.choices.items()) + "；未研究前不计")
 
     # One score tree per distinct total: the root, then each grading's `by` (and any displayed node) not drawn yet.
     drawn: set[str] = set()

@@ -46,6 +46,7 @@ class Collected:
     foreign: list[str] = field(default_factory=list)  # workbooks without an identity record, to identify
     zones: dict[str, str] = field(default_factory=dict)  # file → index of the folder it came from
     zone_setup: dict[str, dict[str, Path]] = field(default_factory=dict)  # folder index → setup form → path
+    decisions: dict[str, Workbook] = field(default_factory=dict)  # the committee's decision sheets, by name
     _at: tuple[int, dict[str, list[int]]] | None = field(default=None, repr=False, compare=False)
 
     def status(self, file: str, status: str) -> None:
@@ -201,6 +202,10 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
         out.setup_paths.setdefault(form_id, path)
         out.zone_setup.setdefault(zone, {}).setdefault(form_id, path)
         out.files.append(InputFile(name, wb.sha256, form_id, status="基础信息"))
+        return
+    if role == layout.DECISIONS_ROLE:  # the committee's decisions: read after the forms (io/decision_sheet.py)
+        out.decisions[name] = wb
+        out.files.append(InputFile(name, wb.sha256, role, "", ident.get("period", ""), status="党委研究事项"))
         return
     if role == "print":
         out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""),

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from villagescore.core.grading import Undecided
 from villagescore.core.normalize import squash
 from villagescore.core.periods import Period
-from villagescore.core.records import Item, Previous, RunResult, Unit, UnitResult
+from pathlib import Path
+
+from villagescore.core.records import InputFile, Item, Previous, RunResult, Setup, Unit, UnitResult
 from villagescore.core.scheme import Scheme
 from villagescore.core.scoring import combine_periods, rounded
 from villagescore.io.archive import Archive
@@ -88,17 +91,27 @@ def _item_key(it: Item) -> tuple[str, str]:
     return it.unit, squash(it.problem)
 
 
-def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | None]] | None:
-    """unit → grading → grade of the current archived run of ``period`` (None when it was never computed)."""
+def earlier_grades(archive: Archive, scheme_id: str, period: str) -> dict[str, dict[str, str | Undecided]] | None:
+    """unit → grading → grade of the current archived run of ``period`` (None when it was never computed). The
+    current run is the one that applied the committee's latest decisions; a grade it left pending (待党委研究) or
+    without a grade is an ``Undecided``, so that a rule turning on it says 无法判定 rather than 否."""
     run = archive.current(scheme_id, period)
     if run is None:
         return None
-    return {code: {gid: grade for gid, (grade, _) in by.items()} for code, by in archive.grades(run.id).items()}
+    return {code: {gid: grade if grade else Undecided(tuple(x for x in pending.split("/") if x))
+                   for gid, (grade, pending) in by.items()}
+            for code, by in archive.grade_states(run.id).items()}
 
 
-def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResult:
-    """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them)."""
-    from villagescore.pipeline import grade_results, run_result  # the same grading and result as compute
+def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: Path | None = None) -> RunResult:
+    """The year's result from the current archived runs of its parts (H1 and H2, as the scheme weighs them);
+    ``decisions``: the committee's decision sheet of the year (its pending ties), applied as ``compute`` does. A
+    part whose current run left items to the committee is named in a note: the year reads its results as they are."""
+    from villagescore.core.decisions import DecisionBook
+    from villagescore.core.issues import Report
+    from villagescore.io.decision_sheet import gather_decisions
+    from villagescore.io.reader import FileRefused, read_workbook
+    from villagescore.pipeline import FatalInput, grade_results, name_units, run_result  # as compute does
 
     target = Period.parse(year)
     if target.kind != "year" or not scheme.annual.weights:
@@ -119,14 +132,83 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str) -> RunResul
         exact = combine_periods(scheme, pp) if ok else {}
         results.append(UnitResult(unit, exact=exact, rounded=rounded(exact, places),
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {}, ok=ok))
-    quota, notes = grade_results(scheme, results, places, period=str(target))
+    report = Report()
+    found = []
+    if decisions is not None:
+        try:
+            wb = read_workbook(decisions)
+        except FileRefused as exc:
+            raise FatalInput(f"无法读取党委研究事项表 {decisions}：{exc.issue(str(decisions)).message}") from None
+        found, issues = gather_decisions(scheme.scheme.id, {str(decisions): wb}, [str(target)])
+        report.extend(issues)
+    book = DecisionBook(str(target), found, {u.code: f"{u.full_name}（{u.code}）" for u in units})
+    quota, notes = grade_results(scheme, results, places, period=str(target), book=book)
+    book.finish([str(target)])
+    report.extend(name_units(book.issues, Setup(units)))
     first = scheme.gradings[0].id if scheme.gradings else ""
     results.sort(key=lambda r: (not r.ok, (r.grades.get(first).rank or 10**9) if r.grades.get(first) else 10**9,
                                 r.code))
     run_ids = "、".join(f"{p} 第 {r.id} 次计算" for p, r in runs.items())  # type: ignore[union-attr]
+    waiting = []
+    for p, r in runs.items():
+        open_ = sorted({d.unit for d in archive.decisions(r.id) if not d.decision})  # type: ignore[union-attr]
+        if open_:
+            waiting.append(f"{p}（{'、'.join(open_)}）")
+    if waiting:
+        notes.append(f"以下各期的当前计算仍有待党委研究的事项：{'；'.join(waiting)}。全年结果按这些期间现有的结果合并；"
+                     "党委研究确定后请重新计算该期，再合并全年。")
+    files = [] if decisions is None else [InputFile(str(decisions), wb.sha256, "decisions", "", str(target),
+                                                    "党委研究事项")]
     return run_result(scheme, str(target), parts, results, quota,
                       [f"本结果由结果档案库中各期的当前计算合并得出（{run_ids}），未重新读取表格。", *notes],
-                      source="archive")
+                      source="archive", report=report, files=files, decisions=book.ordered())
+
+
+def note_superseded(result: RunResult, archive: Archive, streaks: bool = False) -> None:
+    """A run that applies the committee's decisions takes the place of the period's current run: the notes say
+    what changed against it (scores, grades) and why (the decisions), and name later periods whose current runs
+    read this period's earlier result (``streaks``: the scheme has a streak rule such as 提级管理)."""
+    applied = [i for i in result.decisions if i.decided]
+    before = archive.current(result.scheme_id, result.period)
+    if before is None:
+        return
+    earlier = {(d.item, d.unit): d.decision for d in archive.decisions(before.id)}
+    new = [i for i in applied if any(earlier.get((i.key, u)) != d.choice for u, d in i.decided.items())]
+    dropped = {k for k, v in earlier.items() if v} - {(i.key, u) for i in applied for u in i.decided}
+    if not new and not dropped:
+        return
+    root = result.display[-1] if result.display else ""
+    old_values = archive.exact_values(before.id)
+    old_grades = archive.grade_states(before.id)
+    labels = dict(result.gradings)
+    changes = []
+    for u in result.units:
+        name = f"{u.unit.name}（{u.code}）"
+        was = old_values.get(u.code, {}).get(root)
+        then = rounded({root: was}, result.places).get(root) if was is not None else None
+        now = u.rounded.get(root)
+        if then != now and (then is not None or now is not None):
+            changes.append(f"{name}{result.node_labels.get(root, root)} {then if then is not None else '—'} → "
+                           f"{now if now is not None else '—'}")
+        for gid, gr in u.grades.items():
+            old_grade, old_pending = old_grades.get(u.code, {}).get(gid, (None, ""))
+            shown = old_grade or (f"待党委研究（{old_pending}）" if old_pending else "未评定")
+            current = gr.grade or (f"待党委研究（{'/'.join(gr.pending)}）" if gr.pending else
+                                   "无法判定" if gr.undetermined else "未评定")
+            if shown != current:
+                changes.append(f"{name}{labels.get(gid, gid)} {shown} → {current}")
+    label = Period.parse(result.period).label
+    why = f"应用了党委研究决定 {len(new)} 项" if new else ""
+    if dropped:
+        why += ("，" if why else "") + f"第 {before.id} 次计算应用的 {len(dropped)} 项决定本次未提供或未应用"
+    result.notes.append(f"本次计算{why}，记入结果档案库后将取代第 {before.id} 次计算（{before.computed_at}）成为{label}"
+                        f"的当前结果。与第 {before.id} 次计算相比：" + ("；".join(changes) or "得分和等次没有变化") + "。")
+    later = [g for g in archive.runs(result.scheme_id) if g.current
+             and Period.parse(g.period).kind == Period.parse(result.period).kind
+             and Period.parse(result.period).ends_before(Period.parse(g.period))]
+    if later and streaks:
+        result.notes.append("已计算的 " + "、".join(f"{g.period}（第 {g.id} 次计算）" for g in later)
+                            + f" 按{label}此前的结果判定了连续等次（如提级管理），请在本次计算记入后重新计算这些期间。")
 
 
 def _units(archive: Archive, run_ids: list[int]) -> list[Unit]:

@@ -19,7 +19,9 @@ import villagescore
 from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
 from villagescore.core.explain import formula_fields
-from villagescore.core.grading import Candidate, grade_entered, grade_streak, grade_units, key_of, withheld
+from villagescore.core.decisions import DecisionBook
+from villagescore.core.grading import (Candidate, Undecided, grade_entered, grade_streak, grade_units, key_of,
+                                       withheld)
 from villagescore.core.issues import Issue, Report, Severity, cell_order, compact, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import (
@@ -228,6 +230,7 @@ class _Checked:
     unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
     held: set[str] = field(default_factory=set)  # units held back by a township form not typed into (said once)
+    book: DecisionBook = field(default_factory=lambda: DecisionBook(""))  # the committee's decisions (党委研究事项)
 
 
 def _slot(scheme: Scheme, col: Collected, fd: FormData) -> str:
@@ -475,7 +478,7 @@ def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Pat
 
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
            progress: Progress | None, exclude: set[Path] | None, every_period: bool = False,
-           listed: Listed | None = None) -> _Checked:
+           listed: Listed | None = None, decisions: Path | None = None) -> _Checked:
     """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
     report = Report()
     early: dict[tuple, _Setup] = {}
@@ -521,8 +524,10 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     _parse_forms(scheme, setup, col, periods, report)
     settle_surveys(col, report)
     chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
+    chk.book = decision_book(scheme, setup, col, target, periods, decisions, report)
     later = {lst.form for lst in scheme.lists if lst.form} | {f.id for f in scheme.forms if f.track is not None}
     for p in periods:
+        _decide_rows(scheme, setup, col, p, chk)
         inputs = _unit_inputs(scheme, setup, col, p, report, chk)
         stopped = {i.unit for i in report.errors}  # units held back so far; scoring adds only its own unit's
         for code, ui in inputs.items():
@@ -542,6 +547,54 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     return chk
 
 
+def decision_book(scheme: Scheme, setup: Setup, col: Collected, target: str, periods: list[str],
+                  explicit: Path | None, report: Report) -> DecisionBook:
+    """The committee's decisions given to the run: decision sheets found in the folders and ``explicit``
+    (``--decisions``), checked as files (scheme, period, one sheet per period) and cell by cell."""
+    from villagescore.io.decision_sheet import gather_decisions
+
+    sheets = dict(col.decisions)
+    if explicit is not None:
+        try:
+            wb = read_workbook(explicit)
+        except FileRefused as exc:
+            raise FatalInput(f"无法读取党委研究事项表 {explicit}：{exc.issue(str(explicit)).message}") from None
+        if (wb.identity or {}).get("role") != layout.DECISIONS_ROLE:
+            raise FatalInput(f"{explicit} 不是党委研究事项表（应为 compute 生成的“党委研究事项_期间.xlsx”，填写后提交）")
+        sheets = {name: other for name, other in sheets.items() if other.sha256 != wb.sha256}  # read once
+        sheets[str(explicit)] = wb
+        col.files.append(InputFile(str(explicit), wb.sha256, layout.DECISIONS_ROLE, "",
+                                   (wb.identity or {}).get("period", ""), status="党委研究事项"))
+    found, issues = gather_decisions(scheme.scheme.id, sheets, periods)
+    report.extend(issues)
+    return DecisionBook(target, found, {u.code: f"{u.full_name}（{u.code}）" for u in setup.units})
+
+
+def _decide_rows(scheme: Scheme, setup: Setup, col: Collected, period: str, chk: _Checked) -> None:
+    """The rows of ``period``'s registers that the scheme leaves to the committee (``Form.decide``): an item each,
+    the decided ones read as decided (before any scoring reads them). Forms of conflicting files count for nobody."""
+    forms = {f.id for f in scheme.forms if f.decide is not None}
+    if not forms:
+        return
+    slots: dict[tuple[str, str], int] = defaultdict(int)
+    for fd in col.forms:
+        if fd.period == period:
+            slots[_slot(scheme, col, fd), fd.form_id] += 1
+    for fd in col.forms:
+        if fd.period != period or fd.form_id not in forms or fd.empty or slots[_slot(scheme, col, fd), fd.form_id] > 1:
+            continue
+        form = scheme.form(fd.form_id)
+        if form.scope == "unit":
+            rows = [(r, fd.unit or "") for r in fd.rows]
+        else:
+            zone = col.zones.get(fd.file, "")
+            rows = [(r, code) for r in fd.rows if (code := str(r.get("unit") or "")) and setup.unit(code) is not None
+                    and chk.unit_zone.get(code, "") == zone]
+        chk.book.rows(form, period, rows, fd.file)
+    chk.report.extend(chk.book.issues)
+    chk.book.issues.clear()
+
+
 def _release(ui: UnitInputs, later: set[str]) -> None:
     """Let a scored unit's rows go, but for the forms whose rows are read after scoring (lists, tracked
     registers): its ballots live on as compact ballot lines, and a county's raw rows are not all held at once.
@@ -557,13 +610,14 @@ def _release(ui: UnitInputs, later: set[str]) -> None:
 def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
             criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
             exclude: set[Path] | None = None, earlier: Earlier | None = None,
-            listed: Listed | None = None) -> RunResult:
+            listed: Listed | None = None, decisions: Path | None = None) -> RunResult:
     """Scores, ranks, grades and lists of one period (or a year from its parts) read from the folders.
 
     ``earlier`` returns the archived grades of an earlier period (for streak rules such as 提级管理);
-    ``listed``: the folders' files as ``iter_workbook_files`` lists them, when the caller has them."""
+    ``listed``: the folders' files as ``iter_workbook_files`` lists them, when the caller has them;
+    ``decisions``: a filled decision sheet (党委研究事项) given apart from the folders (those in them are read too)."""
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                 exclude=exclude, listed=listed)
+                 exclude=exclude, listed=listed, decisions=decisions)
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
     per_period: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(dict)
     details: dict[str, list[LeafDetail]] = defaultdict(list)
@@ -590,23 +644,29 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {},
                                   details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
 
-    quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier)
+    quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier, book=chk.book)
+    chk.book.finish(periods)
+    report.extend(name_units(chk.book.issues, setup))
     types = [*scheme.scheme.unit_types, *scheme.scheme.member_types]
 
     def sort_key(r: UnitResult):
         """Units before people, each category by the rank of its first grading; units without a result last."""
         g = next((r.grades[x.id] for x in scheme.gradings if x.id in r.grades), None)
         group = types.index(r.unit.type) if r.unit.parent and r.unit.type in types else -1
-        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, r.code)
+        order = next((x.grades for x in scheme.gradings if g and x.id == g.grading), [])
+        place = order.index(g.grade) if g and g.grade in order else len(order)  # a tie decided: the better first
+        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, place, r.code)
 
     results.sort(key=sort_key)
     scanned, scan_note = scan_summary(chk.col.forms, periods)  # ballots read from scans (core/omr_review.py)
     files = sorted(chk.col.files + scanned, key=lambda f: f.path)
     rows = _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target)
+    notes += [i.note for i in chk.book.applied if i.kind != "tie"]  # a tie's note took the place of its pending one
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
                       scan_note=scan_note,
-                      item_labels=item_labels(scheme, setup, {b.unit for b in ballots}))
+                      item_labels=item_labels(scheme, setup, {b.unit for b in ballots}),
+                      decisions=chk.book.ordered())
 
 
 def item_labels(scheme: Scheme, setup: Setup, units: set[str]) -> dict[str, dict[str, str]]:
@@ -656,7 +716,8 @@ def run_result(scheme: Scheme, target: str, periods: list[str], units: list[Unit
         leaves=[n for n in scheme.order() if n in scheme.leaves()],
         gradings=[(g.id, g.label) for g in scheme.gradings], places=scheme.scheme.places, notes=notes,
         grade_orders={g.id: list(g.grades) for g in scheme.gradings},
-        form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES},
+        form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES,
+                     layout.DECISIONS_ROLE: "党委研究事项表"},
         grade_colors={g.id: dict(g.colors) for g in scheme.gradings if g.colors},
         **formula_fields(scheme, target, periods), **extra,
     )
@@ -728,14 +789,15 @@ class ValidationResult:
 
 def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
              criteria: Path | None = None, progress: Progress | None = None,
-             exclude: set[Path] | None = None, listed: Listed | None = None) -> ValidationResult:
+             exclude: set[Path] | None = None, listed: Listed | None = None,
+             decisions: Path | None = None) -> ValidationResult:
     """Every check compute runs, without scoring results: the issues, a units × forms coverage table, counts.
 
     Without ``period`` every period found is checked (compute would ask which one). Raises
     FatalInput like compute when there is no roster or no form at all.
     """
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                 exclude=exclude, every_period=True, listed=listed)
+                 exclude=exclude, every_period=True, listed=listed, decisions=decisions)
     report, setup = chk.report, chk.setup
     forms = _needed_forms(scheme)
     multi = len(chk.periods) > 1
@@ -768,7 +830,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     statuses = [f.status for f in files]
     counts = {
         "files": len(files),
-        "read": sum(s in ("已读取", "自制表格，按表头识别", "网上问卷导出表") for s in statuses),
+        "read": sum(s in ("已读取", "自制表格，按表头识别", "网上问卷导出表", "党委研究事项") for s in statuses),
         "setup": statuses.count("基础信息"),
         "unreadable": statuses.count("无法读取"),
         "errors": len(report.errors),
@@ -785,7 +847,8 @@ def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
     return not node.applies_to or unit_type in node.applies_to
 
 
-Earlier = Callable[[str], "dict[str, dict[str, str | None]] | None"]  # period → unit → grading → grade
+# period → unit → grading → grade (an Undecided where the archived run left it pending or ungraded)
+Earlier = Callable[[str], "dict[str, dict[str, str | Undecided | None]] | None"]
 
 
 def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[str, str | None] | None]]:
@@ -801,30 +864,46 @@ def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[st
     return out
 
 
+def _settled(gr) -> "str | Undecided | None":
+    """A grade as a later rule reads it: the grade, or Undecided when it waits for the committee or a rule could
+    not tell (无法判定)."""
+    if gr.grade:
+        return gr.grade
+    if gr.pending or gr.undetermined:
+        return Undecided(tuple(gr.pending))
+    return None
+
+
 def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
                   entered: dict[str, dict[str, str | None]] | None = None, *,
-                  period: str = "", earlier: Earlier | None = None):
+                  period: str = "", earlier: Earlier | None = None, book: DecisionBook | None = None):
     """Every grading of the scheme on the results, in the scheme's order (later gradings see earlier grades);
-    ``earlier`` gives archived grades of a period, for streak rules."""
+    ``earlier`` gives archived grades of a period, for streak rules; ``book`` the committee's decisions, applied to
+    each grading's pending ties before the next grading reads its grades."""
     quota, notes = [], []
+    labels = {g.id: g.label for g in scheme.gradings}
     for g in scheme.gradings:
         group = [r for r in results if not g.applies_to or r.unit.type in g.applies_to]
         missing = [f"{r.unit.name}（{r.code}）" for r in group if not r.ok]
         if missing:
             outcome = withheld(g, [r.code for r in group], missing)
+            if book is not None:
+                book.withheld.add(g.id)
         else:
             cands = []
             for r in group:
                 key = key_of(r.exact, g, places)
                 assert key is not None
                 cands.append(Candidate(r.code, key, tuple(v for v in (scheme.veto(x) for x in r.vetoes) if v),
-                                       {k: x.grade for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
+                                       {k: _settled(x) for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
             if g.streak:
-                outcome = grade_streak(g, cands, _earlier(g, period, earlier), places)
+                outcome = grade_streak(g, cands, _earlier(g, period, earlier), places, labels.get(g.streak.grading, ""))
             elif g.entered:
                 outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
             else:
                 outcome = grade_units(g, cands, places)
+                if book is not None:
+                    book.ties(g, outcome, cands, places)
         year_only = period and Period.parse(period).kind != "year"
         for r in group:
             gr = r.grades[g.id] = outcome.results[r.code]

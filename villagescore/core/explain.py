@@ -135,10 +135,17 @@ def _grade_text(gr: GradeResult | None) -> str:
         return f"“{gr.grade}”"
     if gr.pending:
         return f"待党委研究（“{'”或“'.join(gr.pending)}”）"
+    if gr.undetermined:
+        return "无法判定"
     return "未评定"
 
 
 def _stance(result: RunResult, u: UnitResult, gid: str, gr: GradeResult, line) -> str:
+    tie = gr.decision.tie if gr.decision is not None else None
+    if tie is not None and tie.count(line.grade):
+        where = "恰好跨越名额线" if tie.line == line.rule and tie.inside == line.grade else "待党委研究"
+        return (f"本单位与同分单位{where}（{len(tie.units)} 个单位中 {tie.count(line.grade)} 个为“{line.grade}”），"
+                f"经{gr.decision.source}确定本单位为“{gr.grade}”")
     if gr.grade == line.grade:
         if gr.reason.startswith("一票否决"):
             return f"本单位因{gr.reason}为“{line.grade}”，计入该名额"
@@ -240,6 +247,23 @@ def explain_unit(result: RunResult, unit_code: str) -> list[str]:
     if u.ok and root:
         lines.append(f"最终得分：{label(root, root)} {u.rounded.get(root, '—')}")
     lines += _grading_lines(result, u)
+    lines += _decision_lines(result, u)
+    return lines
+
+
+def _decision_lines(result: RunResult, u: UnitResult) -> list[str]:
+    """The committee's decisions on this unit (a grade, an adjustment …) with their source, and what is still open."""
+    mine = [i for i in getattr(result, "decisions", []) if u.code in i.units]
+    if not mine:
+        return []
+    lines = ["【党委研究事项】"]
+    for i in mine:
+        d = i.decided.get(u.code)
+        if d is not None:
+            lines.append(f"  · {i.title}")
+            lines.append(f"    决定：“{d.choice}”，依据：{d.source}，来源：{d.file}")
+        else:
+            lines.append(f"  · 待党委研究：{i.title}（可选：{i.options_text(u.code)}）")
     return lines
 
 

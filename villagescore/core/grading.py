@@ -40,6 +40,21 @@ class GradingOutcome:
     results: dict[str, GradeResult]
     quota: list[QuotaLine]
     notes: list[str]
+    tie_notes: dict[PendingTie, str] = field(default_factory=dict)  # the note of ``notes`` saying why a tie waits
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A grade not settled where a rule reads it (an earlier period's, or an earlier grading's): pending between
+    ``grades`` (待党委研究), or, with none, not graded at all. A rule that would turn on it cannot tell (无法判定)."""
+
+    grades: tuple[str, ...] = ()
+
+    def could_be(self, wanted: list[str]) -> bool:
+        return not self.grades or bool(set(self.grades) & set(wanted))
+
+    def text(self) -> str:
+        return f"待党委研究（{'/'.join(self.grades)}）" if self.grades else "未评定"
 
 
 def ranks(cands: list[Candidate]) -> dict[str, int]:
@@ -197,6 +212,7 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
     order = {g: i for i, g in enumerate(grading.grades)}
     pending: dict[str, PendingTie] = {}
     notes: list[str] = []
+    tie_notes: dict[PendingTie, str] = {}
     for t in ties:
         first, _, _ = t.lines[0]
         ranked = tuple(sorted(t.places.items(), key=lambda gk: order[gk[0]]))
@@ -214,36 +230,55 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
                 f"这 {len(t.codes)} 个单位中{split}，{ask}；无论如何确定，这些名额都已计入各项名额")
         notes.append(text)
         tie = PendingTie(grading.id, tuple(sorted(t.codes)), ranked, first.grade, outside, first.describe())
+        tie_notes[tie] = text
         short = f"{names} 同分，恰好跨越名额线（{first.describe()}），待党委研究：{split}"
         for x in t.codes:
             pending[x] = tie
             reason[x] = short
-    for line in quota:  # final counts, after defaults and vetoes; places held by pending ties beside them
-        line.actual = sum(1 for g in grade.values() if g == line.grade)
-        line.pending = sum(t.count(line.grade) for t in set(pending.values()))
-        crossed = [t for t in dict.fromkeys(pending.values()) if t.line == line.rule and t.inside == line.grade]
-        if line.pending:
-            held_by = "；".join("、".join(_name(by_code[x]) for x in t.units)
-                               for t in dict.fromkeys(pending.values()) if t.count(line.grade))
-            line.note = (("名额线上同分，待党委研究；" if crossed else "")
-                         + f"另有 {line.pending} 个名额由待党委研究的同分单位（{held_by}）占用，无论党委如何确定")
-        elif crossed:
-            line.note = "名额线上同分，待党委研究"
-
     results: dict[str, GradeResult] = {}
     for c in cands:
         tie = pending.get(c.code)
         res = GradeResult(grading.id, None if tie else grade[c.code], tie.grades if tie else (), reason.get(c.code, ""),
                           rank[c.code], tie=tie)
-        results[c.code] = _with_consequence(grading, res, c, places)
-    return GradingOutcome(results, quota, notes)
+        results[c.code] = with_consequence(grading, res, c, places)
+    count_lines(quota, results, {c.code: _name(c) for c in cands})
+    return GradingOutcome(results, quota, notes, tie_notes)
+
+
+def count_lines(quota: list[QuotaLine], results: dict[str, GradeResult], names: dict[str, str]) -> None:
+    """Each quota line's final count (after defaults and vetoes), the places held by pending ties beside it, and
+    its note: a tie pending on the line, or settled there by the committee's decision (``GradeResult.decision``)."""
+    pending = list(dict.fromkeys(r.tie for r in results.values() if r.tie is not None))
+    settled: dict[PendingTie, list[str]] = {}
+    for code, r in results.items():
+        if r.decision is not None and r.decision.tie is not None:
+            settled.setdefault(r.decision.tie, []).append(code)
+    for line in quota:
+        line.actual = sum(1 for r in results.values() if r.grade == line.grade)
+        line.pending = sum(t.count(line.grade) for t in pending)
+        crossed = [t for t in pending if t.line == line.rule and t.inside == line.grade]
+        parts = []
+        if line.pending:
+            held_by = "；".join("、".join(names.get(x, x) for x in t.units) for t in pending if t.count(line.grade))
+            parts.append(("名额线上同分，待党委研究；" if crossed else "")
+                         + f"另有 {line.pending} 个名额由待党委研究的同分单位（{held_by}）占用，无论党委如何确定")
+        elif crossed:
+            parts.append("名额线上同分，待党委研究")
+        for t, codes in settled.items():
+            source = results[codes[0]].source
+            decided = "、".join(f"{names.get(x, x)}为“{results[x].grade}”" for x in t.units)
+            if t.line == line.rule and t.inside == line.grade:
+                parts.append(f"名额线上同分，经{source}确定：{decided}")
+            elif t.count(line.grade):
+                parts.append(f"其中 {t.count(line.grade)} 个名额属同分单位，经{source}确定：{decided}")
+        line.note = "；".join(parts)  # the lines are this grading's own (made by grade_units, notes blank until now)
 
 
 def _name(c: Candidate) -> str:
     return f"{c.name}（{c.code}）" if c.name else c.code
 
 
-def _with_consequence(grading: Grading, res: GradeResult, c: Candidate, places: int) -> GradeResult:
+def with_consequence(grading: Grading, res: GradeResult, c: Candidate, places: int) -> GradeResult:
     """The grade's consequence (text, and the change of working funds from the unit's base) on its result."""
     cons = grading.consequences.get(res.grade) if res.grade else None
     if cons:
@@ -285,7 +320,7 @@ def grade_entered(grading: Grading, cands: list[Candidate], entered: dict[str, s
             g, why = _entered_grade(grading, c, g)
         else:
             g, why = None, "未录入等次"
-        results[c.code] = _with_consequence(grading, GradeResult(grading.id, g, (), why, rank[c.code]), c, places)
+        results[c.code] = with_consequence(grading, GradeResult(grading.id, g, (), why, rank[c.code]), c, places)
     quota = [QuotaLine(grading.id, ENTERED_RULE, grade, len(cands), "—",
                        sum(1 for r in results.values() if r.grade == grade)) for grade in grading.grades]
     return GradingOutcome(results, quota, [])
@@ -306,11 +341,16 @@ def _entered_grade(grading: Grading, c: Candidate, g: str) -> tuple[str | None, 
     return lower, why + f"，改为“{lower}”"
 
 
-def grade_streak(grading: Grading, cands: list[Candidate],
-                 earlier: list[tuple[str, dict[str, str | None] | None]], places: int = 2) -> GradingOutcome:
+def grade_streak(grading: Grading, cands: list[Candidate], earlier: list[tuple[str, dict | None]], places: int = 2,
+                 label: str = "") -> GradingOutcome:
     """``grading.streak``: the grade when this period's and each earlier period's grade (newest first, from
     the archive) are all among the streak's grades; the default otherwise. Without every earlier period's
-    result the rule cannot apply: every unit gets the default and the outcome says why."""
+    result the rule cannot apply: every unit gets the default and the outcome says why.
+
+    A grade not settled in one of the periods (``Undecided``: 待党委研究, or not graded) that could be one of the
+    streak's grades, with every other period's among them, leaves the unit 无法判定 (no grade, ``undetermined``,
+    the reason naming the period), never the default: the committee's decision, once applied, settles it.
+    ``label``: the label of the grading the streak reads (for the reason)."""
     streak = grading.streak
     assert streak is not None
     rank = ranks(cands)
@@ -324,12 +364,26 @@ def grade_streak(grading: Grading, cands: list[Candidate],
         return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", 0, 0, why)], [why])
     results = {}
     for c in cands:
-        chain = [c.other.get(streak.grading)] + [grades.get(c.code) for _, grades in earlier]  # type: ignore[union-attr]
-        if all(g in streak.grades for g in chain):
+        chain = [("本期", c.other.get(streak.grading))] + [(p, grades.get(c.code)) for p, grades in earlier]  # type: ignore[union-attr]
+        open_ = [(p, g) for p, g in chain if isinstance(g, Undecided)]
+        if all(g in streak.grades for _, g in chain):
             periods = "、".join(p for p, _ in reversed(earlier))
             res = GradeResult(grading.id, streak.grade, (), f"{periods}及本期均为“{wanted}”", rank[c.code])
+        elif open_ and all(g in streak.grades or isinstance(g, Undecided) and g.could_be(streak.grades)
+                           for _, g in chain):
+            said = "、".join(f"{p}的{label or streak.grading}{g.text()}" for p, g in open_)
+            res = GradeResult(grading.id, None, (), f"无法判定：{said}，不能确定是否连续 {streak.periods} 期为“{wanted}”；"
+                              "党委研究确定（或该期得出等次）后重新计算本期即可判定", rank[c.code], undetermined=True)
         else:
             res = GradeResult(grading.id, grading.default, (), "", rank[c.code])
-        results[c.code] = _with_consequence(grading, res, c, places)
+        results[c.code] = with_consequence(grading, res, c, places)
     actual = sum(1 for r in results.values() if r.grade == streak.grade)
-    return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", actual)], [])
+    line = QuotaLine(grading.id, rule, streak.grade, len(cands), "—", actual)
+    unsure = [c for c in cands if results[c.code].undetermined]
+    notes = []
+    if unsure:
+        names = "、".join(_name(c) for c in unsure)
+        line.note = f"另有 {len(unsure)} 个单位无法判定（{names}）：所读的等次尚待党委研究或未评定"
+        notes.append(f"{grading.label}：{names} 无法判定，所读的{label or streak.grading}尚待党委研究或未评定；"
+                     "党委研究确定后重新计算本期即可判定")
+    return GradingOutcome(results, [line], notes)

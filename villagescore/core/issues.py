@@ -134,6 +134,24 @@ CODES: dict[str, Code] = {c.code: c for c in [
     _c("survey-unit-unknown", "error", "第 {row} 行的“{value}”不是名册中的单位", "请在方案文件的 [forms.survey] units 中写明它对应的单位代码，或核对问卷的选项。"),
     _c("survey-column-missing", "error", "问卷导出表缺少“{label}”列", "请导出完整的答卷数据（问卷星：下载答卷数据→按选项文本；腾讯问卷：导出 Excel），不要删除列。"),
     _c("survey-read", "warning", "网上问卷导出表：{count} 份答卷计入 {units} 个单位（{period}）", "请核对答卷份数。"),
+    # --- the committee's decisions (issue 13) ---
+    _c("decision-other-scheme", "error", "这份党委研究事项表属于考评方案“{found}”，本次计算使用“{expected}”，其中的决定均未应用",
+       "请放入本方案计算时生成的党委研究事项表。"),
+    _c("decision-other-period", "error", "这份党委研究事项表属于 {found}，本次计算的是 {expected}，其中的决定均未应用",
+       "请把其他期间的党委研究事项表移出本期文件夹（或用 --period 计算该期）。"),
+    _c("decision-conflict", "error", "本期有两份不同的党委研究事项表（另见 {other}），无法确定以哪份为准，两份的决定均未应用",
+       "请只保留最新研究填写的一份。"),
+    _c("decision-stale", "error", "第 {row} 行的研究事项（{item}）在本次计算中已不存在：{why}；其决定未应用",
+       "事项表是按此前的计算生成的，数据已有改变：请按本次计算新生成的党委研究事项表重新研究填写。"),
+    _c("decision-not-allowed", "error", "决定“{choice}”不是本事项可选的决定（可选：{options}）{why}", "请从下拉列表中选择。"),
+    _c("decision-places", "error", "同分单位（{units}）中决定为“{grade}”的有 {given} 个，名额为 {places} 个；本事项的决定未应用",
+       "同分单位各等次的个数须与“研究事项”栏写明的名额相同（党委确定的是哪些单位，不是几个），请改正后重新计算。"),
+    _c("decision-incomplete", "error", "同分单位（{units}）只有 {given} 个填写了决定，{missing}未填写；本事项的决定未应用",
+       "同一组同分单位须全部填写决定，名额才能确定。"),
+    _c("decision-date", "error", "日期“{value}”无法识别", "请填写研究的日期，例如 2025-07-08 或 2025年7月8日。"),
+    _c("decision-not-applied", "warning", "第 {row} 行的决定暂未应用：该项等次本次暂不评定（有单位未算出得分）",
+       "改正其他错误后重新计算，决定即会应用。"),
+    _c("decisions-empty", "warning", "党委研究事项表中还没有填写任何决定", "党委研究后填写“决定”“会议/文号”“日期”三栏；尚未研究的事项留空。"),
 ]}
 # fmt: on
 

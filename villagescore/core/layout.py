@@ -226,3 +226,25 @@ def prefilled_keys(form: Form) -> tuple[str, ...]:
         "score_ballot": ("serial",),
         "vote_ballot": ("serial",),
     }.get(form.kind, ())
+
+
+# ------------------------------------------------------------ the committee's decision sheet (党委研究事项)
+
+DECISIONS_ROLE = "decisions"  # identity role (and form id) of the decision sheet: written by compute, read back
+DECISION_PREFILLED = ("seq", "key", "unit", "unit_name", "question", "options")
+
+
+def decision_columns() -> list[Column]:
+    """Columns of the decision sheet: what is to be decided (prefilled, locked), then the decision, the meeting or
+    document (会议/文号) and the date, typed in after the committee has met."""
+    return [
+        _col("seq", "序号", "integer", min=Decimal(1), max=Decimal(100000)),
+        _col("key", "事项编号", max_length=400, width=14),
+        _col("unit", "单位代码", max_length=40),
+        _col("unit_name", "单位名称", max_length=80, width=12),
+        _col("question", "研究事项", max_length=2000, width=46),
+        _col("options", "可选决定", max_length=400, width=14),
+        _col("choice", "决定", required=True, max_length=40, width=10),
+        _col("meeting", "会议/文号", required=True, max_length=60, width=20),
+        _col("date", "日期", required=True, max_length=20, width=12),
+    ]

@@ -189,6 +189,23 @@ class PendingTie:
         return dict(self.places).get(grade, 0)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A committee decision (党委研究决定) read from the decision sheet and applied: the source of a grade, or of an
+    adjustment's status. ``tie``: the pending tie it settled (for a grade)."""
+
+    choice: str  # what was chosen: a grade, or e.g. 同意 / 不同意
+    meeting: str  # 会议/文号, as written
+    date: str  # 日期, as YYYY-MM-DD
+    file: str  # the decision sheet it was read from
+    tie: PendingTie | None = None
+
+    @property
+    def source(self) -> str:
+        """The citation: 党委研究决定（乡党委2025年第5次会议，2025-07-08）."""
+        return f"党委研究决定（{self.meeting}，{self.date}）"
+
+
 @dataclass
 class GradeResult:
     grading: str
@@ -200,6 +217,13 @@ class GradeResult:
     funds_change: Decimal | None = None
     tie: PendingTie | None = None  # the tied group this unit is pending with (the places it holds)
     provisional: bool = False  # the consequence belongs to a longer period's result (e.g. the year's): 预计 only
+    decision: Decided | None = None  # the committee's decision that gave the grade (a settled tie)
+    undetermined: bool = False  # the rule reads a result still open (an earlier period 待党委研究): 无法判定, why in reason
+
+    @property
+    def source(self) -> str:
+        """Where the grade comes from when it is not the rules': the decision's citation ("" otherwise)."""
+        return self.decision.source if self.decision is not None else ""
 
 
 @dataclass
@@ -220,6 +244,40 @@ class UnitResult:
     def rank(self, gradings: list[tuple[str, str]]) -> int | None:
         """The unit's rank in the first of ``gradings`` ((id, label), in order) that ranked it."""
         return next((self.grades[g].rank for g, _ in gradings if g in self.grades and self.grades[g].rank), None)
+
+
+@dataclass
+class DecisionItem:
+    """One thing the committee must decide (党委研究事项): a pending tie of a grading (a row per unit of the group on
+    the decision sheet), or a register row a scheme marks as the committee's call (e.g. an adjustment 申请撤销).
+
+    ``decided`` holds the decisions applied (unit → choice and its source); empty while undecided."""
+
+    key: str  # stable across runs: "tie:<grading>:<unit codes>" or "row:<form>:<unit>:<digest of the row>"
+    kind: str  # "tie" or "row"
+    period: str
+    title: str  # what is to be decided, in words
+    units: tuple[str, ...]  # a tie's units (sorted), or the row's unit
+    options: dict[str, tuple[str, ...]]  # unit → the choices allowed for it (a veto may take a grade away)
+    grading: str = ""  # a tie's grading id
+    places: tuple[tuple[str, int], ...] = ()  # a tie's places (grade, how many), best first
+    form: str = ""  # a row's form id
+    effects: dict[str, str] = field(default_factory=dict)  # a row's choice → the status it sets
+    decided: dict[str, Decided] = field(default_factory=dict)  # unit → the decision applied to it (its own row)
+    note: str = ""  # what the decision did, in words (empty while undecided)
+
+    @property
+    def open(self) -> bool:
+        return not self.decided
+
+    @property
+    def decision(self) -> Decided | None:
+        """The decision of the item's first unit (the group's rows usually cite one meeting)."""
+        return next(iter(self.decided.values()), None)
+
+    def options_text(self, unit: str, sep: str = "、") -> str:
+        """The choices as the sheet lists them: 优秀、合格; 同意（改为“已撤销”）、不同意（改为“有效”）."""
+        return sep.join(f"{c}（改为“{self.effects[c]}”）" if c in self.effects else c for c in self.options[unit])
 
 
 @dataclass
@@ -285,6 +343,7 @@ class RunResult:
     grade_colors: dict[str, dict[str, str]] = field(default_factory=dict)  # grading id → grade → "#RRGGBB"
     scan_note: str = ""  # ballots read from scans: how many by machine, how many reviewed (for 说明)
     item_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # unit code → ballot item key → its text
+    decisions: list[DecisionItem] = field(default_factory=list)  # 党委研究事项 of this run, decided or still open
 
     @property
     def has_people(self) -> bool:

@@ -133,6 +133,17 @@ class Track(Strict):
     open: Texts
 
 
+class Decide(Strict):
+    """Register rows the committee decides (党委研究事项): a row whose ``column`` holds one of ``when`` (e.g. 状态
+    “申请撤销”) waits for a decision; each choice of ``choices`` (e.g. 同意 → 已撤销, 不同意 → 有效) puts that value
+    into the column once decided, and the row is read as if typed so. ``label`` names the matter (撤销减分申请)."""
+
+    column: str
+    when: Annotated[list[str], Field(min_length=1, max_length=MAX_ITEMS)]
+    choices: Annotated[dict[str, str], Field(min_length=2, max_length=MAX_ITEMS)]
+    label: str
+
+
 class Form(Strict):
     id: str
     kind: FormKind
@@ -166,6 +177,7 @@ class Form(Strict):
     members: Texts = []
     track: Track | None = None  # a register of items carried from period to period (问题整改清单)
     survey: Survey | None = None  # a tally read from an online questionnaire's export (core/survey.py)
+    decide: Decide | None = None  # rows left to the committee (党委研究事项), e.g. adjustments 申请撤销
 
     @model_validator(mode="after")
     def _check(self) -> "Form":
@@ -205,6 +217,18 @@ class Form(Strict):
             twice = sorted({a for a in seen if seen.count(a) > 1})
             if twice:
                 raise ValueError(f"survey 中的回答“{'、'.join(twice)}”对应了不止一项")
+        if self.decide is not None:
+            d = self.decide
+            col = self.column(d.column)
+            if self.kind != "register":
+                raise ValueError("decide 只能用于登记表（kind = \"register\"）")
+            if col is None or col.type != "option":
+                raise ValueError(f"decide.column “{d.column}”不是本表的选择列")
+            wrong = [v for v in [*d.when, *d.choices.values()] if v not in col.options]
+            if wrong:
+                raise ValueError(f"decide 中的“{'、'.join(wrong)}”不是列“{d.column}”的选项（可选：{'、'.join(col.options)}）")
+            if set(d.when) & set(d.choices.values()):
+                raise ValueError("decide.choices 决定后的取值不能仍是待决定的取值（decide.when）")
         if self.veto_field and self.column(self.veto_field) is None:
             raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if not self.none_label.strip():

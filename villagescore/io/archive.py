@@ -30,7 +30,7 @@ from typing import Any, Iterator
 from villagescore.core.periods import Period
 from villagescore.core.records import Item, RunResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_NAME = "villagescore.db"
 
 MIGRATIONS: dict[int, str] = {
@@ -120,6 +120,31 @@ MIGRATIONS: dict[int, str] = {
         open INTEGER NOT NULL,
         repeated TEXT NOT NULL,
         PRIMARY KEY (run_id, unit_code, seq)
+    );
+    """,
+    # the committee's decisions (党委研究事项): every item a run found, decided or still open, and for each grade
+    # where it came from and the change of working funds it brought (read directly by ``results()``; a run
+    # recorded before has ``funds_recorded`` 0 and its fund changes are derived from its scheme file)
+    3: """
+    ALTER TABLE unit_grades ADD COLUMN source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE unit_grades ADD COLUMN funds_change TEXT;
+    ALTER TABLE unit_grades ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN funds_recorded INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE run_decisions (
+        run_id INTEGER NOT NULL REFERENCES runs (id),
+        seq INTEGER NOT NULL,
+        item TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        grading TEXT NOT NULL,
+        unit_code TEXT NOT NULL,
+        question TEXT NOT NULL,
+        options TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        meeting TEXT NOT NULL,
+        date TEXT NOT NULL,
+        file TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
     );
     """,
 }
@@ -222,6 +247,25 @@ class TimelineEntry:
     grade: str | None
     pending: str
     current: bool
+    source: str = ""  # where the grade came from when not the rules': 党委研究决定（会议/文号，日期）
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A 党委研究事项 row of a run: the item and unit, and the decision applied ("" while still open)."""
+
+    run_id: int
+    item: str
+    kind: str
+    period: str
+    grading: str
+    unit: str
+    question: str
+    options: str
+    decision: str
+    meeting: str
+    date: str
+    file: str
 
 
 def _frac(value: Any) -> str | None:
@@ -325,7 +369,8 @@ class Archive:
             found = self.db.execute("SELECT scheme_id, period, current FROM runs WHERE id = ?", (run_id,)).fetchone()
             if found is None:
                 return
-            for table in ("rectifications", "unit_grades", "unit_scores", "unit_results", "run_files"):
+            for table in ("run_decisions", "rectifications", "unit_grades", "unit_scores", "unit_results",
+                          "run_files"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self.db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             if found[2]:
@@ -340,8 +385,8 @@ class Archive:
                         (result.scheme_id, result.period))
         cur = self.db.execute(
             "INSERT INTO runs (scheme_id, scheme_name, scheme_version, scheme_hash, period, periods, tool_version,"
-            " computed_at, recorded_at, current, errors, warnings, root_node, main_grading)"
-            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
+            " computed_at, recorded_at, current, errors, warnings, root_node, main_grading, funds_recorded)"
+            " VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?,?,1)",
             (result.scheme_id, result.scheme_name, result.scheme_version, scheme_hash, result.period,
              ",".join(result.periods), result.tool_version, result.computed_at, now,
              len(result.report.errors), len(result.report.warnings),
@@ -362,8 +407,10 @@ class Archive:
                     rows += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
             self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", rows)
             self.db.executemany(
-                "INSERT INTO unit_grades VALUES (?,?,?,?,?,?,?)",
-                [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason)
+                "INSERT INTO unit_grades (run_id, unit_code, grading, grade, pending, rank, reason, source,"
+                " funds_change, provisional) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, u.code, gid, g.grade, "/".join(g.pending), g.rank, g.reason, g.source,
+                  None if g.funds_change is None else str(g.funds_change), int(g.provisional))
                  for gid, g in u.grades.items()])
         seq: dict[str, int] = {}
         rows = []
@@ -372,6 +419,14 @@ class Archive:
             rows.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
                          it.status, int(it.open), it.repeated))
         self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        rows = []
+        for item in result.decisions:
+            for unit in item.units:
+                d = item.decided.get(unit)
+                rows.append((run_id, len(rows) + 1, item.key, item.kind, item.period, item.grading, unit, item.title,
+                             item.options_text(unit), d.choice if d else "", d.meeting if d else "",
+                             d.date if d else "", d.file if d else ""))
+        self.db.executemany("INSERT INTO run_decisions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         return run_id
 
     def items(self, scheme_id: str | None, before: str | None = None, unit: str | None = None) -> list[Item]:
@@ -421,10 +476,24 @@ class Archive:
             out.setdefault(code, {})[grading] = (grade, rank)
         return out
 
+    def grade_states(self, run_id: int) -> dict[str, dict[str, tuple[str | None, str]]]:
+        """unit → grading → (grade, pending grades as "优秀/合格") of a run."""
+        out: dict[str, dict[str, tuple[str | None, str]]] = {}
+        for code, grading, grade, pending in self.db.execute(
+                "SELECT unit_code, grading, grade, pending FROM unit_grades WHERE run_id = ?", (run_id,)):
+            out.setdefault(code, {})[grading] = (grade, pending or "")
+        return out
+
+    def decisions(self, run_id: int) -> list[DecisionRecord]:
+        """The 党委研究事项 of a run (one row per unit of each item), decided or still open, in the sheet's order."""
+        return [DecisionRecord(*row) for row in self.db.execute(
+            "SELECT run_id, item, kind, period, grading, unit_code, question, options, decision, meeting, date, file"
+            " FROM run_decisions WHERE run_id = ? ORDER BY seq", (run_id,))]
+
     def timeline(self, unit_code: str) -> list[TimelineEntry]:
         """A unit's results run by run: its final score, rank and main grade (current runs first)."""
         rows = self.db.execute(
-            "SELECT r.id, r.period, r.scheme_id, r.current, s.rounded, g.rank, g.grade, g.pending"
+            "SELECT r.id, r.period, r.scheme_id, r.current, s.rounded, g.rank, g.grade, g.pending, g.source"
             " FROM runs r JOIN unit_results u ON u.run_id = r.id"
             " LEFT JOIN unit_scores s ON s.run_id = r.id AND s.unit_code = u.unit_code AND s.period = r.period"
             "   AND s.node = r.root_node"
@@ -432,8 +501,8 @@ class Archive:
             "   WHERE x.run_id = r.id AND x.unit_code = u.unit_code)"
             " WHERE u.unit_code = ? ORDER BY r.current DESC, r.period, r.id", (unit_code,))
         return [TimelineEntry(rid, period, scheme, Decimal(score) if score else None, rank, grade, pending or "",
-                              bool(current))
-                for rid, period, scheme, current, score, rank, grade, pending in rows]
+                              bool(current), source or "")
+                for rid, period, scheme, current, score, rank, grade, pending, source in rows]
 
     def tables(self) -> Iterator[tuple[str, list[str], list[tuple]]]:
         """Every table with its column names and rows, for ``history export``."""
@@ -446,7 +515,7 @@ class Archive:
 
 TABLE_TITLES = {
     "runs": "历次计算", "run_files": "输入文件", "unit_results": "参评单位", "unit_scores": "得分",
-    "unit_grades": "等次", "rectifications": "整改清单",
+    "unit_grades": "等次", "rectifications": "整改清单", "run_decisions": "党委研究事项",
 }
 
 

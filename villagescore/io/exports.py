@@ -63,7 +63,22 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "gradings": {g: label for g, label in result.gradings},
         "units": [unit_record(result, u) for u in result.units],
         "issues": [{k: d[k] for k in ISSUE_COLUMNS} for d in result.report.as_dicts()],
+        "decisions": decision_records(result),
     }
+
+
+def decision_records(result: RunResult) -> list[dict[str, Any]]:
+    """The run's 党委研究事项, one record per unit of each item: the decision applied (with 会议/文号 and 日期), or
+    null while still open."""
+    out = []
+    for item in result.decisions:
+        for unit in item.units:
+            d = item.decided.get(unit)
+            out.append({"item": item.key, "kind": item.kind, "period": item.period, "grading": item.grading or None,
+                        "unit_code": unit, "question": item.title, "options": list(item.options[unit]),
+                        "decision": d.choice if d else None, "meeting": d.meeting if d else None,
+                        "date": d.date if d else None})
+    return out
 
 
 def safe_cell(value: Any) -> str:

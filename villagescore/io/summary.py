@@ -723,6 +723,8 @@ def _grade_text(gr: GradeResult | None, ok: bool = False) -> str:
         return gr.grade
     if gr.pending:
         return f"待党委研究（{'/'.join(gr.pending)}）"
+    if gr.undetermined:  # the rule reads a result still open (an earlier period 待党委研究): the reason is in 备注
+        return "无法判定"
     return "未评定"
 
 
@@ -732,7 +734,7 @@ def _grade_tone(gr: GradeResult | None, order: list[str], colors: dict[str, str]
     if gr is None:
         return {}
     if not gr.grade:
-        return PENDING if gr.pending else {}
+        return PENDING if gr.pending or gr.undetermined else {}
     if colors:
         return {"bg_color": colors[gr.grade]} if gr.grade in colors else {}
     if order and gr.grade == order[0]:
@@ -755,7 +757,8 @@ def _consequence(gr: GradeResult | None) -> str:
 
 def _remarks(u: UnitResult) -> str:
     parts = [f"一票否决：{v}" for v in u.vetoes]
-    parts += [gr.reason for gr in u.grades.values() if not gr.grade and gr.reason]  # pending or withheld
+    parts += [gr.reason for gr in u.grades.values() if (not gr.grade or gr.decision) and gr.reason]  # pending,
+    # withheld, 无法判定, or decided by the committee (the decision cited)
     if not u.ok:
         parts.append("数据有错误，未计算")
     return "；".join(parts)
@@ -1095,6 +1098,7 @@ def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> N
         ("舍入规则", f"四舍五入，保留 {result.places} 位小数，" + ("每一级舍入" if rounding(result) == "each" else "最后一次舍入")),
         *trace.about(),
         *([("扫描读票", result.scan_note)] if result.scan_note else []),
+        *_decision_pairs(result),
     ]
     head_fmt = st(bold=True, border=1, text_wrap=True, align="center", bg_color="#D9E1F2")
     g.string(g.row, 0, "项目", head_fmt)
@@ -1121,6 +1125,19 @@ def _about(book, st: _Styles, result: RunResult, title: str, trace: _Trace) -> N
     g.caps[1] = 66  # a whole hash on one line, easy to compare; on two where the page is too narrow
     g.flex.update({0: NARROW, 1: 34, 2: 16})
     g.finish()
+
+
+def _decision_pairs(result: RunResult) -> list[tuple[str, str]]:
+    """说明's lines on the committee's decisions: those applied (with 会议/文号 and 日期) and those still open."""
+    applied = [i.note for i in result.decisions if i.decided]
+    still = [i.title for i in result.decisions if i.open]
+    pairs = []
+    if applied:
+        pairs.append(("党委研究决定", "\n".join(f"{k}. {t}" for k, t in enumerate(applied, 1))))
+    if still:
+        pairs.append(("待党委研究事项", "\n".join(f"{k}. {t}" for k, t in enumerate(still, 1))
+                      + f"\n（见党委研究事项_{result.period}.xlsx；党委研究后填写，放入本期表格文件夹重新计算）"))
+    return pairs
 
 
 def _chart_colour(gr: GradeResult | None, order: list[str]) -> str:
