@@ -1,5 +1,5 @@
 """Scheme files without repetition: [choices], [defaults.…], points in labels from ``max``, a band leaf's ``max`` and
-``letters`` from its column (core/scheme_expand.py).
+``letters`` from its column, and errors that name the line of the file (core/scheme_expand.py, io/schemes.py).
 
 The built-in files written with them must mean exactly what they meant written out in full: ``tests/full_schemes/``
 keeps each restructured file as it was before (every form, column and leaf written out), and the two load to equal
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from villagescore.core.scheme import SchemeError, load_scheme
-from villagescore.io.schemes import builtin_dir, load, load_file
+from villagescore.io.schemes import builtin_dir, key_lines, load, load_file
 
 FULL = Path(__file__).resolve().parent / "full_schemes"
 
@@ -196,3 +196,59 @@ def test_short_form_mistakes_are_named():
         "forms[1].columns[1].show_max：应为 true 或 false（同一处写法用于 2 处，只列出第一处）"]
     assert problems(SHORT.replace('"档次" = { A = 1.0, B = 0.8 }', '"档次" = { A = 1.0, B = "八成" }')) == [
         "choices.档次.B：应为数字"]
+
+
+# ------------------------------------------------------------------ lines
+
+def test_key_lines_follow_arrays_of_tables_and_inline_values():
+    text = '''top = 1
+[[forms]]
+id = "a"
+columns = [
+  { key = "x" },   # a comment between elements
+  { key = "y", "带引号" = 2 },
+]
+[[forms]]
+id = "b"
+[forms.survey]
+unit = "村"
+[nodes.total]
+parts = { a = 1 }
+[nodes]
+leaf.label = "叶"
+'''
+    lines = key_lines(text)
+    assert lines[("top",)] == 1
+    assert lines[("forms", 0)] == 2 and lines[("forms", 1)] == 8
+    assert lines[("forms", 0, "columns", 1)] == 6 and lines[("forms", 0, "columns", 1, "带引号")] == 6
+    assert lines[("forms", 1, "survey")] == 10 and lines[("forms", 1, "survey", "unit")] == 11
+    assert lines[("nodes", "total", "parts", "a")] == 13
+    assert lines[("nodes", "leaf")] == 15 and lines[("nodes", "leaf", "label")] == 15
+
+
+def test_errors_name_the_line_where_the_value_is_written(tmp_path):
+    path = tmp_path / "s.toml"
+
+    def located(text: str) -> list[str]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(SchemeError) as exc:
+            load_file(path)
+        return exc.value.problems
+
+    def line(text: str, needle: str) -> int:
+        return next(n for n, t in enumerate(text.splitlines(), start=1) if needle in t)
+
+    # a key written in the file: its own line; a key left out: its table's header
+    text = SHORT.replace('rows = ["总体"]\n', "")
+    header = line(text, 'id = "poll"') - 1
+    assert located(text) == [f"forms[2]（第 {header} 行）：统计表必须给出 rows 和 options"]
+    text = SHORT.replace('positive = ["满意"]', 'positive = ["很满意"]')
+    assert located(text) == [f"nodes.poll.positive（第 {line(text, 'poll = {')} 行）：选项“很满意”不是表格“poll”的选项"
+                             "（可选：满意、不满意）"]
+    # a default's mistake: at the default's line, once for all the entries it fills
+    text = SHORT.replace("min = 0\n", "min = -1e12\n")
+    assert located(text) == [f"forms[1].columns[1].min（第 {line(text, 'min = -1e12')} 行）：应不小于 -1000000000，"
+                             "填写的是 -1e+12（同一处写法用于 2 处，只列出第一处）"]
+    # a value of a choice: at the choice
+    text = SHORT.replace('"档次" = { A = 1.0, B = 0.8 }', '"档次" = { A = 1.0, B = 1e12 }')
+    assert located(text) == [f"nodes.a.letters.B（第 {line(text, '档次')} 行）：应不大于 1000000000，填写的是 1e+12"]
