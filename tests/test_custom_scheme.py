@@ -183,10 +183,10 @@ BAND_EDIT = [
     ("  { at_least = 0.8, value = 80 },", "  { at_least = 0.8, value = 85 },"),
     ("  { at_least = 0.6, value = 60 },", "  { at_least = 0.5, value = 60 },"),
 ]
-# 安全生产 (5 points): the letters now count A 100%, B 85%, C 70%, D 55%, E 40% (was 100/90/80/70/60).
+# 安全生产 (5 points): the letters now count A 100%, B 85%, C 70%, D 55%, E 40% (was 100/90/80/70/60, the shares of
+# [choices] 档次 every band item takes): the leaf writes its own table, which wins over the one its column names.
 LETTER_EDIT = [
-    ('field = "anquan"\nletters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, E = 0.6 }',
-     'field = "anquan"\nletters = { A = 1.0, B = 0.85, C = 0.7, D = 0.55, E = 0.4 }'),
+    ('field = "anquan" }', 'field = "anquan", letters = { A = 1.0, B = 0.85, C = 0.7, D = 0.55, E = 0.4 } }'),
 ]
 
 

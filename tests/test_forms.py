@@ -16,7 +16,7 @@ from villagescore.core import layout
 from villagescore.io.forms import SIGNATURES
 from villagescore.core.draw import draw_requests
 from villagescore.core.records import Criterion, LedgerEntry, Setup, Unit
-from villagescore.core.scheme import Form
+from villagescore.core.scheme import ScoreBallot
 from villagescore.io import forms, schemes
 
 PERIOD = "2025H1"
@@ -245,7 +245,7 @@ def test_anonymous_form_asks_for_no_identity(scheme, setup, draws):
     labels = [c.value for c in ws[4]]
     assert not any(w in (label or "") for label in labels for w in ("姓名", "电话", "身份证"))
     assert form.note in ws.cell(3, 1).value
-    bad = Form.model_validate({**form.model_dump(), "columns": [
+    bad = type(form).model_validate({**form.model_dump(), "columns": [
         *[c.model_dump() for c in form.columns], {"key": "who", "label": "反映人姓名"}]})
     with pytest.raises(ValueError, match="匿名"):
         forms.build_entry_workbook(scheme, bad, PERIOD, unit=setup.unit("C01"))
@@ -309,7 +309,7 @@ def test_missing_criteria_writes_nothing(scheme, setup, draws, tmp_path):
 
 
 def test_ballot_with_fixed_items_has_no_aspect_column(scheme, setup):
-    form = Form.model_validate({**scheme.form("ballot").model_dump(), "items": ["工作态度", "工作成效"],
+    form = ScoreBallot.model_validate({**scheme.form("ballot").model_dump(), "items": ["工作态度", "工作成效"],
                                 "evaluators": 3})
     ws = _open(forms.build_print_ballots(scheme, form, PERIOD, setup.unit("C01"), [])).active
     assert [c.value for c in ws[4]] == ["考核细则", "分值", "得分"]

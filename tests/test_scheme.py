@@ -47,8 +47,21 @@ def test_unknown_key_and_agg_named_by_path():
     data["forms"][0]["evaluatorz"] = 3
     data["nodes"]["meeting"]["agg"] = "median"
     out = problems(data)
-    assert "forms[1].evaluatorz：不认识的键（拼写错误？）" in out
+    assert "forms[1].evaluatorz：score_ballot 表格不认识的键（拼写错误？）" in out
     assert "nodes.meeting：agg 取值不认识" in out
+
+
+def test_each_form_kind_takes_only_its_own_keys():
+    data = raw()
+    data["forms"][1]["evaluators"] = 3  # the callback form
+    data["forms"][2]["track"] = {"open": ["未整改"]}  # the questionnaire tally
+    assert problems(data) == ["forms[2].evaluators：callback 表格没有此项（evaluators 只用于 score_ballot、vote_ballot 表格）",
+                              "forms[3].track：tally 表格没有此项（track 只用于 register 表格）"]
+    data = raw()
+    data["forms"][2]["kind"] = "talley"
+    del data["forms"][3]["kind"]
+    kinds = "score_ballot、vote_ballot、callback、tally、register、unit_scores"
+    assert problems(data) == [f"forms[3]：kind 取值不认识（可选：{kinds}）", f"forms[4]：缺少 kind（表格类型：{kinds}）"]
 
 
 def test_quota_share_above_one():

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from villagescore.cli import app
-from villagescore.core.scheme import Combine, Form, Grading, Scheme
+from villagescore.core.scheme import Combine, Grading, Scheme
 from villagescore.io.schemes import builtin_dir, builtin_names, load
 
 from test_custom_scheme import edited
@@ -140,9 +140,7 @@ def test_show_entered_only_if_and_cancels(tmp_path):
     assert out.count("逆向考评得分（reverse，满分 100）") == 1
 
 
-def test_show_form_applies_to_when_the_model_has_it(tmp_path):
-    if "applies_to" not in Form.model_fields:
-        pytest.skip("Form has no applies_to yet")
+def test_show_form_applies_to(tmp_path):
     text = (builtin_dir() / "dazhou_street.toml").read_text("utf-8")
     office = text[text.index('id = "office"'):text.index('title = "站办所考核组评分表"')]
     # the built-in template may already say so; add it only when it does not
@@ -200,24 +198,45 @@ def test_show_escapes_brackets(tmp_path):
 # ------------------------------------------------------------------ scheme check on broken copies
 
 
-@pytest.mark.parametrize("base, change, message", [
+def _located(path: Path, message: str, at: str) -> str:
+    """``message`` ("key.path：what") with the line of the copy holding ``at``, as scheme check prints it."""
+    line = next(n for n, text in enumerate(path.read_text("utf-8").splitlines(), start=1) if at in text)
+    key, _, what = message.partition("：")
+    return f"{key}（第 {line} 行）：{what}"
+
+
+# Each message names the key path and the line of the file where that key is written (or its table, when the
+# problem is the table's as a whole).
+@pytest.mark.parametrize("base, change, message, at", [
     ("pingbian", ("parts = { reverse = 0.4,", "parts = { reverse = 0.5,"),
-     "nodes.composite.parts：权重合计为 1.1，应为 1"),
+     "nodes.composite.parts：权重合计为 1.1，应为 1", None),
     ("pingbian", ('{ grade = "好", kind = "cap", share = 0.20 }', '{ grade = "好", kind = "cap", share = 1.2 }'),
-     "gradings[1].rules[1]：share 必须在 0 到 1 之间"),
-    ("pingbian", ('form = "callback"', 'form = "callbak"'), "nodes.appeals.form：表格“callbak”不存在"),
-    ("pingbian", ('field = "resolved"', 'field = "solved"'), "nodes.appeals.field：表格“callback”没有列“solved”"),
-    ("dazhou_street", ('field = "dangjian"', 'field = "dangjan"'), "nodes.dangjian.field：表格“dept_djb”没有列“dangjan”"),
+     "gradings[1].rules[1]：share 必须在 0 到 1 之间", None),
+    ("pingbian", ('form = "callback"', 'form = "callbak"'), "nodes.appeals.form：表格“callbak”不存在", None),
+    ("pingbian", ('field = "resolved"', 'field = "solved"'), "nodes.appeals.field：表格“callback”没有列“solved”", None),
+    ("dazhou_street", ('field = "dangjian"', 'field = "dangjan"'), "nodes.dangjian.field：表格“dept_djb”没有列“dangjan”",
+     None),
     ("dazhou_street", ("parts = [\"office_duty\", \"office_finance\"", "parts = [\"office_duty\", \"office_financ\""),
-     "nodes.office_total.parts：节点“office_financ”不存在"),
-    ("shuocheng", ('where = { kind = ["加分"] }', 'where = { kond = ["加分"] }'), "nodes.bonus.where：表格“adjust”没有列“kond”"),
+     "nodes.office_total.parts：节点“office_financ”不存在", None),
+    ("shuocheng", ('where = { kind = ["加分"] }', 'where = { kond = ["加分"] }'), "nodes.bonus.where：表格“adjust”没有列“kond”",
+     None),
     ("shuocheng", ('{ grade = "好", kind = "at_least", score = 90 }', '{ grade = "优", kind = "at_least", score = 90 }'),
-     "gradings[1]：规则中的等次“优”不在 grades 中"),
+     "gradings[1]：规则中的等次“优”不在 grades 中", "[[gradings]]"),
+    # a key a form of that kind does not have, named with its line
+    ("pingbian", ('draw = 5  ', 'draw = 5\nevaluators = 3  '),
+     "forms[2].evaluators：callback 表格没有此项（evaluators 只用于 score_ballot、vote_ballot 表格）", None),
+    # a value filled in from [defaults.…] or [choices] is named where the file writes it
+    ("dazhou_street", ('options = "档次"', 'options = "档位"'),
+     "forms[1].columns[1].options：“档位”不是 [choices] 中的名字（[choices] 中有：档次、加减分）", None),
+    ("dazhou_street", ('"档次" = { A = 1.0, B = 0.9,', '"档次" = { A = 1.0, B = "九成",'),
+     "choices.档次.B：应为数字", None),
 ])
-def test_check_reports_key_path(tmp_path, base, change, message):
-    res = run("scheme", "check", _copy(tmp_path, base, change))
+def test_check_reports_key_path(tmp_path, base, change, message, at):
+    path = _copy(tmp_path, base, change)
+    res = run("scheme", "check", path)
     assert res.exit_code == 2, res.output
-    assert "考评方案有错误" in res.output and message in res.output
+    expected = _located(path, message, at or change[1].split("\n")[-1].strip())
+    assert "考评方案有错误" in res.output and expected in res.output.replace("\n", ""), res.output
     assert "Traceback" not in res.output
 
 
@@ -239,8 +258,8 @@ def test_check_clean_builtins_summarise():
     ("pingbian", ('positive = ["满意", "基本满意"]', 'positive = ["满意", "很满意"]'), "nodes.daily"),
     ("pingbian", ('match = ["是"]', 'match = ["已解决"]'), "nodes.appeals"),
     ("pingbian", ('where = { result = ["属实"] }', 'where = { result = ["确实"] }'), "nodes.style"),
-    ("dazhou_street", ('field = "anquan"\nletters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, E = 0.6 }',
-                       'field = "anquan"\nletters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, F = 0.6 }'), "nodes.anquan"),
+    ("dazhou_street", ('field = "anquan" }', 'field = "anquan", letters = { A = 1.0, B = 0.9, C = 0.8, D = 0.7, F = 0.6 } }'),
+     "nodes.anquan"),
     ("dazhou_street", ('cancels = { grade = ["先进"], office_grade = ["先进"] }\n\n[[vetoes]]\nid = "other"',
                        'cancels = { grade = ["优秀"], office_grade = ["先进"] }\n\n[[vetoes]]\nid = "other"'),
      "vetoes.criticism.cancels"),
@@ -260,24 +279,25 @@ def _deep(levels: int) -> tuple[str, str]:
             "\n[nodes.reverse]")
 
 
-@pytest.mark.parametrize("change, message", [
-    (("places = 2                    # 四舍五入保留 2 位小数", "places = 400"), "scheme.places：应不大于 6，填写的是 400"),
-    (("places = 2                    # 四舍五入保留 2 位小数", "places = -1"), "scheme.places：应不小于 0，填写的是 -1"),
+@pytest.mark.parametrize("change, message, at", [
+    (("places = 2                    # 四舍五入保留 2 位小数", "places = 400"), "scheme.places：应不大于 6，填写的是 400", None),
+    (("places = 2                    # 四舍五入保留 2 位小数", "places = -1"), "scheme.places：应不小于 0，填写的是 -1", None),
     (("points = 10\ncap = 50", "points = 1e308\ncap = 50"),
-     "nodes.appeals.points：应不大于 1000000000，填写的是 1e+308"),
-    (("points = 30", "points = inf"), "nodes.daily.points：应为有限的数字（不能是 inf 或 nan）"),
-    (("funds = 0.10", "funds = 1e30"), "gradings[1].consequences.好.funds：应不大于 1，填写的是 1e+30"),
+     "nodes.appeals.points：应不大于 1000000000，填写的是 1e+308", None),
+    (("points = 30", "points = inf"), "nodes.daily.points：应为有限的数字（不能是 inf 或 nan）", None),
+    (("funds = 0.10", "funds = 1e30"), "gradings[1].consequences.好.funds：应不大于 1，填写的是 1e+30", None),
     (("evaluators = 20 ", "evaluators = 1000000000000000000 "),
-     "forms[1].evaluators：应不大于 1000，填写的是 1e+18"),
-    (("max_rows = 40", "max_rows = 1000000000"), "forms[4].max_rows：应不大于 5000，填写的是 1000000000"),
+     "forms[1].evaluators：应不大于 1000，填写的是 1e+18", None),
+    (("max_rows = 40", "max_rows = 1000000000"), "forms[4].max_rows：应不大于 5000，填写的是 1000000000", None),
     (("parts = { reverse = 0.4, township = 0.5, county = 0.1 }",
-      "parts = { reverse = 1.4, township = 0.5, county = -0.9 }"), "nodes.composite：加权（weighted）的权重不能为负数"),
+      "parts = { reverse = 1.4, township = 0.5, county = -0.9 }"), "nodes.composite：加权（weighted）的权重不能为负数",
+     "[nodes.composite]"),
     (("parts = { reverse = 0.4,", "parts = { reverse = 1e400,"),
-     "nodes.composite.parts.reverse：应不大于 1000000000，填写的是 1e+400"),
-    (("default_points = 10", "default_points = nan"), "criteria.default_points：应为有限的数字"),
-    (_deep(40), "nodes.composite：计分树有 43 层，最多 30 层"),
+     "nodes.composite.parts.reverse：应不大于 1000000000，填写的是 1e+400", None),
+    (("default_points = 10", "default_points = nan"), "criteria.default_points：应为有限的数字", None),
+    (_deep(40), "nodes.composite：计分树有 43 层，最多 30 层", "[nodes.composite]"),
 ])
-def test_check_catches_what_compute_would_fail_on(tmp_path, change, message):
+def test_check_catches_what_compute_would_fail_on(tmp_path, change, message, at):
     if change[0].startswith("[nodes.reverse]"):  # the chain takes the county leaf's place in the composite
         path = _copy(tmp_path, "pingbian", change, ("county = 0.1 }", "deep0 = 0.1 }"))
     else:
@@ -285,7 +305,7 @@ def test_check_catches_what_compute_would_fail_on(tmp_path, change, message):
     res = run("scheme", "check", path)
     out = res.output.replace("\n", "")
     assert res.exit_code == 2, res.output
-    assert message in out, res.output
+    assert _located(path, message, at or change[1].split("\n")[0]) in out, res.output
     assert "Input should" not in out and "Traceback" not in out and "方案文件正确" not in out
 
 

@@ -4,6 +4,10 @@ A scheme file is read line by line: each tie-breaker, grade list, quota rule, ca
 note, on its own line or in the comment lines right above it (or on the line opening the list it is in), that is
 either 【原文】 followed by the seed's words in quotation marks, or 【默认】 (a default of ours, which a township
 may change). A line without one fails the test, naming the file and line.
+
+The same holds where a file says such a value once for many (docs/schemes.md): a leaf written inline in ``[nodes]``
+(``x = { …, cap = 10 }``), a default of leaves (``[defaults.nodes.…]``) or of columns (a default ``max`` caps every
+entry), and a table of numbers in ``[choices]`` (a band letter's share, an adjustment's points).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ RULE = re.compile(r"^\s*\{\s*grade\s*=")  # an entry of a grading's rules
 BAND = re.compile(r"^\s*\{\s*at_least\s*=")  # an entry of a leaf's bands
 ENTRY_MAX = re.compile(r"^\s*\{\s*key\s*=.*\bmax\s*=")  # a column with a maximum (on a register: a cap per entry)
 SOURCE = re.compile(r"【原文】\s*“[^”]+”|【默认】")
+INLINE_NODE_KEYS = re.compile(r"\b(cap|floor|min_valid|trim|bands)\s*=")  # inside a leaf written on one line
+TABLE_ENTRY = re.compile(r'^\s*("[^"]+"|[\w-]+)\s*=\s*\{')  # name = { … } (a choice's table, an inline node)
 
 
 def _comment(line: str) -> str:
@@ -55,10 +61,14 @@ def unmarked(text: str) -> list[tuple[int, str]]:
         elif stripped.startswith("]"):
             opener = ""
         key = stripped.split("=", 1)[0].strip() if "=" in stripped and not stripped.startswith("{") else ""
+        nodes = table.startswith("[nodes.") or table.startswith("[defaults.nodes.")
         needs = (
             (table == "[[gradings]]" and (key in GRADING_KEYS or RULE.match(line)))
-            or (table.startswith("[nodes.") and (key in NODE_KEYS or BAND.match(line)))
+            or (nodes and (key in NODE_KEYS or BAND.match(line)))
+            or (table == "[nodes]" and TABLE_ENTRY.match(line) and INLINE_NODE_KEYS.search(line))
             or (table == "[[forms]]" and kind == "register" and ENTRY_MAX.match(line))
+            or (table.startswith("[defaults.columns.") and key == "max")
+            or (table == "[choices]" and TABLE_ENTRY.match(line))
         )
         if not needs:
             continue
@@ -101,6 +111,21 @@ kind = "register"
 columns = [
   { key = "p", label = "分值", type = "number", max = 10 },
 ]
+[choices]
+"档次" = { A = 1.0, B = 0.9 }
+"满意度" = ["满意", "不满意"]
+# 【原文】“省级表彰加0.5分”
+"加减分" = { "省级表彰" = 0.5 }
+[defaults.columns.number]
+max = 10
+[defaults.nodes.register_sum]
+cap = 5                          # 【默认】
+floor = 0
+[nodes]
+a = { label = "甲", agg = "register_sum", form = "f", field = "p", cap = 10 }
+b = { label = "乙", agg = "direct", form = "f", field = "p" }
 '''
-    assert [line for _, line in unmarked(text)] == ['tie_breakers = ["a"]', "floor = 0",
-                                                     '{ key = "p", label = "分值", type = "number", max = 10 },']
+    assert [line for _, line in unmarked(text)] == [
+        'tie_breakers = ["a"]', "floor = 0", '{ key = "p", label = "分值", type = "number", max = 10 },',
+        '"档次" = { A = 1.0, B = 0.9 }', "max = 10", "floor = 0",
+        'a = { label = "甲", agg = "register_sum", form = "f", field = "p", cap = 10 }']

@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from villagescore.core.records import Row
-from villagescore.core.scheme import Form
+from villagescore.core.scheme import VoteBallot
 from villagescore.core.votes import count_votes
 
-FORM = Form(id="vote", kind="vote_ballot", title="民主测评表", self_label="总体评价", members=["书记"],
+FORM = VoteBallot(id="vote", kind="vote_ballot", title="民主测评表", self_label="总体评价", members=["书记"],
             options=["好", "较好", "一般", "差"], evaluators=50)
 TARGETS = [("self", "总体评价"), ("P1", "甲（书记）"), ("P2", "乙（村干部）")]
 WHERE = {"file": "f.xlsx", "sheet": "民主测评表", "tally_sheet": "测评结果汇总", "unit": "V1", "period": "2025"}

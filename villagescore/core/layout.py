@@ -10,7 +10,7 @@ import functools
 from decimal import Decimal
 
 from villagescore.core.records import Criterion, Unit
-from villagescore.core.scheme import RESERVED_KEYS, Column, Form, Scheme
+from villagescore.core.scheme import RESERVED_KEYS, Column, Form, Scheme, VoteBallot
 
 IDENTITY_SHEET = "_villagescore"
 IDENTITY_KEYS = (
@@ -143,14 +143,14 @@ VOTE_TALLY_SHEET = "测评结果汇总"  # beside a vote ballot's entry sheet: c
 SELF_KEY = "self"  # a vote ballot's column (and tally row) for the unit itself
 
 
-def vote_targets(form: Form, members: list[Unit] | None) -> list[tuple[str, str]]:
+def vote_targets(form: VoteBallot, members: list[Unit] | None) -> list[tuple[str, str]]:
     """(key, label) of everyone a vote ballot votes on: the unit itself, then its members of the form's
     ``members`` categories (all when none are named), in roster order."""
     out = [(SELF_KEY, form.self_label)] if form.self_label else []
     return out + [(m.code, m.label) for m in members or [] if not form.members or m.type in form.members]
 
 
-def vote_tally_columns(form: Form) -> list[Column]:
+def vote_tally_columns(form: VoteBallot) -> list[Column]:
     return [
         _col("who", "代码", required=True),
         _col("row", "评价对象", required=True, width=24),

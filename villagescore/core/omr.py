@@ -25,7 +25,7 @@ from villagescore.core import layout
 from villagescore.core.numbers import plain
 from villagescore.core.periods import Period
 from villagescore.core.records import Criterion, Unit
-from villagescore.core.scheme import Form, Scheme
+from villagescore.core.scheme import Form, Scheme, ScoreBallot, VoteBallot
 
 OMR_VERSION = "1"  # changes whenever the geometry below changes (it is part of every fingerprint)
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -250,7 +250,7 @@ def _grid_cell(x: float, y: float, w: float, h: float, fill: float | None = None
     return Shape(Rect(x, y, w, h), 0.3, fill, 0.0)
 
 
-def _score_pages(form: Form, items: list[tuple[str, str, str, Decimal]]):
+def _score_pages(form: ScoreBallot, items: list[tuple[str, str, str, Decimal]]):
     has_aspect = any(a for _, _, a, _ in items)
     top = max((m for *_, m in items), default=Decimal(0))
     double = top > SINGLE_ROW_MAX
@@ -341,7 +341,7 @@ def _score_pages(form: Form, items: list[tuple[str, str, str, Decimal]]):
     return pages
 
 
-def _vote_pages(form: Form, targets: list[tuple[str, str]]):
+def _vote_pages(form: VoteBallot, targets: list[tuple[str, str]]):
     if not targets:
         raise ValueError(f"“{form.title}”没有测评对象")
     n = len(form.options)

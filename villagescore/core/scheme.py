@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from villagescore.core.numbers import dec, plain, sci
+from villagescore.core.scheme_expand import KeyPath, expand
 
 
 class SchemeError(Exception):
@@ -105,7 +107,6 @@ RESERVED_KEYS = {
     "unit_scores": ("unit", "unit_name"),
 }
 
-FormKind = Literal["score_ballot", "vote_ballot", "callback", "tally", "register", "unit_scores"]
 
 
 class Survey(Strict):
@@ -144,69 +145,140 @@ class Decide(Strict):
     label: str
 
 
-class Form(Strict):
+# A form is one of six kinds, each a model of its own keys (as score nodes are on ``agg``): a key another kind uses
+# is a located error on this one. Code that walks every form reads a few keys of other kinds through class-level
+# defaults (``columns`` of a tally is (), ``track`` of a ballot is None, …), so it needs no isinstance test.
+
+class FormBase(Strict):
+    """What every form has: identity, title and notes, where it is filled (``scope``) and by which unit types."""
+
     id: str
-    kind: FormKind
     title: str
     scope: Literal["unit", "township"] = "unit"
     file_label: str | None = None  # short name used in file names
     anonymous: bool = False
     note: str = ""
-    # score_ballot
+    aliases: Texts = []
+    applies_to: Texts = []  # unit types that get this form (and whose rows it has); empty: every type
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in getattr(self, "columns", ()) if c.key == key), None)
+
+    @property
+    def short(self) -> str:
+        return self.file_label or self.title
+
+    def applies(self, unit_type: str) -> bool:
+        return not self.applies_to or unit_type in self.applies_to
+
+
+Ballots = Annotated[int, Field(ge=1, le=MAX_EVALUATORS)]
+FormColumns = Annotated[list[Column], Field(max_length=MAX_COLUMNS)]
+
+
+def _check_columns(form: "CallbackForm | Register | UnitScores") -> None:
+    """A form with columns: at least one, keys unique and not those of the form's fixed columns, veto_field one
+    of them."""
+    if not form.columns:
+        raise ValueError("登记表必须给出 columns")
+    keys = [c.key for c in form.columns]
+    if len(set(keys)) != len(keys):
+        raise ValueError("columns 中有重复的 key")
+    clash = [k for k in keys if k in RESERVED_KEYS.get(form.kind, ())]
+    if clash:
+        raise ValueError(f"columns 的 key “{'、'.join(clash)}”已被本类表格的固定列占用，请换一个名字")
+    if form.veto_field and form.column(form.veto_field) is None:
+        raise ValueError(f"veto_field “{form.veto_field}”不是本表的列")
+
+
+class ScoreBallot(FormBase):
+    """One row per ballot, one column per item (``items = "criteria"``: each unit's own criteria)."""
+
+    kind: Literal["score_ballot"]
     items: Literal["criteria"] | Annotated[list[str], Field(max_length=MAX_COLUMNS)] | None = None
-    evaluators: Annotated[int, Field(ge=1, le=MAX_EVALUATORS)] = 20
+    evaluators: Ballots = 20
     printable: bool = True
     halves: bool = False  # a readable (scanned) score ballot gets a "+0.5" box beside the whole points
-    # callback
-    draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
-    # tally
-    rows: Texts = []
-    options: Annotated[list[str], Field(max_length=MAX_COLUMNS)] = []
-    # register / callback / unit_scores
-    columns: Annotated[list[Column], Field(max_length=MAX_COLUMNS)] = []
-    max_rows: Annotated[int, Field(ge=1, le=MAX_FORM_ROWS)] = 50
-    # a register's declaration, above its header, that it has nothing this period: an empty register counts as
-    # "nothing" only when it says 是 (an untouched one is a form not returned yet)
-    none_label: str = "本期无登记事项"
-    aliases: Texts = []
-    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
-    applies_to: Texts = []  # unit types that get this form (and whose rows it has); empty: every type
-    # vote_ballot: one vote per ballot on the unit itself (``self_label``) and on each of its members
-    # (people of ``members`` types on the roster's people sheet), with ``options``; a tally sheet beside it
-    self_label: str = ""
-    members: Texts = []
-    track: Track | None = None  # a register of items carried from period to period (问题整改清单)
-    survey: Survey | None = None  # a tally read from an online questionnaire's export (core/survey.py)
-    decide: Decide | None = None  # rows left to the committee (党委研究事项), e.g. adjustments 申请撤销
+    columns: ClassVar[tuple[Column, ...]] = ()
+    veto_field: ClassVar[None] = None
+    track: ClassVar[None] = None
+    survey: ClassVar[None] = None
+    decide: ClassVar[None] = None
+    self_label: ClassVar[str] = ""
+    members: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _check(self) -> "Form":
-        if self.kind == "score_ballot" and self.items is None:
+    def _check(self) -> "ScoreBallot":
+        if self.items is None:
             raise ValueError("测评票必须给出 items（\"criteria\" 或细则列表）")
-        if self.kind == "tally" and (not self.rows or not self.options):
-            raise ValueError("统计表必须给出 rows 和 options")
-        if self.kind == "vote_ballot" and not self.options:
+        return self
+
+
+class VoteBallot(FormBase):
+    """One vote per ballot on the unit itself (``self_label``) and on each of its members (people of ``members``
+    types on the roster's people sheet), with ``options``; a tally sheet beside it takes hand-counted totals."""
+
+    kind: Literal["vote_ballot"]
+    options: Annotated[list[str], Field(max_length=MAX_COLUMNS)] = []
+    self_label: str = ""
+    members: Texts = []
+    evaluators: Ballots = 20
+    printable: bool = True
+    halves: ClassVar[bool] = False
+    columns: ClassVar[tuple[Column, ...]] = ()
+    veto_field: ClassVar[None] = None
+    track: ClassVar[None] = None
+    survey: ClassVar[None] = None
+    decide: ClassVar[None] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "VoteBallot":
+        if not self.options:
             raise ValueError("投票测评票必须给出 options（例如 [\"好\", \"较好\", \"一般\", \"差\"]）")
-        if self.kind == "vote_ballot" and not (self.self_label or self.members):
+        if not (self.self_label or self.members):
             raise ValueError("投票测评票须给出 self_label（对本单位的评价）或 members（评价的人员类别）")
-        if self.kind in ("register", "unit_scores", "callback") and not self.columns:
-            raise ValueError("登记表必须给出 columns")
-        keys = [c.key for c in self.columns]
-        if len(set(keys)) != len(keys):
-            raise ValueError("columns 中有重复的 key")
-        clash = [k for k in keys if k in RESERVED_KEYS.get(self.kind, ())]
-        if clash:
-            raise ValueError(f"columns 的 key “{'、'.join(clash)}”已被本类表格的固定列占用，请换一个名字")
-        if self.track is not None:
-            if self.kind != "register":
-                raise ValueError("track 只能用于登记表（kind = \"register\"）")
-            t = self.track
-            missing = [k for k in (t.problem, t.measure, t.owner, t.deadline, t.status) if self.column(k) is None]
-            if missing:
-                raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
+        return self
+
+
+class CallbackForm(FormBase):
+    """The requests drawn from the appeals ledger (``draw``), then ``columns`` for what the callback found."""
+
+    kind: Literal["callback"]
+    draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
+    columns: FormColumns = []
+    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
+    track: ClassVar[None] = None
+    survey: ClassVar[None] = None
+    decide: ClassVar[None] = None
+    self_label: ClassVar[str] = ""
+    members: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> "CallbackForm":
+        _check_columns(self)
+        return self
+
+
+class Tally(FormBase):
+    """One row per ``rows`` label, one count column per ``options`` entry; or counted from a questionnaire's
+    export (``survey``)."""
+
+    kind: Literal["tally"]
+    rows: Texts = []
+    options: Annotated[list[str], Field(max_length=MAX_COLUMNS)] = []
+    survey: Survey | None = None  # a tally read from an online questionnaire's export (core/survey.py)
+    columns: ClassVar[tuple[Column, ...]] = ()
+    veto_field: ClassVar[None] = None
+    track: ClassVar[None] = None
+    decide: ClassVar[None] = None
+    self_label: ClassVar[str] = ""
+    members: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Tally":
+        if not self.rows or not self.options:
+            raise ValueError("统计表必须给出 rows 和 options")
         if self.survey is not None:
-            if self.kind != "tally":
-                raise ValueError("survey 只能用于统计表（kind = \"tally\"）")
             bad = [r for r in self.survey.questions if r not in self.rows]
             if bad:
                 raise ValueError(f"survey.questions 中的“{'、'.join(bad)}”不是本表的 rows")
@@ -217,11 +289,36 @@ class Form(Strict):
             twice = sorted({a for a in seen if seen.count(a) > 1})
             if twice:
                 raise ValueError(f"survey 中的回答“{'、'.join(twice)}”对应了不止一项")
+        return self
+
+
+class Register(FormBase):
+    """Free records with ``columns`` (at most ``max_rows``): anonymous box, adjustments, rectification lists."""
+
+    kind: Literal["register"]
+    columns: FormColumns = []
+    max_rows: Annotated[int, Field(ge=1, le=MAX_FORM_ROWS)] = 50
+    # the declaration, above the header, that the register has nothing this period: an empty register counts as
+    # "nothing" only when it says 是 (an untouched one is a form not returned yet)
+    none_label: str = "本期无登记事项"
+    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
+    track: Track | None = None  # items carried from period to period (问题整改清单)
+    decide: Decide | None = None  # rows left to the committee (党委研究事项), e.g. adjustments 申请撤销
+    survey: ClassVar[None] = None
+    self_label: ClassVar[str] = ""
+    members: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Register":
+        _check_columns(self)
+        if self.track is not None:
+            t = self.track
+            missing = [k for k in (t.problem, t.measure, t.owner, t.deadline, t.status) if self.column(k) is None]
+            if missing:
+                raise ValueError(f"track 引用的列“{'、'.join(missing)}”不是本表的列")
         if self.decide is not None:
             d = self.decide
             col = self.column(d.column)
-            if self.kind != "register":
-                raise ValueError("decide 只能用于登记表（kind = \"register\"）")
             if col is None or col.type != "option":
                 raise ValueError(f"decide.column “{d.column}”不是本表的选择列")
             wrong = [v for v in [*d.when, *d.choices.values()] if v not in col.options]
@@ -229,23 +326,37 @@ class Form(Strict):
                 raise ValueError(f"decide 中的“{'、'.join(wrong)}”不是列“{d.column}”的选项（可选：{'、'.join(col.options)}）")
             if set(d.when) & set(d.choices.values()):
                 raise ValueError("decide.choices 决定后的取值不能仍是待决定的取值（decide.when）")
-        if self.veto_field and self.column(self.veto_field) is None:
-            raise ValueError(f"veto_field “{self.veto_field}”不是本表的列")
         if not self.none_label.strip():
             raise ValueError("none_label 不能为空")
-        if self.evaluators < 1 or self.draw < 1:
-            raise ValueError("evaluators 和 draw 必须大于 0")
         return self
 
-    def column(self, key: str) -> Column | None:
-        return next((c for c in self.columns if c.key == key), None)
 
-    @property
-    def short(self) -> str:
-        return self.file_label or self.title
+class UnitScores(FormBase):
+    """One row per unit, with ``columns`` (committee and department scores, entered grades)."""
 
-    def applies(self, unit_type: str) -> bool:
-        return not self.applies_to or unit_type in self.applies_to
+    kind: Literal["unit_scores"]
+    columns: FormColumns = []
+    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
+    track: ClassVar[None] = None
+    survey: ClassVar[None] = None
+    decide: ClassVar[None] = None
+    self_label: ClassVar[str] = ""
+    members: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> "UnitScores":
+        _check_columns(self)
+        return self
+
+
+FORM_KINDS: dict[str, type[FormBase]] = {
+    "score_ballot": ScoreBallot, "vote_ballot": VoteBallot, "callback": CallbackForm, "tally": Tally,
+    "register": Register, "unit_scores": UnitScores,
+}
+Form = Annotated[
+    Union[ScoreBallot, VoteBallot, CallbackForm, Tally, Register, UnitScores],
+    Field(discriminator="kind"),
+]
 
 
 # ---------------------------------------------------------------- score nodes
@@ -735,7 +846,7 @@ def _leaf_problems(nid: str, node: Any, form: Form) -> list[str]:
     if isinstance(node, (CountPoints, SharePoints)):
         names = node.match if isinstance(node, CountPoints) else (node.weights or node.positive)
         key = "match" if isinstance(node, CountPoints) else ("weights" if node.weights else "positive")
-        if form.kind in _COUNTED_KINDS:
+        if isinstance(form, (Tally, VoteBallot)):  # the kinds of _COUNTED_KINDS
             check(key, names, form.options, f"表格“{form.id}”")
         elif (col := option_column(node.field)) is not None:
             check(key, names, col.options, f"表格“{form.id}”列“{col.key}”")
@@ -867,51 +978,151 @@ def _message(err: dict[str, Any]) -> str:
     return msg
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
+LEAF_KINDS: dict[str, type[LeafBase]] = {
+    "ballot_mean": BallotMean, "count_points": CountPoints, "share_points": SharePoints, "deduction": Deduction,
+    "register_sum": RegisterSum, "direct": Direct,
+}
+
+
+def _known() -> dict[str, dict[str, frozenset[str]]]:
+    """The keys a default may set, per form kind, column type and leaf agg or combine (scheme_expand.py)."""
+    column = frozenset(Column.model_fields) - {"key", "type"} | {"show_max"}
+    combine = frozenset(Combine.model_fields) - {"combine"}
+    return {
+        "forms": {k: frozenset(m.model_fields) - {"id", "kind"} for k, m in FORM_KINDS.items()},
+        "columns": {t: column for t in get_args(ColumnType)},
+        "nodes": {**{a: frozenset(m.model_fields) - {"agg"} for a, m in LEAF_KINDS.items()},
+                  "sum": combine, "weighted": combine},
+    }
+
+
+KNOWN_DEFAULTS = _known()
+
+# A line of the file for a key path (0-based indexes), or None: given by the loader that read the file's text.
+Locate = Callable[[KeyPath], "int | None"]
+
+
+def _where(loc: tuple[Any, ...]) -> tuple[str, KeyPath]:
+    """A pydantic location as a key path to print (1-based indexes) and to locate (0-based), without the names
+    pydantic gives the members of unions (a form's kind, a node's model and agg)."""
+    out, located = "", []
+    for i, part in enumerate(loc):
+        if i == 2 and loc[0] == "forms" and part in FORM_KINDS:
+            continue
+        if i == 3 and loc[0] == "nodes" and str(loc[2]).startswith("tagged-union") and part in LEAF_KINDS:
+            continue
         if isinstance(part, int):
             out += f"[{part + 1}]"
         elif part == "Combine" or "[" in str(part):  # pydantic's labels of models and unions, not keys
             continue
-        elif part in ("ballot_mean", "count_points", "share_points", "deduction", "register_sum", "direct"):
-            continue
         else:
             out += ("." if out else "") + str(part)
-    return out or "（顶层）"
+        located.append(part)
+    return out or "（顶层）", tuple(located)
 
 
-def load_scheme(data: dict[str, Any], source: str = "scheme") -> Scheme:
-    """Build and check a Scheme from parsed TOML; raise SchemeError with Chinese key-path lines."""
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
+
+
+def _parse(printed: str, data: dict[str, Any]) -> KeyPath:
+    """A key path as our messages print it (``forms[3].columns[1]``, ``gradings.grade.rules``, ``forms.dept_djb``)
+    → the path to locate: 0-based indexes, and an array of tables' element named by its id found by that id."""
+    out: list[str | int] = []
+    node: Any = data
+    for m in _PATH_PART.finditer(printed):
+        if m.group(1) is not None:
+            part: str | int = int(m.group(1)) - 1
+        else:
+            part = m.group(2)
+            if isinstance(node, list):  # an element named by its id
+                part = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("id") == part), part)
+        out.append(part)
+        try:
+            node = node[part] if isinstance(node, dict) or isinstance(node, list) and isinstance(part, int) else None
+        except (KeyError, IndexError):
+            node = None
+    return tuple(out)
+
+
+def _form_key_message(kind: str, key: str) -> str:
+    others = [k for k, m in FORM_KINDS.items() if key in m.model_fields]
+    if others:
+        return f"{kind} 表格没有此项（{key} 只用于 {'、'.join(others)} 表格）"
+    return f"{kind} 表格不认识的键（拼写错误？）"
+
+
+def load_scheme(data: dict[str, Any], source: str = "scheme", lines: Locate | None = None) -> Scheme:
+    """Build and check a Scheme from parsed TOML (its choices and defaults written out first, scheme_expand.py);
+    raise SchemeError with Chinese key-path lines, each with its line in the file when ``lines`` can say it."""
+    if not isinstance(data, dict):
+        raise SchemeError(source, ["（顶层）：应为表"])
     try:
-        return Scheme.model_validate(data)
+        ex = expand(data, KNOWN_DEFAULTS)
+    except RecursionError:
+        raise SchemeError(source, ["（顶层）：嵌套层数过多（表或列表套了上千层）"]) from None
+
+    if ex.problems:
+        raise SchemeError(source, _report([(_where(p)[0], p, m) for p, m in ex.problems], ex, lines))
+    try:
+        return Scheme.model_validate(ex.data)
     except RecursionError:
         raise SchemeError(source, ["（顶层）：嵌套层数过多（表或列表套了上千层）"]) from None
     except ValidationError as exc:
-        problems = []
-        seen = set()
+        found: list[tuple[str, KeyPath | None, str]] = []  # (path printed, path located, message)
         for err in exc.errors():
             loc = err.get("loc", ())
             # A node that is neither a Combine nor a Leaf yields errors for both: keep the leaf's when it names an
             # agg, the Combine's when it names combine
             if loc and loc[0] == "nodes" and len(loc) > 2:
                 combine_part = str(loc[2]) == "Combine" or str(loc[2]).endswith(", Combine]")
-                if combine_part and _has_key(data, loc, "agg"):
+                if combine_part and _has_key(ex.data, loc, "agg"):
                     continue
-                if str(loc[2]).startswith("tagged-union") and _has_key(data, loc, "combine") and \
-                        not _has_key(data, loc, "agg"):
+                if str(loc[2]).startswith("tagged-union") and _has_key(ex.data, loc, "combine") and \
+                        not _has_key(ex.data, loc, "agg"):
                     continue
             given = err.get("input")
             if loc and "[" in str(loc[-1]) and (err["type"] == "list_type" and isinstance(given, dict)
                                                or err["type"] == "dict_type" and isinstance(given, list)):
                 continue  # the other member of a table-or-list union (Combine.parts): not what was meant
-            msg = _message(err)
-            lines = [f"{_path(loc)}：{m}" if loc else m for m in msg.split("\n")]
-            for line in lines:
-                if line not in seen:
-                    seen.add(line)
-                    problems.append(line)
-        raise SchemeError(source, problems) from None
+            if loc and loc[0] == "forms" and len(loc) == 4 and err["type"] == "extra_forbidden":
+                msg = _form_key_message(str(loc[2]), str(loc[3]))
+            elif loc and loc[0] == "forms" and len(loc) == 2 and err["type"].startswith("union_tag_"):
+                kinds = "、".join(FORM_KINDS)
+                msg = (f"缺少 kind（表格类型：{kinds}）" if err["type"] == "union_tag_not_found"
+                       else f"kind 取值不认识（可选：{kinds}）")
+            else:
+                msg = _message(err)
+            for m in msg.split("\n"):
+                if loc:
+                    found.append((*_where(loc), m))
+                else:  # the scheme's own checks: one "path：message" line each
+                    printed, sep, rest = m.partition("：")
+                    found.append((printed, _parse(printed, ex.data), rest) if sep else ("", None, m))
+        raise SchemeError(source, _report(found, ex, lines)) from None
+
+
+def _report(found: list[tuple[str, KeyPath | None, str]], ex: Any, lines: Locate | None) -> list[str]:
+    """Problem lines "path（第 N 行）：message", each once. N is the line where the value is written: for a value
+    filled in from [defaults.…] or [choices], that line; and a problem of such a value, found again and again in
+    every form, column or leaf it fills, is listed once, saying how many share it."""
+    out: list[str] = []
+    shared: dict[tuple[KeyPath, str], list[int]] = {}  # (written at, message) → [index in out, times found]
+    for printed, located, message in found:
+        if located is None:
+            out.append(message)
+            continue
+        written = ex.written(located)
+        if written[:1] in (("defaults",), ("choices",)):
+            seen = shared.setdefault((written, message), [len(out), 0])
+            seen[1] += 1
+            if seen[1] > 1:
+                continue
+        line = lines(written) if lines is not None else None
+        out.append(f"{printed}（第 {line} 行）：{message}" if line else f"{printed}：{message}")
+    for index, times in shared.values():
+        if times > 1:
+            out[index] += f"（同一处写法用于 {times} 处，只列出第一处）"
+    return list(dict.fromkeys(out))
 
 
 def _has_key(data: dict[str, Any], loc: tuple[Any, ...], key: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 from villagescore.core.issues import Issue, issue
 from villagescore.core.normalize import clean_text, squash
 from villagescore.core.records import Row, Unit
-from villagescore.core.scheme import Form
+from villagescore.core.scheme import Tally
 from villagescore.core.tables import column_letter
 
 TIME_COLUMNS = ("提交答卷时间", "结束答题时间", "提交时间", "答题结束时间", "开始答题时间", "答卷时间")
@@ -54,7 +54,7 @@ def _find(cells: list[Any], wanted: str) -> list[int]:
     return exact or [i for i, n in enumerate(names) if w in n]
 
 
-def find_columns(form: Form, grid: list[list[Any]]) -> Columns | None:
+def find_columns(form: Tally, grid: list[list[Any]]) -> Columns | None:
     """The export's header row and columns for ``form``'s survey, or None when this sheet is not such an export
     (the unit column and every question's column, each found exactly once)."""
     sv = form.survey
@@ -77,7 +77,7 @@ def find_columns(form: Form, grid: list[list[Any]]) -> Columns | None:
     return None
 
 
-def missing_columns(form: Form, grid: list[list[Any]]) -> list[str]:
+def missing_columns(form: Tally, grid: list[list[Any]]) -> list[str]:
     """For a sheet that looks like the export but lacks columns: the headers not found (or found twice)."""
     sv = form.survey
     if sv is None or not grid:
@@ -124,7 +124,7 @@ class Counted:
     undated: int = 0
 
 
-def count(form: Form, grid: list[list[Any]], cols: Columns, units: list[Unit], *, period_kind: str,
+def count(form: Tally, grid: list[list[Any]], cols: Columns, units: list[Unit], *, period_kind: str,
           file: str, sheet: str) -> Counted:
     """The tally of every unit (and period, when responses are dated; "" otherwise) from the export's rows."""
     sv = form.survey

@@ -15,7 +15,7 @@ from villagescore.core.issues import Issue, issue
 from villagescore.core.layout import SELF_KEY
 from villagescore.core.numbers import plain
 from villagescore.core.records import BallotLine, Row
-from villagescore.core.scheme import Form
+from villagescore.core.scheme import VoteBallot
 
 
 @dataclass
@@ -32,7 +32,7 @@ def _serial(value) -> str:
     return plain(value) if isinstance(value, Decimal) else str(value or "")
 
 
-def count_votes(form: Form, targets: list[tuple[str, str]], ballots: list[Row], tally: list[Row], *,
+def count_votes(form: VoteBallot, targets: list[tuple[str, str]], ballots: list[Row], tally: list[Row], *,
                 file: str, sheet: str, tally_sheet: str, unit: str, period: str,
                 issued: int | None = None) -> VoteCount:
     """Tally rows per target from the entered ballots or the hand-counted tally sheet (exactly one of them)."""
@@ -52,7 +52,7 @@ def count_votes(form: Form, targets: list[tuple[str, str]], ballots: list[Row], 
     return _from_ballots(form, targets, ballots, sheet, where, out, unit, period, issued)
 
 
-def _from_ballots(form: Form, targets: list[tuple[str, str]], rows: list[Row], sheet: str, where: dict,
+def _from_ballots(form: VoteBallot, targets: list[tuple[str, str]], rows: list[Row], sheet: str, where: dict,
                   out: VoteCount, unit: str, period: str, issued: int | None) -> VoteCount:
     out.how = "逐票录入"
     counts = {k: {o: 0 for o in form.options} for k, _ in targets}
@@ -88,7 +88,7 @@ def _from_ballots(form: Form, targets: list[tuple[str, str]], rows: list[Row], s
     return out
 
 
-def _from_tally(form: Form, targets: list[tuple[str, str]], rows: list[Row], sheet: str, where: dict,
+def _from_tally(form: VoteBallot, targets: list[tuple[str, str]], rows: list[Row], sheet: str, where: dict,
                 out: VoteCount) -> VoteCount:
     out.how = "测评结果汇总"
     labels = dict(targets)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from villagescore.core.scheme import Scheme, SchemeError, load_scheme
+from villagescore.core.scheme_expand import KeyPath
 
 
 def builtin_dir() -> Path:
@@ -47,7 +48,93 @@ def load_file(path: Path) -> Scheme:
         raise SchemeError(str(path), [toml_error(str(exc))]) from None
     except RecursionError:
         raise SchemeError(str(path), ["TOML 格式错误：列表或表嵌套的层数过多"]) from None
-    return load_scheme(data, str(path))
+    return load_scheme(data, str(path), KeyLines(text.decode("utf-8-sig")))
+
+
+class KeyLines:
+    """The line of a key path in a TOML text (0-based indexes into arrays, as ``load_scheme`` asks), or of the
+    nearest enclosing key that is written there: a key left out is found at its table's header, an entry of
+    ``columns`` at its own line. tomllib keeps no positions; the text is parsed again with tree-sitter's TOML
+    grammar, only when an error is to be shown (nothing is parsed for a file without errors)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._index: dict[KeyPath, int] | None = None
+
+    def __call__(self, path: KeyPath) -> int | None:
+        if self._index is None:
+            try:
+                self._index = key_lines(self.text)
+            except (ImportError, RecursionError, ValueError):  # no grammar installed: messages without lines
+                self._index = {}
+        for n in range(len(path), 0, -1):
+            line = self._index.get(path[:n])
+            if line is not None:
+                return line
+        return None
+
+
+def key_lines(text: str) -> dict[KeyPath, int]:
+    """Every key path of a (valid) TOML text → its line (1-based): table headers, the elements of arrays of tables
+    (``[[forms]]``: ("forms", 0), ("forms", 1), …; a later ``[forms.survey]`` belongs to the last), keys, dotted
+    keys, and the elements of arrays and inline tables, at any depth (walked without recursion)."""
+    import tree_sitter
+    import tree_sitter_toml
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
+    root = parser.parse(text.encode("utf-8")).root_node
+    out: dict[KeyPath, int] = {}
+    arrays: dict[KeyPath, int] = {}  # each array of tables → its elements so far
+    todo: list[tuple[tree_sitter.Node, KeyPath]] = []  # values still to walk, with their paths
+
+    def parts(key: tree_sitter.Node) -> list[str]:
+        if key.type == "dotted_key":
+            return [p for k in key.named_children for p in parts(k)]
+        raw = (key.text or b"").decode("utf-8")
+        return [raw] if key.type == "bare_key" else list(tomllib.loads(f"{raw} = 0"))  # a quoted key, unquoted
+
+    def concrete(names: list[str]) -> KeyPath:
+        """A header's path, through the last element of every array of tables it passes."""
+        path: KeyPath = ()
+        for name in names:
+            path += (name,)
+            if path in arrays:
+                path += (arrays[path] - 1,)
+        return path
+
+    def pairs(table: tree_sitter.Node, base: KeyPath) -> None:
+        for pair in table.named_children:
+            if pair.type != "pair":
+                continue
+            key, value = pair.named_children[0], pair.named_children[1]
+            names = parts(key)
+            for n in range(1, len(names) + 1):
+                out.setdefault(base + tuple(names[:n]), key.start_point.row + 1)
+            todo.append((value, base + tuple(names)))
+
+    pairs(root, ())  # keys before the first table header
+    for node in root.named_children:
+        line = node.start_point.row + 1
+        if node.type == "table":
+            path = concrete(parts(node.named_children[0]))
+            out.setdefault(path, line)
+            pairs(node, path)
+        elif node.type == "table_array_element":
+            names = parts(node.named_children[0])
+            array = concrete(names[:-1]) + (names[-1],)
+            arrays[array] = arrays.get(array, 0) + 1
+            out.setdefault(array, line)
+            out[array + (arrays[array] - 1,)] = line
+            pairs(node, array + (arrays[array] - 1,))
+    while todo:
+        value, path = todo.pop()
+        if value.type == "array":
+            for i, item in enumerate(c for c in value.named_children if c.type != "comment"):
+                out.setdefault(path + (i,), item.start_point.row + 1)
+                todo.append((item, path + (i,)))
+        elif value.type == "inline_table":
+            pairs(value, path)
+    return out
 
 
 # tomllib's messages (English) → what is wrong, in Chinese; the first that the message starts with
