@@ -237,7 +237,7 @@ def test_issue_table_lists_cells_in_sheet_order():
 @pytest.mark.parametrize("command", ["compute", "validate"])
 def test_folders_are_walked_once(township, tmp_path, monkeypatch, command):
     """The progress bar's size and the reading share one listing of the folders (a county's 24,000 files)."""
-    import villagescore.collect as collect_module
+    import villagescore.stages.collect as collect_module
     import villagescore.io.reader as reader_module
 
     calls = []

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from villagescore import parsing, pipeline
+from villagescore import pipeline
+from villagescore.stages import parse as parsing
 from villagescore.io import batch
 from villagescore.io.schemes import load
 from villagescore.pipeline import compute, validate
@@ -111,7 +112,7 @@ def test_roster_given_on_the_command_line_parses_early(tmp_path_factory, scheme,
 
 def test_parsed_workbooks_keep_no_grids(tmp_path_factory, scheme):
     folder = township_copy(tmp_path_factory, scheme, "early-grids")
-    from villagescore.collect import collect
+    from villagescore.stages.collect import collect
     from villagescore.core.issues import Report
 
     def plan(setup_files, bases, books):
@@ -145,7 +146,7 @@ def test_workers_started_by_spawn_parse_alike(tmp_path_factory, scheme, monkeypa
     import multiprocessing
 
     from villagescore.core.issues import Report
-    from villagescore.collect import _display_bases, collect
+    from villagescore.stages.collect import _display_bases, collect
 
     folder = township_copy(tmp_path_factory, scheme, "early-spawn")
     col = collect(scheme, [folder], Report())

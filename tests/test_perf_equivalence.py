@@ -602,7 +602,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
     import shutil
 
     from villagescore.core.issues import Report
-    from villagescore.collect import _display, collect, is_inside
+    from villagescore.stages.collect import _display, collect, is_inside
     from villagescore.io.reader import iter_workbook_files
 
     h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"

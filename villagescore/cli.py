@@ -394,7 +394,7 @@ def _check_new(path: Path, force: bool) -> None:
 
 
 def _check_output(output: Path, inputs: list[Path], force: bool) -> None:
-    from villagescore.collect import is_inside
+    from villagescore.stages.collect import is_inside
 
     if is_inside(output, inputs):
         err.print(f"[red]输出文件 {escape(str(output))} 位于输入文件夹内，请换一个位置（例如 -o 上一级文件夹/汇总.xlsx）。[/]")

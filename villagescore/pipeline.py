@@ -38,11 +38,11 @@ from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_per
 from villagescore.core.votes import count_votes
 from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook
 from villagescore.io.setup_reader import Read, read_setup
-from villagescore.parsing import FormParser, form_members, parse_form
-from villagescore.collect import Collected, collect, identify_foreign, resolve_foreign
+from villagescore.stages.parse import FormParser, form_members, parse_form
+from villagescore.stages.collect import Collected, collect, identify_foreign, resolve_foreign
 from villagescore.core.lists import make_lists, tracked_items
 from villagescore.core.omr_review import scan_summary
-from villagescore.survey import SURVEY_KEY, add_tallies, find_exports, settle as settle_surveys
+from villagescore.stages.survey import SURVEY_KEY, add_tallies, find_exports, settle as settle_surveys
 
 Progress = Callable[[str], None]
 Listed = tuple[list[Path], list[Path]]  # a folder's workbooks and other data files (iter_workbook_files)

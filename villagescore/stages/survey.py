@@ -37,7 +37,7 @@ class Export:
 def find_exports(scheme: Scheme, setup: Setup, col, report: Report) -> list[Export]:
     """Workbooks without an identity record that are a survey form's export: counted, and taken out of the
     office's own tables."""
-    from villagescore.collect import _periods_in
+    from villagescore.stages.collect import _periods_in
 
     forms = [f for f in scheme.forms if f.survey is not None]
     found: list[Export] = []

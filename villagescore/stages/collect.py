@@ -19,8 +19,8 @@ from villagescore.core.normalize import clean_text, squash
 from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
-from villagescore.parsing import form_of, shown_name
-from villagescore.parsing import units_named as _units_in
+from villagescore.stages.parse import form_of, shown_name
+from villagescore.stages.parse import units_named as _units_in
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
