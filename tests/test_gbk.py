@@ -74,7 +74,7 @@ def test_main_commands_print_only_gbk(tmp_path):
 
 # Characters the tool reads or replaces, never prints: tick marks typed for 是/否 and invisible characters dropped
 # from cells (the normaliser), rich's half cells (the progress bar draws whole ones).
-READ_ONLY = {"core/normalize.py": set("✓✔☑✗✘☒\u200b\u200c\u200d\u2060\ufeff"), "cli.py": set("╸╺")}
+READ_ONLY = {"core/normalize.py": set("✓✔☑✗✘☒\u200b\u200c\u200d\u2060\ufeff"), "cli/__init__.py": set("╸╺")}
 
 
 def test_no_text_in_the_package_outside_gbk():
