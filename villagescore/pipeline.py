@@ -128,10 +128,7 @@ def _carried_values(scheme: Scheme, items: list | None) -> dict[str, dict[str, l
     return out
 
 
-# reading the folders and identifying the office's own tables: villagescore/collect.py
-
-_SILENT = "\x00"  # Source.file of a form already reported (conflict, missing row): its scoring issues are dropped
-
+# reading the folders and identifying the office's own tables: villagescore/stages/collect.py
 
 # ------------------------------------------------------------------ checking
 
@@ -296,7 +293,7 @@ def _untouched(scheme: Scheme, setup: Setup, form: Form, slot: str, inputs: dict
         chk.held.update(codes)
     for code in codes:
         inputs[code].rows[form.id] = []
-        inputs[code].sources[form.id] = Source(_SILENT)
+        inputs[code].sources[form.id] = Source(reported=True)
 
 
 def _conflict(form: Form, unit: str, fds: list[FormData], period: str, inputs: dict[str, UnitInputs],
@@ -313,7 +310,7 @@ def _conflict(form: Form, unit: str, fds: list[FormData], period: str, inputs: d
     chk.conflicts.add((period, unit, form.id))
     for code in [unit] if form.scope == "unit" else [c for c in inputs if chk.unit_zone.get(c, "") == unit]:
         inputs[code].rows[form.id] = []
-        inputs[code].sources[form.id] = Source(_SILENT)
+        inputs[code].sources[form.id] = Source(reported=True)
 
 
 def _township_rows(scheme: Scheme, setup: Setup, form: Form, fd: FormData, zone: str,
@@ -349,7 +346,7 @@ def _township_rows(scheme: Scheme, setup: Setup, form: Form, fd: FormData, zone:
             inputs[u.code].sources.setdefault(form.id, Source(fd.file, fd.sheet))
         elif u.code not in first_row and form.applies(u.type):
             report.add(issue("unit-row-missing", file=fd.file, sheet=fd.sheet, unit=u.code, form=form.title))
-            inputs[u.code].sources[form.id] = Source(_SILENT)
+            inputs[u.code].sources[form.id] = Source(reported=True)
 
 
 def _coverage(scheme: Scheme, setup: Setup, period: str, groups: dict[tuple[str, str], list[FormData]],
@@ -359,9 +356,9 @@ def _coverage(scheme: Scheme, setup: Setup, period: str, groups: dict[tuple[str,
         for f in _needed_forms(scheme, u.type):
             if (u.code if f.scope == "unit" else chk.unit_zone.get(u.code, ""), f.id) not in groups:
                 report.add(issue("form-missing", unit=u.code, form=f"{f.title}（{period}）"))
-                inputs[u.code].sources[f.id] = Source(_SILENT)  # said once: not again by each leaf that reads it
+                inputs[u.code].sources[f.id] = Source(reported=True)  # said once: not again by each leaf that reads it
                 for m in form_members(scheme, setup, f, u.code):  # its people's votes: already reported
-                    inputs[m.code].sources[f.id] = Source(_SILENT)
+                    inputs[m.code].sources[f.id] = Source(reported=True)
 
 
 def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[str, UnitInputs],
@@ -381,7 +378,8 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
         code = unit if key == layout.SELF_KEY else key
         row = vc.per_target.get(key)
         inputs[code].rows[form.id] = [row] if row is not None else []
-        inputs[code].sources[form.id] = Source(fd.file, sheet, issued, counted) if row is not None else Source(_SILENT)
+        inputs[code].sources[form.id] = (Source(fd.file, sheet, issued, counted) if row is not None
+                                         else Source(reported=True))
 
 
 def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:
@@ -535,8 +533,6 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
                 if g.entered and ui.rows.get(g.entered.form):
                     chk.entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
             sc = score_unit(scheme, ui)
-            sc.issues = [i for i in sc.issues if i.file != _SILENT]
-            sc.details = [replace(d, source="") if d.source.startswith(_SILENT) else d for d in sc.details]
             chk.scores[p][code] = sc
             report.extend(sc.issues)
             stopped.update(i.unit for i in sc.issues if i.severity is Severity.ERROR)
