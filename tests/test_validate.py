@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from villagescore.io.reader import sha256_of
-from villagescore.pipeline import COVERAGE_STATUS, FatalInput, compute, validate
+from villagescore.core.issues import FatalInput
+from villagescore.pipeline import COVERAGE_STATUS, compute, validate
 
 from test_ingest_corpus import book, edit, find_issue, township_copy
 from township import COMMITTEE, find

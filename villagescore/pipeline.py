@@ -10,31 +10,25 @@ import secrets
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-import villagescore
 from villagescore.core import layout
 from villagescore.core.draw import Draw, draw_requests
-from villagescore.core.explain import formula_fields
 from villagescore.core.decisions import DecisionBook
-from villagescore.core.grading import (Candidate, Undecided, grade_entered, grade_streak, grade_units, key_of,
-                                       withheld)
-from villagescore.core.issues import Issue, Report, Severity, cell_order, compact, issue
-from villagescore.core.periods import Period
+from villagescore.core.issues import FatalInput, Issue, Report, Severity, cell_order, compact, dedupe, issue
+from villagescore.core.periods import Period, choose_periods
 from villagescore.core.records import (
     FormData,
     InputFile,
-    LeafDetail,
     Row,
     RunResult,
     Setup,
-    UnitResult,
+    name_units,
 )
+from villagescore.core.run import Earlier, grade_results, item_labels, order_results, run_result, unit_results
 from villagescore.core.scheme import Form, Scheme
-from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_periods, rounded, score_unit
+from villagescore.core.scoring import Source, UnitInputs, UnitScore, score_unit
 from villagescore.core.votes import count_votes
 from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook
 from villagescore.io.setup_reader import Read, read_setup
@@ -46,14 +40,6 @@ from villagescore.stages.survey import SURVEY_KEY, add_tallies, find_exports, se
 
 Progress = Callable[[str], None]
 Listed = tuple[list[Path], list[Path]]  # a folder's workbooks and other data files (iter_workbook_files)
-
-
-class FatalInput(Exception):
-    """Input that makes the whole run impossible (no roster, no period to compute)."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 SETUP_DIR = layout.SETUP_DIR
@@ -131,38 +117,6 @@ def _carried_values(scheme: Scheme, items: list | None) -> dict[str, dict[str, l
 # reading the folders and identifying the office's own tables: villagescore/stages/collect.py
 
 # ------------------------------------------------------------------ checking
-
-
-def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) -> tuple[str, list[str]]:
-    found = sorted({f.period for f in forms if f.period})
-    if wanted:
-        try:
-            target = Period.parse(wanted)
-        except ValueError as exc:
-            raise FatalInput(str(exc)) from None
-        if target.kind == "year" and scheme.scheme.period_kind != "year":
-            if not scheme.annual.weights:
-                kind = {"half": "半年", "quarter": "季度"}[scheme.scheme.period_kind]
-                raise FatalInput(f"本方案按{kind}考评，没有规定全年如何合并（方案文件的 [annual] weights），"
-                                 f"请用 --period 指定一期，例如 --period {found[-1] if found else target.year}")
-            parts = [p for p in found if Period.parse(p).year == target.year]
-        else:
-            parts = [str(target)] if str(target) in found else []
-        if not parts:
-            raise FatalInput(f"文件夹中没有 {target.label} 的表格（找到的期间：{'、'.join(found) or '无'}）")
-        return str(target), parts
-    if not found:
-        if forms:
-            raise FatalInput("文件夹中只有自制表格，且表中没有注明期间：请用 --period 指定要计算的期间，"
-                             "例如 --period 2025H1")
-        raise FatalInput("文件夹中没有找到本方案的填报表格（请确认文件夹路径，或先用 villagescore template 生成表格）")
-    if len(found) == 1:
-        return found[0], found
-    years = {Period.parse(p).year for p in found}
-    weights = scheme.annual.weights
-    if len(years) == 1 and weights and {Period.parse(p).part for p in found} == set(weights):
-        return str(years.pop()), found
-    raise FatalInput(f"文件夹中有多个期间的表格（{'、'.join(found)}），请用 --period 指定要计算的期间")
 
 
 def _parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str], report: Report) -> None:
@@ -539,7 +493,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             if code not in stopped:  # never a unit without a score and without a reason
                 report.extend(_unexplained(scheme, sc, p))
             _release(ui, later)
-    report.issues = compact(name_units(_dedupe(report.issues), setup))
+    report.issues = compact(name_units(dedupe(report.issues), setup))
     return chk
 
 
@@ -615,45 +569,14 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
                  exclude=exclude, listed=listed, decisions=decisions)
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
-    per_period: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(dict)
-    details: dict[str, list[LeafDetail]] = defaultdict(list)
-    ballots = []
-    for p, by_unit in chk.scores.items():
-        for code, sc in by_unit.items():
-            per_period[code][p] = sc.values
-            details[code].extend(sc.details)
-            ballots.extend(sc.ballots)
+    results, ballots = unit_results(scheme, setup.units, chk.scores, target, report.units_with_errors() | chk.held,
+                                    chk.vetoes)
     ballots.extend(chk.ballots)
-    bad_units = report.units_with_errors() | chk.held
-    vetoes, entered = chk.vetoes, chk.entered
-
-    places = scheme.scheme.places
-    results: list[UnitResult] = []
-    for u in setup.units:
-        pp = per_period.get(u.code, {})
-        values = pp[target] if target in pp else (combine_periods(scheme, pp) if pp else {})
-        ok = u.code not in bad_units and bool(values) and all(
-            values.get(n) is not None for n in scheme.display_nodes if _applies(scheme, n, u.type))
-        if not ok:
-            values = {}
-        results.append(UnitResult(u, exact=values, rounded=rounded(values, places),
-                                  by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {},
-                                  details=details.get(u.code, []), vetoes=sorted(set(vetoes.get(u.code, []))), ok=ok))
-
+    places, entered = scheme.scheme.places, chk.entered
     quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier, book=chk.book)
     chk.book.finish(periods)
     report.extend(name_units(chk.book.issues, setup))
-    types = [*scheme.scheme.unit_types, *scheme.scheme.member_types]
-
-    def sort_key(r: UnitResult):
-        """Units before people, each category by the rank of its first grading; units without a result last."""
-        g = next((r.grades[x.id] for x in scheme.gradings if x.id in r.grades), None)
-        group = types.index(r.unit.type) if r.unit.parent and r.unit.type in types else -1
-        order = next((x.grades for x in scheme.gradings if g and x.id == g.grading), [])
-        place = order.index(g.grade) if g and g.grade in order else len(order)  # a tie decided: the better first
-        return (0 if r.ok else 1, group, g.grading if g else "", g.rank if g and g.rank else 10**9, place, r.code)
-
-    results.sort(key=sort_key)
+    order_results(scheme, results)
     scanned, scan_note = scan_summary(chk.col.forms, periods)  # ballots read from scans (core/omr_review.py)
     files = sorted(chk.col.files + scanned, key=lambda f: f.path)
     rows = _rows_by_unit(scheme, chk, periods[-1] if target not in periods else target)
@@ -663,25 +586,6 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
                       scan_note=scan_note,
                       item_labels=item_labels(scheme, setup, {b.unit for b in ballots}),
                       decisions=chk.book.ordered())
-
-
-def item_labels(scheme: Scheme, setup: Setup, units: set[str]) -> dict[str, dict[str, str]]:
-    """unit code → ballot item key → the item's text (the unit's own criteria, or the ballot's fixed items)."""
-    out: dict[str, dict[str, str]] = {}
-    for u in setup.units:
-        if u.code not in units:
-            continue
-        labels: dict[str, str] = {}
-        for form in scheme.forms:
-            if form.kind == "score_ballot" and form.applies(u.type):
-                items = form.items if form.items != "criteria" else None
-                if items is None:
-                    labels.update((c.key, c.text) for c in setup.criteria.get(u.code, []))
-                else:
-                    labels.update((f"c{i:02d}", text) for i, text in enumerate(items or [], start=1))
-        if labels:
-            out[u.code] = labels
-    return out
 
 
 def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[str, list[Row]]]:
@@ -696,27 +600,6 @@ def _rows_by_unit(scheme: Scheme, chk: _Checked, period: str) -> dict[str, dict[
             for r in fd.rows:
                 out[fd.form_id][str(r.get("unit") or "")].append(r)
     return out
-
-
-def run_result(scheme: Scheme, target: str, periods: list[str], units: list[UnitResult], quota: list,
-               notes: list[str], *, report: Report | None = None, files: list[InputFile] | None = None,
-               ballots: list | None = None, **extra) -> RunResult:
-    """A RunResult with everything the scheme says about how to show it (labels, columns, grades, formulas);
-    ``extra``: further RunResult fields (lists, items, source …)."""
-    return RunResult(
-        scheme_id=scheme.scheme.id, scheme_name=scheme.scheme.name, scheme_version=scheme.scheme.version,
-        scheme_source=scheme.scheme.source, period=target, periods=periods, units=units, quota=quota,
-        report=report if report is not None else Report(), files=files or [], ballots=ballots or [],
-        computed_at=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), tool_version=villagescore.__version__,
-        node_labels={k: v.label for k, v in scheme.nodes.items()}, display=list(scheme.display_nodes),
-        leaves=[n for n in scheme.order() if n in scheme.leaves()],
-        gradings=[(g.id, g.label) for g in scheme.gradings], places=scheme.scheme.places, notes=notes,
-        grade_orders={g.id: list(g.grades) for g in scheme.gradings},
-        form_titles={**{f.id: f.title for f in scheme.forms}, **layout.SETUP_TITLES,
-                     layout.DECISIONS_ROLE: "党委研究事项表"},
-        grade_colors={g.id: dict(g.colors) for g in scheme.gradings if g.colors},
-        **formula_fields(scheme, target, periods), **extra,
-    )
 
 
 # ------------------------------------------------------------------ validate
@@ -838,93 +721,3 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     return ValidationResult(report, coverage, {k: counts[k] for k in COUNT_LABELS}, files, chk.periods)
 
 
-def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
-    node = scheme.nodes[nid]
-    return not node.applies_to or unit_type in node.applies_to
-
-
-# period → unit → grading → grade (an Undecided where the archived run left it pending or ungraded)
-Earlier = Callable[[str], "dict[str, dict[str, str | Undecided | None]] | None"]
-
-
-def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[str, str | None] | None]]:
-    """The grades of ``g.streak.grading`` in the periods before ``period``, newest first (None: not archived)."""
-    out: list[tuple[str, dict[str, str | None] | None]] = []
-    if not period:
-        return out
-    p = Period.parse(period)
-    for _ in range(g.streak.periods - 1):
-        p = p.previous()
-        found = earlier(str(p)) if earlier else None
-        out.append((str(p), None if found is None else {u: gr.get(g.streak.grading) for u, gr in found.items()}))
-    return out
-
-
-def _settled(gr) -> "str | Undecided | None":
-    """A grade as a later rule reads it: the grade, or Undecided when it waits for the committee or a rule could
-    not tell (无法判定)."""
-    if gr.grade:
-        return gr.grade
-    if gr.pending or gr.undetermined:
-        return Undecided(tuple(gr.pending))
-    return None
-
-
-def grade_results(scheme: Scheme, results: list[UnitResult], places: int,
-                  entered: dict[str, dict[str, str | None]] | None = None, *,
-                  period: str = "", earlier: Earlier | None = None, book: DecisionBook | None = None):
-    """Every grading of the scheme on the results, in the scheme's order (later gradings see earlier grades);
-    ``earlier`` gives archived grades of a period, for streak rules; ``book`` the committee's decisions, applied to
-    each grading's pending ties before the next grading reads its grades."""
-    quota, notes = [], []
-    labels = {g.id: g.label for g in scheme.gradings}
-    for g in scheme.gradings:
-        group = [r for r in results if not g.applies_to or r.unit.type in g.applies_to]
-        missing = [f"{r.unit.name}（{r.code}）" for r in group if not r.ok]
-        if missing:
-            outcome = withheld(g, [r.code for r in group], missing)
-            if book is not None:
-                book.withheld.add(g.id)
-        else:
-            cands = []
-            for r in group:
-                key = key_of(r.exact, g, places)
-                assert key is not None
-                cands.append(Candidate(r.code, key, tuple(v for v in (scheme.veto(x) for x in r.vetoes) if v),
-                                       {k: _settled(x) for k, x in r.grades.items()}, r.unit.funds_base, r.unit.name))
-            if g.streak:
-                outcome = grade_streak(g, cands, _earlier(g, period, earlier), places, labels.get(g.streak.grading, ""))
-            elif g.entered:
-                outcome = grade_entered(g, cands, (entered or {}).get(g.id, {}), places)
-            else:
-                outcome = grade_units(g, cands, places)
-                if book is not None:
-                    book.ties(g, outcome, cands, places)
-        year_only = period and Period.parse(period).kind != "year"
-        for r in group:
-            gr = r.grades[g.id] = outcome.results[r.code]
-            cons = g.consequences.get(gr.grade) if gr.grade else None
-            if year_only and cons is not None and cons.period == "year":
-                gr.provisional = True  # shown as 预计: applied once, on the year's result
-        quota.extend(outcome.quota)
-        notes.extend(outcome.notes)
-    return quota, notes
-
-
-def name_units(issues: list[Issue], setup: Setup) -> list[Issue]:
-    """Messages name a unit as 青山村（QS01）, not by its code alone; the unit field keeps the code."""
-    names = {u.code: f"{u.name}（{u.code}）" for u in setup.units}
-    return [replace(i, params={"unit": names[i.unit], **i.params}) if i.unit in names else i for i in issues]
-
-
-def _dedupe(issues: list[Issue]) -> list[Issue]:
-    """One issue per place: a cell already reported as wrong is not reported again as missing."""
-    out, places = [], set()
-    for i in issues:
-        if i.cell and i.severity is Severity.ERROR:
-            key = (i.file, i.sheet, i.cell)
-            if key in places:
-                continue
-            places.add(key)
-        out.append(i)
-    return out

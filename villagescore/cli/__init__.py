@@ -220,7 +220,7 @@ def guarded(func):
         from villagescore.core.scheme import SchemeError
         from villagescore.io.archive import ArchiveError
         from villagescore.io.atomic import OutputError
-        from villagescore.pipeline import FatalInput
+        from villagescore.core.issues import FatalInput
 
         try:
             return func(*args, **kwargs)

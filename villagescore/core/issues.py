@@ -246,6 +246,15 @@ def issue(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", unit
     return Issue(code, file, sheet, cell, unit, params)
 
 
+class FatalInput(Exception):
+    """Input that makes the whole run impossible (no roster, no period to compute): ``message`` says why, in
+    Chinese; the command line prints it and exits 2. Everything else is an ``Issue`` in a ``Report``."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
 @dataclass
 class Report:
     issues: list[Issue] = field(default_factory=list)
@@ -276,6 +285,19 @@ class Report:
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.issues]
+
+
+def dedupe(issues: list[Issue]) -> list[Issue]:
+    """One issue per place: a cell already reported as wrong is not reported again as missing."""
+    out, places = [], set()
+    for i in issues:
+        if i.cell and i.severity is Severity.ERROR:
+            key = (i.file, i.sheet, i.cell)
+            if key in places:
+                continue
+            places.add(key)
+        out.append(i)
+    return out
 
 
 def cell_order(cell: str) -> tuple[int, int]:
