@@ -11,6 +11,7 @@ import pytest
 
 from villagescore import pipeline
 from villagescore.stages import parse as parsing
+from villagescore.stages import setup as setup_stage
 from villagescore.io import batch
 from villagescore.io.schemes import load
 from villagescore.pipeline import compute, validate
@@ -43,17 +44,27 @@ def _table(res):
 
 
 class _Count:
-    """Counts forms parsed in this process (after reading) rather than where they were read."""
+    """Counts forms parsed after reading rather than where they were read (by the reader's ``FormParser``, which
+    runs in this process too when the files are few)."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        real = pipeline.parse_form
+        real, where_read = parsing.parse_form, parsing.FormParser.__call__
+        reading: list[bool] = []
 
         def counted(*args, **kwargs):
-            self.calls += 1
+            self.calls += not reading
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(pipeline, "parse_form", counted)
+        def read(parser, wb):
+            reading.append(True)
+            try:
+                return where_read(parser, wb)
+            finally:
+                reading.pop()
+
+        monkeypatch.setattr(parsing, "parse_form", counted)
+        monkeypatch.setattr(parsing.FormParser, "__call__", read)
 
 
 @pytest.mark.parametrize("scheme_id,folders,period", SAMPLES, ids=[s[1][0].split("/")[0] for s in SAMPLES])
@@ -116,7 +127,7 @@ def test_parsed_workbooks_keep_no_grids(tmp_path_factory, scheme):
     from villagescore.core.issues import Report
 
     def plan(setup_files, bases, books):
-        known = pipeline._read_setup(scheme, [folder], setup_files, None, None)
+        known = setup_stage.folders_setup(scheme, [folder], setup_files, None, None)
         return parsing.FormParser(scheme, known.setup, bases)
 
     col = collect(scheme, [folder], Report(), plan=plan)
@@ -150,7 +161,7 @@ def test_workers_started_by_spawn_parse_alike(tmp_path_factory, scheme, monkeypa
 
     folder = township_copy(tmp_path_factory, scheme, "early-spawn")
     col = collect(scheme, [folder], Report())
-    known = pipeline._read_setup(scheme, [folder], col, None, None)
+    known = setup_stage.folders_setup(scheme, [folder], col, None, None)
     parser = parsing.FormParser(scheme, known.setup, _display_bases([folder]))
     paths = sorted(p for p in folder.rglob("*.xlsx") if p.parent.name != "00_基础信息")
     serial = list(batch.read_workbooks(paths, threshold=10**9, prepare=parser))

@@ -11,7 +11,8 @@ import pytest
 
 from villagescore.io.reader import sha256_of
 from villagescore.core.issues import FatalInput
-from villagescore.pipeline import COVERAGE_STATUS, compute, validate
+from villagescore.pipeline import compute, validate
+from villagescore.stages.validate import COVERAGE_STATUS
 
 from test_ingest_corpus import book, edit, find_issue, township_copy
 from township import COMMITTEE, find

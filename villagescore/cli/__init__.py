@@ -474,7 +474,7 @@ def template(
 
         units = None
         if kind == "criteria" and roster is not None:
-            from villagescore.pipeline import load_setup
+            from villagescore.stages.setup import load_setup
 
             setup, rep = load_setup(sch, roster, None, None)
             if rep.errors:
@@ -525,7 +525,7 @@ def template(
                          lambda name: bar.update(task, advance=1, current=name), carried=carried,
                          evaluators=evaluators)
         if not run.report.errors and ballots != "excel":
-            from villagescore.pipeline import load_setup
+            from villagescore.stages.setup import load_setup
             from villagescore.scan import print_ballots
 
             setup, _ = load_setup(sch, roster, criteria, None)  # type: ignore[arg-type]
@@ -591,7 +591,7 @@ def scan(
     """
     sch = _load_scheme(scheme)
     _check_folders([scans])
-    from villagescore.pipeline import SETUP_DIR, SETUP_NAMES, load_setup
+    from villagescore.stages.setup import SETUP_DIR, SETUP_NAMES, load_setup
     from villagescore.scan import scan as run_scan
 
     roster = roster or out / SETUP_DIR / SETUP_NAMES["roster"]
@@ -1036,7 +1036,8 @@ def validate(
     if report_file:
         _check_output(report_file, folders, force)
         outputs.check([report_file])
-    from villagescore.pipeline import COUNT_LABELS, validate as run_validate
+    from villagescore.pipeline import validate as run_validate
+    from villagescore.stages.validate import COUNT_LABELS
 
     listed = _listing(folders)
     with _progress() as bar:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the command line imports this module at start-up: the schem
     from villagescore.core.scheme import Scheme
 
 _RE = re.compile(r"^(\d{4})(?:(H)([12])|(Q)([1-4]))?$")
+_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +74,18 @@ class Period:
     def part(self) -> str:
         """'H1', 'Q3' or '' for a year: the key used in a scheme's annual weights."""
         return str(self)[4:]
+
+
+def periods_in(text: str) -> set[str]:
+    """The periods a title, a sheet's or a file's name names: 2025年上半年, 2025H1, 2025年第一季度, 2025Q1 …"""
+    out = set()
+    for m in _PERIOD_TEXT.finditer(text):
+        year, half, h, quarter, q = m.groups()
+        if half or h:
+            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
+        else:
+            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
+    return out
 
 
 def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) -> tuple[str, list[str]]:

@@ -16,16 +16,16 @@ import villagescore
 from villagescore.core import layout
 from villagescore.core.issues import Report, issue
 from villagescore.core.normalize import clean_text, squash
+from villagescore.core.periods import periods_in
 from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
-from villagescore.stages.parse import form_of, shown_name
-from villagescore.stages.parse import units_named as _units_in
+from villagescore.stages import Progress
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
 
-Progress = Callable[[str], None]
+Listed = tuple[list[Path], list[Path]]  # the folders' workbooks and other data files (iter_workbook_files)
 # what the setup files say (a Collected of them alone), the folders' display bases and the setup files read
 # (path → Workbook or FileRefused) → a reading worker's task
 Plan = Callable[["Collected", list[Path], dict], Optional[Prepare]]
@@ -89,6 +89,34 @@ def _display(path: Path, roots: list[Path]) -> str:
     return shown_name(path, _display_bases(roots))
 
 
+def shown_name(path: Path, bases: list[Path]) -> str:
+    """A file's name as checking shows it: from the first of ``bases`` it is under (its full path if none)."""
+    for base in bases:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
+    """The form a workbook's identity record says it is (as ``collect`` records it), or None when it is no
+    form of this scheme (a setup file, printable ballots, this tool's output, another scheme, no record)."""
+    ident = wb.identity
+    if not ident or ident.get("role", "") in ("setup", "print") or ident.get("role", "") in layout.OUTPUT_ROLES:
+        return None
+    if ident.get("scheme_id") != scheme.scheme.id:
+        return None
+    form_id = ident.get("form_id", "")
+    try:
+        scheme.form(form_id)
+    except KeyError:
+        return None
+    sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
+    return FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet, wb.sha256, [],
+                    dict(ident))
+
+
 def _own_output(wb: Workbook) -> bool:
     if wb.identity:
         return wb.identity.get("role", "") in OWN_OUTPUT_ROLES
@@ -97,7 +125,7 @@ def _own_output(wb: Workbook) -> bool:
 
 def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
             exclude: set[Path] | None = None, plan: Plan | None = None,
-            listed: tuple[list[Path], list[Path]] | None = None) -> Collected:
+            listed: Listed | None = None) -> Collected:
     """Read every workbook under the folders and sort them by their identity record.
 
     Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
@@ -231,20 +259,22 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
 
 # ------------------------------------------------------------------ tables the office made itself
 
-_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
 _UNIT_LABELS = {squash(x) for x in ("单位代码", "代码", "单位名称", "单位", "名称", "村名", "村(社区)", "村(社区)名称",
                                     "村", "社区", "村(社区)代码")}
 
 
-def _periods_in(text: str) -> set[str]:
-    out = set()
-    for m in _PERIOD_TEXT.finditer(text):
-        year, half, h, quarter, q = m.groups()
-        if half or h:
-            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
-        else:
-            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
-    return out
+def units_named(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
 
 
 def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, set[str] | None, int] | None:
@@ -275,8 +305,8 @@ def _foreign_unit(setup: Setup, grid: list[list], head: int, sheet: str, name: s
     in_column = {by_text[t] for row in grid[head + 1:] for i in cols if i < len(row)
                  if (t := clean_text(row[i])) in by_text}
     title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
-    sources = [("表内单位列", in_column), ("表格标题", _units_in(title, setup)),
-               ("工作表名", _units_in(sheet, setup)), ("文件名", _units_in(name, setup))]
+    sources = [("表内单位列", in_column), ("表格标题", units_named(title, setup)),
+               ("工作表名", units_named(sheet, setup)), ("文件名", units_named(name, setup))]
     for how, units in sources:
         units = units & candidates if candidates is not None else units
         if len(units) == 1:
@@ -312,7 +342,7 @@ def identify_foreign(scheme: Scheme, setup: Setup, col: Collected, report: Repor
             title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
             period, phow = "", "表中未注明，按本次计算的期间"
             for where, text in (("表格标题", title), ("工作表名", sheet), ("文件名", name)):
-                periods = _periods_in(clean_text(text))
+                periods = periods_in(clean_text(text))
                 if len(periods) == 1:
                     period, phow = periods.pop(), f"依据{where}"
                     break
