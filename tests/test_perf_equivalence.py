@@ -602,7 +602,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
     import shutil
 
     from villagescore.core.issues import Report
-    from villagescore.stages.collect import _display, collect, is_inside
+    from villagescore.stages.collect import _display, collect, is_inside, list_folders
     from villagescore.io.reader import iter_workbook_files
 
     h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"
@@ -621,7 +621,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
     try:
         for folders in ([Path("b/2025H2表格"), Path("a/2025H1表格")], [h1, h2, h2 / "QS01_青山村"],
                         [Path("a/../b/2025H2表格")]):
-            col = collect(scheme, folders, Report(), exclude={Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")})
+            col = collect(scheme, list_folders(folders, {Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")}), Report())
             expected = {}
             for p in iter_workbook_files(folders, []):
                 zone = next((str(i) for i, f in enumerate(folders) if is_inside(p, [f])), "")

@@ -21,10 +21,10 @@ from villagescore.core.periods import choose_periods
 from villagescore.core.records import RunResult, name_units
 from villagescore.core.run import Earlier
 from villagescore.core.scheme import Scheme
-from villagescore.io.reader import FileRefused, Workbook, read_workbook
 from villagescore.stages import Progress
 from villagescore.stages.check import Checked, decide_rows, decision_book, unit_inputs
-from villagescore.stages.collect import Collected, Listed, collect, identify_foreign, resolve_foreign
+from villagescore.stages.collect import (Collected, Listed, collect, identify_foreign, list_folders,
+                                         read_setup_files, resolve_foreign)
 from villagescore.stages.grade import result
 from villagescore.stages.parse import FormParser, parse_forms, unparse
 from villagescore.stages.score import score_period
@@ -33,8 +33,8 @@ from villagescore.stages.survey import add_tallies, find_exports, settle as sett
 from villagescore.stages.template import TemplateRun, make_forms
 from villagescore.stages.validate import ValidationResult, validation
 
-__all__ = ["make_forms", "compute", "validate", "check_folders", "load_setup", "TemplateRun", "ValidationResult",
-           "FatalInput"]
+__all__ = ["make_forms", "compute", "validate", "check_folders", "read_folders", "load_setup", "TemplateRun",
+           "ValidationResult", "FatalInput"]
 
 
 def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
@@ -68,38 +68,17 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
 def check_folders(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None,
                   criteria: Path | None, progress: Progress | None, exclude: set[Path] | None,
                   every_period: bool = False, listed: Listed | None = None, decisions: Path | None = None) -> Checked:
-    """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
+    """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit: what
+    compute and validate share."""
     report = Report()
-    early: dict[tuple, FoldersSetup] = {}
-
-    def plan(setup_files: Collected, bases: list[Path], books: dict) -> FormParser | None:
-        """When the setup folders already decide the setup, forms are parsed where they are read."""
-
-        def read(path: Path) -> Workbook:  # the setup files just read, not read again
-            wb = books.get(path)
-            if isinstance(wb, FileRefused):
-                raise wb
-            return wb if wb is not None else read_workbook(path)
-
-        try:
-            known = folders_setup(scheme, folders, setup_files, roster, criteria, read)
-        except FatalInput:
-            return None
-        early[setup_inputs(setup_files, roster, criteria)] = known
-        return FormParser(scheme, known.setup, bases)
-
-    col = collect(scheme, folders, report, progress, exclude, plan=plan, listed=listed)
-    inputs = setup_inputs(col, roster, criteria)
-    chosen = early.get(inputs)
-    if chosen is None:  # the whole folders decide otherwise: forms parsed in workers are parsed again here
-        chosen = folders_setup(scheme, folders, col, roster, criteria)
-        unparse(col, report)
+    col, chosen = read_folders(scheme, folders, report, roster=roster, criteria=criteria, progress=progress,
+                               exclude=exclude, listed=listed)
     setup = chosen.setup
     report.extend(chosen.issues)
     unit_zone = chosen.unit_zone or {}
     if chosen.unit_zone is None:
         col.zones = {}
-    exports = find_exports(scheme, setup, col, report)  # online questionnaires (villagescore/survey.py)
+    exports = find_exports(scheme, setup, col, report)  # online questionnaires (stages/survey.py)
     identify_foreign(scheme, setup, col, report)
     try:
         target, periods = choose_periods(scheme, col.forms, period)
@@ -119,3 +98,32 @@ def check_folders(scheme: Scheme, folders: list[Path], *, period: str | None, ro
         score_period(scheme, p, unit_inputs(scheme, setup, col, p, report, chk), chk)
     report.issues = compact(name_units(dedupe(report.issues), setup))
     return chk
+
+
+def read_folders(scheme: Scheme, folders: list[Path], report: Report, *, roster: Path | None,
+                 criteria: Path | None, progress: Progress | None = None, exclude: set[Path] | None = None,
+                 listed: Listed | None = None) -> tuple[Collected, FoldersSetup]:
+    """Every workbook of the folders and the setup the run uses, read in two phases.
+
+    Phase one reads the setup: from the ``00_基础信息`` folders (or ``--roster``), before any form is read.
+    Phase two reads every workbook, each form parsed against that setup where it is read (in the reading
+    workers). When the whole folders decide on another setup (a roster outside ``00_基础信息``), or phase one
+    could not decide one, the setup is read from everything found and the forms parsed early are read again, to
+    be parsed against it; the result is the same either way, only slower."""
+    files = list_folders(folders, exclude, listed)
+    # phase one: the setup
+    setup_files = read_setup_files(scheme, files)
+    try:
+        first: FoldersSetup | None = folders_setup(scheme, folders, setup_files.col, roster, criteria,
+                                                   setup_files.read)
+    except FatalInput:  # not decided by the setup folders: the whole folders may decide it
+        first = None
+    read_from = setup_inputs(setup_files.col, roster, criteria)
+    # phase two: the forms, parsed against that setup where they are read
+    parser = FormParser(scheme, first.setup, files.bases) if first is not None else None
+    col = collect(scheme, files, report, progress, setup_files, parser)
+    if first is not None and setup_inputs(col, roster, criteria) == read_from:
+        return col, first
+    chosen = folders_setup(scheme, folders, col, roster, criteria)  # another setup: the forms parsed again
+    unparse(col, report)
+    return col, chosen

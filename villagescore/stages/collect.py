@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Optional
 
 import villagescore
 from villagescore.core import layout
@@ -23,12 +22,9 @@ from villagescore.core.tables import find_header
 from villagescore.stages import Progress
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
-from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
+from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files, read_workbook
 
 Listed = tuple[list[Path], list[Path]]  # the folders' workbooks and other data files (iter_workbook_files)
-# what the setup files say (a Collected of them alone), the folders' display bases and the setup files read
-# (path → Workbook or FileRefused) → a reading worker's task
-Plan = Callable[["Collected", list[Path], dict], Optional[Prepare]]
 
 
 # ------------------------------------------------------------------ reading the folders
@@ -123,75 +119,112 @@ def _own_output(wb: Workbook) -> bool:
     return _SUMMARY_SHEETS <= set(wb.sheet_order)
 
 
-def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
-            exclude: set[Path] | None = None, plan: Plan | None = None,
-            listed: Listed | None = None) -> Collected:
-    """Read every workbook under the folders and sort them by their identity record.
+@dataclass
+class Folders:
+    """The folders a run reads, walked once: their workbooks (less those excluded) and other data files, each
+    file's name as shown and the folder (township) it came from. Directories are resolved once each."""
 
-    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
-    record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
+    folders: list[Path]
+    workbooks: list[Path]
+    others: list[Path]
+    exclude: set[Path]  # resolved
+    bases: list[Path]  # the folders file names are shown from (``_display_bases``)
+    roots: list[Path]  # the folders resolved
+    _real_dirs: dict[Path, Path] = field(default_factory=dict, repr=False)
+    _inside: dict[Path, list[bool]] = field(default_factory=dict, repr=False)
 
-    ``plan``: given what the files in ``00_基础信息`` folders say (read first, in a ``Collected`` of their
-    own) and those workbooks, returns what each reading worker should do with a workbook once read
-    (``parsing.FormParser``), or None. The files are recorded in the same order and the same way either way.
-
-    ``listed``: the folders' workbooks and other data files (``iter_workbook_files``), when the caller has
-    listed them already (to size a progress bar): a county's folders are not walked twice.
-    """
-    out = Collected()
-    exclude = {p.resolve() for p in (exclude or set())}
-    others: list[Path] = []
-    roots = [f.resolve() for f in folders]  # once, not for every file
-    bases = _display_bases(folders)
-    real_dirs: dict[Path, Path] = {}
-    inside: dict[Path, list[bool]] = {}
-
-    def real(p: Path) -> Path:
+    def real(self, p: Path) -> Path:
         """``p.resolve()``, resolving each directory once: a file that is no symlink resolves to its name in
         its directory resolved."""
         if p.name in ("", ".", "..") or p.is_symlink():
             return p.resolve()
-        d = real_dirs.get(p.parent)
+        d = self._real_dirs.get(p.parent)
         if d is None:
-            d = real_dirs[p.parent] = p.parent.resolve()
+            d = self._real_dirs[p.parent] = p.parent.resolve()
         return d / p.name
 
-    def zone(p: Path) -> str:
-        rp = real(p)
-        flags = inside.get(rp.parent)
+    def zone(self, p: Path) -> str:
+        rp = self.real(p)
+        flags = self._inside.get(rp.parent)
         if flags is None:  # is each folder the parent or an ancestor of the resolved path
-            flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
-        return _zone_of(rp, roots, flags)
+            flags = self._inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in self.roots]
+        return _zone_of(rp, self.roots, flags)
 
+    def name(self, p: Path) -> str:
+        return shown_name(p, self.bases)
+
+
+def list_folders(folders: list[Path], exclude: set[Path] | None = None, listed: Listed | None = None) -> Folders:
+    """The folders' workbooks and other data files; ``exclude``: this run's own outputs; ``listed``: the files as
+    ``iter_workbook_files`` lists them, when the caller has them already (to size a progress bar): a county's
+    folders are not walked twice."""
+    others: list[Path] = []
     if listed is None:
         found = iter_workbook_files(folders, others)
     else:
         found, others = listed[0], list(listed[1])
-    paths = [p for p in found if not exclude or real(p) not in exclude]
+    out = Folders(folders, [], others, {p.resolve() for p in (exclude or set())}, _display_bases(folders),
+                  [f.resolve() for f in folders])  # resolved once, not for every file
+    out.workbooks = [p for p in found if not out.exclude or out.real(p) not in out.exclude]
+    return out
+
+
+@dataclass
+class SetupFiles:
+    """The workbooks in ``00_基础信息`` folders, read before any other: what they say (a ``Collected`` of their
+    own) and the workbooks (path → Workbook or FileRefused), so that the setup is read from them once."""
+
+    col: Collected
+    books: dict[Path, Workbook | FileRefused]
+
+    def read(self, path: Path) -> Workbook:
+        """A setup file as read already (``read_workbook`` for one outside these folders)."""
+        wb = self.books.get(path)
+        if isinstance(wb, FileRefused):
+            raise wb
+        return wb if wb is not None else read_workbook(path)
+
+
+def read_setup_files(scheme: Scheme, files: Folders) -> SetupFiles:
+    """Phase one's reading: the workbooks in the ``00_基础信息`` folders, in this process."""
+    first = [p for p in files.workbooks if p.parent.name == layout.SETUP_DIR]
+    books = dict(read_workbooks(first, threshold=len(first) + 1))
+    col: Collected = Collected()
+    seen: dict[str, str] = {}
+    for path, wb in books.items():
+        _take(scheme, col, Report(), seen, path, files.name(path), files.zone(path), wb)
+    return SetupFiles(col, books)
+
+
+def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress | None = None,
+            setup_files: SetupFiles | None = None, parser: Prepare | None = None) -> Collected:
+    """Phase two's reading: every workbook of the folders, sorted by its identity record.
+
+    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity record are kept in
+    ``foreign`` for ``identify_foreign`` (which needs the roster).
+
+    ``setup_files`` (phase one's, taken over: their grids are let go) are not read again. ``parser``: what each
+    reading worker does with a workbook once read (``parse.FormParser``: a form parsed against the setup of phase
+    one), or None. The files are recorded in the same order and the same way either way.
+    """
+    out = Collected()
     early: dict[Path, Workbook | FileRefused] = {}
-    prepare = None
-    if plan is not None:
-        first = [p for p in paths if p.parent.name == layout.SETUP_DIR]
-        early = dict(read_workbooks(first, threshold=len(first) + 1))
-        setup_only: Collected = Collected()
-        seen_early: dict[str, str] = {}
-        for path, wb in early.items():
-            _take(scheme, setup_only, Report(), seen_early, path, shown_name(path, bases), zone(path), wb)
-        prepare = plan(setup_only, bases, early)
+    if setup_files is not None:
+        early = setup_files.books
         for path, wb in early.items():  # read: a setup file's grids are not needed again (a county's are large)
             if isinstance(wb, Workbook) and (wb.identity or {}).get("role") == "setup":
                 early[path] = replace(wb, sheets={})
     seen: dict[str, str] = {}
-    rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
-    for path in paths:  # in this order, however many processes read them
+    rest = read_workbooks([p for p in files.workbooks if p not in early], prepare=parser)
+    for path in files.workbooks:  # in this order, however many processes read them
         wb = early.pop(path) if path in early else next(rest)[1]
-        name = shown_name(path, bases)
+        name = files.name(path)
         if progress:
             progress(name)
-        _take(scheme, out, report, seen, path, name, zone(path), wb)
-    for path in others:
-        if path.resolve() not in exclude:
-            name = shown_name(path, bases)
+        _take(scheme, out, report, seen, path, name, files.zone(path), wb)
+    for path in files.others:
+        if path.resolve() not in files.exclude:
+            name = files.name(path)
             if is_printed_ballots(path):  # readable ballots printed by template (io/omr_pdf.py)
                 out.files.append(InputFile(name, "", status="打印用，未计入"))
                 continue
