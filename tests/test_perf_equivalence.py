@@ -658,7 +658,7 @@ def test_setup_unit_index():
 def test_print_report_shows_fifty_errors_first(monkeypatch):
     from rich.console import Console
 
-    from villagescore import cli
+    from villagescore.cli import render
     from villagescore.core.issues import Report, issue
 
     report = Report()
@@ -667,8 +667,8 @@ def test_print_report_shows_fifty_errors_first(monkeypatch):
     for i in range(3):
         report.add(issue("file-unreadable", file=f"z{i}.xlsx", reason="文件已损坏"))
     out = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, width=200, highlight=False))
-    cli._print_report(report)
+    monkeypatch.setattr(render, "console", Console(file=out, width=200, highlight=False))
+    render.print_report(report)
     text = out.getvalue()
     rows = [line for line in text.splitlines() if re.search(r"\b[fz]\d+\.xlsx", line)]
     assert len(rows) == 50
@@ -677,5 +677,5 @@ def test_print_report_shows_fifty_errors_first(monkeypatch):
     assert "错误 3 条，提示 120 条。" in text
     out.truncate(0)
     short = Report(report.issues[:10])
-    cli._print_report(short)
+    render.print_report(short)
     assert "未显示" not in out.getvalue()
