@@ -602,7 +602,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
     import shutil
 
     from villagescore.core.issues import Report
-    from villagescore.stages.collect import _display, collect, is_inside, list_folders
+    from villagescore.stages.collect import _display_bases, collect, is_inside, list_folders, shown_name
     from villagescore.io.reader import iter_workbook_files
 
     h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"
@@ -625,7 +625,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
             expected = {}
             for p in iter_workbook_files(folders, []):
                 zone = next((str(i) for i, f in enumerate(folders) if is_inside(p, [f])), "")
-                expected[_display(p, folders)] = zone
+                expected[shown_name(p, _display_bases(folders))] = zone
             assert col.zones == {k: v for k, v in expected.items() if k in col.zones}
             assert len(col.zones) >= len(expected) - 1
             linked = [z for name, z in col.zones.items() if "指向上半年" in name]

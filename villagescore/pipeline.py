@@ -38,7 +38,7 @@ __all__ = ["make_forms", "compute", "validate", "check_folders", "read_folders",
 
 
 def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, roster: Path | None = None,
-            criteria: Path | None = None, ledger: Path | None = None, progress: Progress | None = None,
+            criteria: Path | None = None, progress: Progress | None = None,
             exclude: set[Path] | None = None, earlier: Earlier | None = None,
             listed: Listed | None = None, decisions: Path | None = None) -> RunResult:
     """Scores, ranks, grades and lists of one period (or a year from its parts) read from the folders.

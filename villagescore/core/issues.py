@@ -280,9 +280,6 @@ class Report:
     def units_with_errors(self) -> set[str]:
         return {i.unit for i in self.errors if i.unit}
 
-    def global_errors(self) -> list[Issue]:
-        return [i for i in self.errors if not i.unit]
-
     def as_dicts(self) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.issues]
 

@@ -180,11 +180,6 @@ class PendingTie:
         """The grades the committee chooses between, best first."""
         return tuple(g for g, _ in self.places)
 
-    @property
-    def inside_places(self) -> int:
-        """How many of the units get the grade inside the line."""
-        return self.count(self.inside)
-
     def count(self, grade: str) -> int:
         return dict(self.places).get(grade, 0)
 

@@ -80,11 +80,6 @@ def _display_bases(roots: list[Path]) -> list[Path]:
     return bases
 
 
-def _display(path: Path, roots: list[Path]) -> str:
-    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
-    return shown_name(path, _display_bases(roots))
-
-
 def shown_name(path: Path, bases: list[Path]) -> str:
     """A file's name as checking shows it: from the first of ``bases`` it is under (its full path if none)."""
     for base in bases:
