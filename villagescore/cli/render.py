@@ -256,8 +256,8 @@ def _ranking_table(result, units: list, title: str) -> Table:
     townships = result.across_townships
     nodes = [n for n in result.display if any(n in u.rounded for u in units)] or list(result.display)
     gradings = [(gid, label) for gid, label in result.gradings if any(gid in u.grades for u in units)]
-    rows = []
-    shown = units
+    rows: list[list[str] | None] = []
+    shown: list[Any] = units
     if len(shown) > RANKING_ROWS_MAX:  # a county: the top and the bottom; every unit is in the summary
         head, tail = RANKING_ROWS_MAX * 2 // 3, RANKING_ROWS_MAX // 3
         shown = [*shown[:head], None, *shown[-tail:]]
@@ -430,7 +430,7 @@ def coverage_table(coverage) -> Table:
     colours = {"齐全": "green", "未填写": "yellow", "有错误": "red", "缺少": "red", "有冲突": "red"}
     if len(rows[0]) - 2 <= COVERAGE_COLUMNS_MAX:
         for k, h in enumerate(rows[0]):  # a unit's name whole on its line (the status columns take two lines first)
-            cov.add_column(h, overflow="fold", **({"no_wrap": True} if k == 0 else {}))
+            cov.add_column(h, overflow="fold", no_wrap=k == 0)
         for r in rows[1:]:
             cov.add_row(escape(r[0]), *[f"[{colours.get(c, 'white')}]{c}[/]" for c in r[1:-1]], r[-1])
         return cov
@@ -581,18 +581,18 @@ def scheme_tree(sch: Scheme) -> Tree:
     if sch.annual.weights:
         tree.add("全年得分：" + "，".join(f"{k} {weight_text(v)}" for k, v in sch.annual.weights.items()))
     if sch.criteria and sch.criteria.aspects:
-        c = sch.criteria
-        tree.add(f"考核细则：{escape(types(c.aspects))}，每个方面 {c.per_aspect} 项，每项默认 {num(c.default_points)} 分")
+        crit = sch.criteria
+        tree.add(f"考核细则：{escape(types(crit.aspects))}，每个方面 {crit.per_aspect} 项，每项默认 {num(crit.default_points)} 分")
     forms = tree.add("表格")
     for f in sch.forms:
         only = f.applies_to
         rated = [x for x in (f.self_label, *f.members) if x]
-        node = forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
+        entry = forms.add(f"{escape(f.title)}（{f.id}，{'每个单位一份' if f.scope == 'unit' else '全乡一份'}"
                          f"{'，仅' + escape(types(only)) + '填写' if only else ''}"
                          f"{'，测评' + escape(types(rated)) if rated else ''}）")
         if f.decide is not None:  # rows left to the committee: listed on the decision sheet (党委研究事项)
             d = f.decide
-            node.add(f"{escape(d.label)}：“{escape(f.column(d.column).label)}”为“{escape('/'.join(d.when))}”的列入党委研究事项，"
+            entry.add(f"{escape(d.label)}：“{escape(getattr(f.column(d.column), 'label', d.column))}”为“{escape('/'.join(d.when))}”的列入党委研究事项，"
                      + "、".join(f"“{escape(k)}”按“{escape(v)}”计" for k, v in d.choices.items()) + "；未研究前不计")
 
     # One score tree per distinct total: the root, then each grading's `by` (and any displayed node) not drawn yet.
@@ -640,12 +640,12 @@ def scheme_tree(sch: Scheme) -> Tree:
             funds = ""
             if c.funds is not None:
                 funds = f"（工作经费{'增加' if c.funds >= 0 else '扣减'} {weight_text(abs(c.funds))}，按名册中的工作经费基数）"
-            node = gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
+            consequence = gb.add(f"“{escape(grade)}”：{escape(c.text)}{funds}")
             if c.period == "year":
-                node.add("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行")
+                consequence.add("按全年考评结果执行；半年、季度汇总中只显示为预计，不执行")
     if sch.vetoes:
-        where = [f"《{escape(f.title)}》“{escape(f.column(f.veto_field).label)}”列" for f in sch.forms
-                 if f.veto_field and f.column(f.veto_field)]
+        where = [f"《{escape(f.title)}》“{escape(col.label)}”列" for f in sch.forms
+                 if f.veto_field and (col := f.column(f.veto_field))]
         vb = tree.add("一票否决" + (f"（填写在{'、'.join(where)}）" if where else ""))
         for v in sch.vetoes:
             parts = []
@@ -661,9 +661,9 @@ def scheme_tree(sch: Scheme) -> Tree:
             if lst.grading is not None:
                 what.append("、".join(grade_ref(lst.grading, x) for x in lst.grades) + "的单位")
             if lst.form is not None:
-                form = next((f for f in sch.forms if f.id == lst.form), None)
-                cond = "；".join(f"{escape(form.column(k).label if form and form.column(k) else k)}为"
+                source = next((f for f in sch.forms if f.id == lst.form), None)
+                cond = "；".join(f"{escape(col.label if source and (col := source.column(k)) else k)}为"
                                 f"{escape('/'.join(v))}" for k, v in lst.where.items())
-                what.append(f"《{escape(form.title if form else lst.form)}》中{cond + '的' if cond else '的全部'}条目")
+                what.append(f"《{escape(source.title if source else lst.form)}》中{cond + '的' if cond else '的全部'}条目")
             lb.add(f"{escape(lst.title)}：{'，及其'.join(what)}" + (f"（{escape(lst.text)}）" if lst.text else ""))
     return tree
