@@ -1,10 +1,12 @@
 """One filled form workbook → its rows and the issues found in them, given the scheme and the setup.
 
-``parse_form`` is what checking does with every form it keeps. ``FormParser`` does the same in a reading
-worker as soon as a workbook is read, when the setup could be known before the forms were read (the roster
-in ``00_基础信息``): the worker sends back the rows, not the grids, so memory holds compact records however
-many files there are, and parsing runs on every core. Checking uses a worker's result only when the setup
-it finally uses is the one the workers were given; otherwise it reads the file again and parses here.
+``parse_form`` parses one form; ``parse_forms`` every form a run keeps (of the periods computed, for a unit of
+the roster), each parsed here unless a reading worker parsed it already. ``FormParser`` is what a reading worker
+does as soon as a workbook is read, when the setup is known before the forms are read (phase one of
+``pipeline.read_folders``: the roster in ``00_基础信息`` or ``--roster``): the worker sends back the rows, not the
+grids, so memory holds compact records however many files there are, and parsing runs on every core. A
+worker's result is used only when the setup finally used is the one the workers were given; otherwise
+``unparse`` reads the file again and ``parse_forms`` parses it here.
 
 File I/O through ``villagescore.io``; never imports typer or rich.
 """
