@@ -205,7 +205,7 @@ def test_brackets_in_paths_are_shown_as_typed(tmp_path):
 
 
 def test_a_county_ranking_on_screen_shows_top_and_bottom():
-    from villagescore.cli import RANKING_ROWS_MAX, _ranking_tables, console
+    from villagescore.cli.render import RANKING_ROWS_MAX, console, ranking_tables
     from villagescore.core.records import GradeResult, RunResult, Unit, UnitResult
     from villagescore.core.issues import Report
 
@@ -214,7 +214,7 @@ def test_a_county_ranking_on_screen_shows_top_and_bottom():
     result = RunResult("s", "方案", "1", "", "2025Q1", ["2025Q1"], units, [], Report(), [], [], "", "0",
                        node_labels={"total": "得分"}, display=["total"], gradings=[("g", "等次")])
     with console.capture() as cap:
-        for table in _ranking_tables(result):
+        for table in ranking_tables(result):
             console.print(table)
     out = cap.get()
     assert "C001" in out and "C040" in out and "C041" not in out and "C081" in out and "C100" in out
@@ -222,14 +222,14 @@ def test_a_county_ranking_on_screen_shows_top_and_bottom():
 
 
 def test_issue_table_lists_cells_in_sheet_order():
-    from villagescore.cli import _issues_table, console
+    from villagescore.cli.render import console, issues_table
     from villagescore.core.issues import Report, issue
 
     report = Report()
     for cell in ("E31", "E9", "E5", "AA2"):
         report.add(issue("missing-value", file="考核细则.xlsx", sheet="考核评定细则", cell=cell, label="考核细则"))
     with console.capture() as cap:
-        console.print(_issues_table(report))
+        console.print(issues_table(report))
     out = cap.get()
     assert out.index("AA2") < out.index("E5") < out.index("E9") < out.index("E31")
 
@@ -237,7 +237,7 @@ def test_issue_table_lists_cells_in_sheet_order():
 @pytest.mark.parametrize("command", ["compute", "validate"])
 def test_folders_are_walked_once(township, tmp_path, monkeypatch, command):
     """The progress bar's size and the reading share one listing of the folders (a county's 24,000 files)."""
-    import villagescore.collect as collect_module
+    import villagescore.stages.collect as collect_module
     import villagescore.io.reader as reader_module
 
     calls = []

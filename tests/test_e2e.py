@@ -6,7 +6,8 @@ import pytest
 from openpyxl import load_workbook
 
 from villagescore.io.summary import build_summary
-from villagescore.pipeline import FatalInput, compute
+from villagescore.core.issues import FatalInput
+from villagescore.pipeline import compute
 
 from township import filled, find
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from villagescore import parsing, pipeline
+from villagescore import pipeline
+from villagescore.stages import parse as parsing
+from villagescore.stages import setup as setup_stage
 from villagescore.io import batch
 from villagescore.io.schemes import load
 from villagescore.pipeline import compute, validate
@@ -42,17 +44,27 @@ def _table(res):
 
 
 class _Count:
-    """Counts forms parsed in this process (after reading) rather than where they were read."""
+    """Counts forms parsed after reading rather than where they were read (by the reader's ``FormParser``, which
+    runs in this process too when the files are few)."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        real = pipeline.parse_form
+        real, where_read = parsing.parse_form, parsing.FormParser.__call__
+        reading: list[bool] = []
 
         def counted(*args, **kwargs):
-            self.calls += 1
+            self.calls += not reading
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(pipeline, "parse_form", counted)
+        def read(parser, wb):
+            reading.append(True)
+            try:
+                return where_read(parser, wb)
+            finally:
+                reading.pop()
+
+        monkeypatch.setattr(parsing, "parse_form", counted)
+        monkeypatch.setattr(parsing.FormParser, "__call__", read)
 
 
 @pytest.mark.parametrize("scheme_id,folders,period", SAMPLES, ids=[s[1][0].split("/")[0] for s in SAMPLES])
@@ -111,14 +123,14 @@ def test_roster_given_on_the_command_line_parses_early(tmp_path_factory, scheme,
 
 def test_parsed_workbooks_keep_no_grids(tmp_path_factory, scheme):
     folder = township_copy(tmp_path_factory, scheme, "early-grids")
-    from villagescore.collect import collect
     from villagescore.core.issues import Report
+    from villagescore.stages.collect import collect, list_folders, read_setup_files
 
-    def plan(setup_files, bases, books):
-        known = pipeline._read_setup(scheme, [folder], setup_files, None, None)
-        return parsing.FormParser(scheme, known.setup, bases)
-
-    col = collect(scheme, [folder], Report(), plan=plan)
+    files = list_folders([folder])
+    setup_files = read_setup_files(scheme, files)
+    known = setup_stage.folders_setup(scheme, [folder], setup_files.col, None, None, setup_files.read)
+    col = collect(scheme, files, Report(), setup_files=setup_files,
+                  parser=parsing.FormParser(scheme, known.setup, files.bases))
     assert col.forms and all(col.workbooks[fd.file].sheets == {} for fd in col.forms)
     parsed = {fd.form_id: col.workbooks[fd.file].parsed for fd in col.forms}
     assert None not in parsed.values() and parsed["ballot"].rows
@@ -145,12 +157,13 @@ def test_workers_started_by_spawn_parse_alike(tmp_path_factory, scheme, monkeypa
     import multiprocessing
 
     from villagescore.core.issues import Report
-    from villagescore.collect import _display_bases, collect
+    from villagescore.stages.collect import collect, list_folders
 
     folder = township_copy(tmp_path_factory, scheme, "early-spawn")
-    col = collect(scheme, [folder], Report())
-    known = pipeline._read_setup(scheme, [folder], col, None, None)
-    parser = parsing.FormParser(scheme, known.setup, _display_bases([folder]))
+    files = list_folders([folder])
+    col = collect(scheme, files, Report())
+    known = setup_stage.folders_setup(scheme, [folder], col, None, None)
+    parser = parsing.FormParser(scheme, known.setup, files.bases)
     paths = sorted(p for p in folder.rglob("*.xlsx") if p.parent.name != "00_基础信息")
     serial = list(batch.read_workbooks(paths, threshold=10**9, prepare=parser))
     monkeypatch.setattr(batch, "_context", lambda: multiprocessing.get_context("spawn"))

@@ -74,7 +74,7 @@ def test_main_commands_print_only_gbk(tmp_path):
 
 # Characters the tool reads or replaces, never prints: tick marks typed for 是/否 and invisible characters dropped
 # from cells (the normaliser), rich's half cells (the progress bar draws whole ones).
-READ_ONLY = {"core/normalize.py": set("✓✔☑✗✘☒\u200b\u200c\u200d\u2060\ufeff"), "cli.py": set("╸╺")}
+READ_ONLY = {"core/normalize.py": set("✓✔☑✗✘☒\u200b\u200c\u200d\u2060\ufeff"), "cli/render.py": set("╸╺")}
 
 
 def test_no_text_in_the_package_outside_gbk():
@@ -93,11 +93,11 @@ def test_progress_bar_draws_whole_cells():
     from rich.console import Console
     from rich.progress import Progress
 
-    from villagescore.cli import _gbk_bar_column
+    from villagescore.cli.render import gbk_bar_column
 
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, width=100, color_system="truecolor")
-    progress = Progress(_gbk_bar_column(), console=console, auto_refresh=False)
+    progress = Progress(gbk_bar_column(), console=console, auto_refresh=False)
     progress.add_task("读取表格", total=80, completed=1)  # half a cell: rich draws ╸
     progress.add_task("读取表格", total=80, completed=41)
     progress.add_task("生成表格", total=None)  # the pulse of an unknown total

@@ -235,7 +235,7 @@ RACE = textwrap.dedent("""
     from pathlib import Path
     from villagescore.io.archive import Archive
     from villagescore.io.schemes import load
-    from villagescore.pipeline import run_result
+    from villagescore.core.run import run_result
 
     result = run_result(load("pingbian"), "2025H1", ["2025H1"], [], [], [])
 

@@ -602,7 +602,7 @@ def test_collect_zones_as_before(scheme, tmp_path):
     import shutil
 
     from villagescore.core.issues import Report
-    from villagescore.collect import _display, collect, is_inside
+    from villagescore.stages.collect import _display_bases, collect, is_inside, list_folders, shown_name
     from villagescore.io.reader import iter_workbook_files
 
     h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"
@@ -621,11 +621,11 @@ def test_collect_zones_as_before(scheme, tmp_path):
     try:
         for folders in ([Path("b/2025H2表格"), Path("a/2025H1表格")], [h1, h2, h2 / "QS01_青山村"],
                         [Path("a/../b/2025H2表格")]):
-            col = collect(scheme, folders, Report(), exclude={Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")})
+            col = collect(scheme, list_folders(folders, {Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")}), Report())
             expected = {}
             for p in iter_workbook_files(folders, []):
                 zone = next((str(i) for i, f in enumerate(folders) if is_inside(p, [f])), "")
-                expected[_display(p, folders)] = zone
+                expected[shown_name(p, _display_bases(folders))] = zone
             assert col.zones == {k: v for k, v in expected.items() if k in col.zones}
             assert len(col.zones) >= len(expected) - 1
             linked = [z for name, z in col.zones.items() if "指向上半年" in name]
@@ -658,7 +658,7 @@ def test_setup_unit_index():
 def test_print_report_shows_fifty_errors_first(monkeypatch):
     from rich.console import Console
 
-    from villagescore import cli
+    from villagescore.cli import render
     from villagescore.core.issues import Report, issue
 
     report = Report()
@@ -667,8 +667,8 @@ def test_print_report_shows_fifty_errors_first(monkeypatch):
     for i in range(3):
         report.add(issue("file-unreadable", file=f"z{i}.xlsx", reason="文件已损坏"))
     out = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, width=200, highlight=False))
-    cli._print_report(report)
+    monkeypatch.setattr(render, "console", Console(file=out, width=200, highlight=False))
+    render.print_report(report)
     text = out.getvalue()
     rows = [line for line in text.splitlines() if re.search(r"\b[fz]\d+\.xlsx", line)]
     assert len(rows) == 50
@@ -677,5 +677,5 @@ def test_print_report_shows_fifty_errors_first(monkeypatch):
     assert "错误 3 条，提示 120 条。" in text
     out.truncate(0)
     short = Report(report.issues[:10])
-    cli._print_report(short)
+    render.print_report(short)
     assert "未显示" not in out.getvalue()

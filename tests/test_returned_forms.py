@@ -13,7 +13,8 @@ import pytest
 from villagescore.demo import declare_none, fill
 from villagescore.io.reader import read_workbook
 from villagescore.io.schemes import load
-from villagescore.pipeline import COVERAGE_STATUS, compute, make_forms, validate
+from villagescore.pipeline import compute, make_forms, validate
+from villagescore.stages.validate import COVERAGE_STATUS
 
 from township import COMMITTEE, STANDARD, fill_committee, fill_unit, find, forms
 

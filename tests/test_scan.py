@@ -57,7 +57,7 @@ def session(tmp_path_factory):
         out = omr_sim.handle(sheet.image, handling or omr_sim.Handling(angle=rng.uniform(-1.5, 1.5)), rng)
         return omr_sim.encode(out, 88)
 
-    from villagescore.pipeline import load_setup
+    from villagescore.stages.setup import load_setup
     from villagescore.scan import Catalog
 
     setup, _ = load_setup(sch, roster, criteria, None)
@@ -240,7 +240,8 @@ def test_scan_refuses_a_folder_without_scans_and_wants_a_roster(tmp_path):
 def test_vote_ballots_scanned_are_counted_per_person(tmp_path):
     """System B: B1's ballots scanned; each box ticked is one vote for that person, as if typed."""
     import test_system_b as b
-    from villagescore.pipeline import compute, load_setup, make_forms
+    from villagescore.pipeline import compute, make_forms
+    from villagescore.stages.setup import load_setup
     from villagescore.scan import Catalog, print_ballots, scan
 
     sch = load("dazehu")

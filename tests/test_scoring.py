@@ -155,6 +155,23 @@ def test_composite_worked_example(scheme):
     assert v["composite"] == Fraction("88.52")
 
 
+def test_a_form_already_reported_gives_its_leaves_no_value_and_no_further_issue(scheme):
+    """A missing or conflicting form is said once where it is found: the leaves reading it stay without a value,
+    a source or an issue of their own, while the other forms' leaves are scored and report as usual."""
+    ui = full_inputs([85] * 12, 5, 80, 10, 10, [], 90, 88)
+    ui.rows["ballot"] = []
+    ui.sources["ballot"] = Source(reported=True)
+    ui.rows["callback"] = [row(5, resolved=None)]  # a blank cell: reported by the callback leaf
+    sc = score_unit(scheme, ui)
+    assert sc.values["meeting"] is None and sc.values["reverse"] is None and sc.values["composite"] is None
+    meeting = next(d for d in sc.details if d.node == "meeting")
+    assert meeting.source == "" and sc.values["township"] == 90
+    assert "too-few-valid" not in {i.code for i in sc.issues} and {i.file for i in sc.issues} <= {"f.xlsx"}
+    assert next(d for d in sc.details if d.node == "township").source == "f.xlsx / 表"
+    ui.sources["ballot"] = Source("f.xlsx", "表", 20)  # not reported yet: the leaf says why it has no value
+    assert "too-few-valid" in {i.code for i in score_unit(scheme, ui).issues}
+
+
 def test_annual_is_weighted_mean_of_halves(scheme):
     h1 = {"composite": Fraction("88.52"), "reverse": Fraction("86.8")}
     h2 = {"composite": Fraction("90.01"), "reverse": Fraction("80")}

@@ -254,7 +254,7 @@ def test_a_tie_at_the_xianjin_line_keeps_its_liang_hao_place(tmp_path, scheme_d)
         "V1": "先进", "V3": "先进", "V2": "先进", "V4": "先进", "V7": "良好", "V8": "合格"}
     tie = grades["V5"].tie
     assert tie is not None and tie == grades["V6"].tie
-    assert (tie.units, tie.inside, tie.inside_places, tie.outside) == (("V5", "V6"), "先进", 1, "良好")
+    assert (tie.units, tie.inside, tie.count(tie.inside), tie.outside) == (("V5", "V6"), "先进", 1, "良好")
     assert grades["V5"].pending == ("先进", "良好")
     lines = {q.grade: q for q in res.quota if q.grading == "grade"}
     assert (lines["先进"].allowed, lines["先进"].actual, lines["先进"].pending) == ("≤ 5", 4, 1)

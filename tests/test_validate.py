@@ -10,7 +10,9 @@ import openpyxl
 import pytest
 
 from villagescore.io.reader import sha256_of
-from villagescore.pipeline import COVERAGE_STATUS, FatalInput, compute, validate
+from villagescore.core.issues import FatalInput
+from villagescore.pipeline import compute, validate
+from villagescore.stages.validate import COVERAGE_STATUS
 
 from test_ingest_corpus import book, edit, find_issue, township_copy
 from township import COMMITTEE, find

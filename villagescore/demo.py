@@ -260,7 +260,7 @@ def run_demo(out: Path, progress: Callable[[str], None] | None = None) -> tuple[
 
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
-            from villagescore.pipeline import FatalInput
+            from villagescore.core.issues import FatalInput
 
             raise FatalInput(f"文件夹 {out} 已有其他文件，请用 --out 指定一个新的演示文件夹")
         shutil.rmtree(out)

@@ -111,7 +111,9 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: 
     from villagescore.core.issues import Report
     from villagescore.io.decision_sheet import gather_decisions
     from villagescore.io.reader import FileRefused, read_workbook
-    from villagescore.pipeline import FatalInput, grade_results, name_units, run_result  # as compute does
+    from villagescore.core.issues import FatalInput
+    from villagescore.core.records import name_units
+    from villagescore.core.run import grade_results, run_result  # as compute does
 
     target = Period.parse(year)
     if target.kind != "year" or not scheme.annual.weights:

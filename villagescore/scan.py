@@ -38,7 +38,7 @@ from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.batch import _context, cpu_count
 from villagescore.io.forms import HEADER_ROW, period_file_name, unit_folder
 from villagescore.io.reader import FileRefused, is_lock_or_system_file, read_workbook, sha256_of
-from villagescore.pipeline import FatalInput
+from villagescore.core.issues import FatalInput
 
 Progress = Callable[[str, int], None]  # (file name, pages done since the last call)
 BALLOT_KINDS = ("score_ballot", "vote_ballot")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from itertools import groupby
 
 from villagescore.core.numbers import ceil_int, exact, floor_int, round_half_up
 from villagescore.core.records import GradeResult, PendingTie, QuotaLine

@@ -246,6 +246,15 @@ def issue(code: str, /, *, file: str = "", sheet: str = "", cell: str = "", unit
     return Issue(code, file, sheet, cell, unit, params)
 
 
+class FatalInput(Exception):
+    """Input that makes the whole run impossible (no roster, no period to compute): ``message`` says why, in
+    Chinese; the command line prints it and exits 2. Everything else is an ``Issue`` in a ``Report``."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
 @dataclass
 class Report:
     issues: list[Issue] = field(default_factory=list)
@@ -271,11 +280,21 @@ class Report:
     def units_with_errors(self) -> set[str]:
         return {i.unit for i in self.errors if i.unit}
 
-    def global_errors(self) -> list[Issue]:
-        return [i for i in self.errors if not i.unit]
-
     def as_dicts(self) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.issues]
+
+
+def dedupe(issues: list[Issue]) -> list[Issue]:
+    """One issue per place: a cell already reported as wrong is not reported again as missing."""
+    out, places = [], set()
+    for i in issues:
+        if i.cell and i.severity is Severity.ERROR:
+            key = (i.file, i.sheet, i.cell)
+            if key in places:
+                continue
+            places.add(key)
+        out.append(i)
+    return out
 
 
 def cell_order(cell: str) -> tuple[int, int]:

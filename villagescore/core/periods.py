@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from villagescore.core.issues import FatalInput
+
+if TYPE_CHECKING:  # the command line imports this module at start-up: the scheme model (pydantic) only when used
+    from villagescore.core.records import FormData
+    from villagescore.core.scheme import Scheme
 
 _RE = re.compile(r"^(\d{4})(?:(H)([12])|(Q)([1-4]))?$")
+_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
 
 
 @dataclass(frozen=True, order=True)
@@ -66,3 +74,49 @@ class Period:
     def part(self) -> str:
         """'H1', 'Q3' or '' for a year: the key used in a scheme's annual weights."""
         return str(self)[4:]
+
+
+def periods_in(text: str) -> set[str]:
+    """The periods a title, a sheet's or a file's name names: 2025年上半年, 2025H1, 2025年第一季度, 2025Q1 …"""
+    out = set()
+    for m in _PERIOD_TEXT.finditer(text):
+        year, half, h, quarter, q = m.groups()
+        if half or h:
+            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
+        else:
+            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
+    return out
+
+
+def choose_periods(scheme: Scheme, forms: list[FormData], wanted: str | None) -> tuple[str, list[str]]:
+    """The period computed and the periods its forms are of: ``wanted`` (a year: its parts found), else the one
+    period the forms are of, or a year whose parts are all there as the scheme's annual weights name them."""
+    found = sorted({f.period for f in forms if f.period})
+    if wanted:
+        try:
+            target = Period.parse(wanted)
+        except ValueError as exc:
+            raise FatalInput(str(exc)) from None
+        if target.kind == "year" and scheme.scheme.period_kind != "year":
+            if not scheme.annual.weights:
+                kind = {"half": "半年", "quarter": "季度"}[scheme.scheme.period_kind]
+                raise FatalInput(f"本方案按{kind}考评，没有规定全年如何合并（方案文件的 [annual] weights），"
+                                 f"请用 --period 指定一期，例如 --period {found[-1] if found else target.year}")
+            parts = [p for p in found if Period.parse(p).year == target.year]
+        else:
+            parts = [str(target)] if str(target) in found else []
+        if not parts:
+            raise FatalInput(f"文件夹中没有 {target.label} 的表格（找到的期间：{'、'.join(found) or '无'}）")
+        return str(target), parts
+    if not found:
+        if forms:
+            raise FatalInput("文件夹中只有自制表格，且表中没有注明期间：请用 --period 指定要计算的期间，"
+                             "例如 --period 2025H1")
+        raise FatalInput("文件夹中没有找到本方案的填报表格（请确认文件夹路径，或先用 villagescore template 生成表格）")
+    if len(found) == 1:
+        return found[0], found
+    years = {Period.parse(p).year for p in found}
+    weights = scheme.annual.weights
+    if len(years) == 1 and weights and {Period.parse(p).part for p in found} == set(weights):
+        return str(years.pop()), found
+    raise FatalInput(f"文件夹中有多个期间的表格（{'、'.join(found)}），请用 --period 指定要计算的期间")

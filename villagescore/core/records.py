@@ -7,11 +7,11 @@ options, None for blank.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from villagescore.core.issues import Report
+from villagescore.core.issues import Issue, Report
 
 
 @dataclass(frozen=True)
@@ -179,11 +179,6 @@ class PendingTie:
     def grades(self) -> tuple[str, ...]:
         """The grades the committee chooses between, best first."""
         return tuple(g for g, _ in self.places)
-
-    @property
-    def inside_places(self) -> int:
-        """How many of the units get the grade inside the line."""
-        return self.count(self.inside)
 
     def count(self, grade: str) -> int:
         return dict(self.places).get(grade, 0)
@@ -406,3 +401,9 @@ class Previous:
     grade: str | None
     change: Decimal | None  # this period's score minus the previous one
     rank_change: int | None  # positive: moved up that many places
+
+
+def name_units(issues: list[Issue], setup: Setup) -> list[Issue]:
+    """Messages name a unit as 青山村（QS01）, not by its code alone; the unit field keeps the code."""
+    names = {u.code: f"{u.name}（{u.code}）" for u in setup.units}
+    return [replace(i, params={"unit": names[i.unit], **i.params}) if i.unit in names else i for i in issues]

@@ -37,6 +37,8 @@ class Source:
     issued: int | None = None  # ballots issued (score ballots)
     counted: dict[str, int | str] | None = None  # facts of the form shown with every leaf that reads it (vote
     # ballots: {"发放": …, "收回": …, "有效票": …})
+    reported: bool = False  # the form is missing, conflicting or not typed into, and that was reported once
+    # already: the leaves reading it get no value, no source and no issue of their own
 
 
 @dataclass
@@ -342,8 +344,9 @@ def score_unit(scheme: Scheme, inp: UnitInputs) -> UnitScore:
             value = _post(node, out.value)
             src = inp.sources.get(node.form, Source())
             details.append(LeafDetail(nid, inp.period, value, {**(src.counted or {}), **out.inputs}, out.rule,
-                                      f"{src.file} / {src.sheet}" if src.file else ""))
-            issues.extend(out.issues)
+                                      f"{src.file} / {src.sheet}" if src.file and not src.reported else ""))
+            if not src.reported:
+                issues.extend(out.issues)
             ballots.extend(out.ballots)
         if each and value is not None:
             value = Fraction(round_half_up(value, places))

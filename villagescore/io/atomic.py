@@ -111,7 +111,3 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(path, os_reason(exc)) from None
         raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))

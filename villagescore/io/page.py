@@ -48,18 +48,6 @@ class Plan:
     breaks: list[int] = field(default_factory=list)
     keys: int = 0
 
-    @property
-    def first_page(self) -> int:
-        """The last column of the first page (the whole sheet when it is not split), as its count."""
-        return self.breaks[0] if self.breaks else -1
-
-    def printed_scale(self, widths: list[float]) -> float:
-        """The scale the sheet prints at (fit to width: the page width over the sheet's)."""
-        if self.scale is not None:
-            return self.scale / 100
-        total = sum(map(column_points, widths))
-        return min(1.0, printable_width(self.landscape) / total) if total else 1.0
-
 
 def plan(widths: list[float], *, keys: int = 0, landscape: bool | None = None, min_scale: float = MIN_SCALE,
          split_scale: float = SPLIT_SCALE) -> Plan:

@@ -99,7 +99,7 @@ class Workbook:
     trimmed: dict[str, str] = field(default_factory=dict)  # sheet → farthest cell that was cut away
     hidden_rows: dict[str, list[int]] = field(default_factory=dict)  # sheet → hidden row numbers (1-based)
     macros: bool = False  # the file carries VBA/Basic code (never run)
-    # what a reading worker made of a form's grids (``villagescore.parsing.ParsedForm``); the grids are then
+    # what a reading worker made of a form's grids (``villagescore.stages.parse.ParsedForm``); the grids are then
     # dropped (``sheets`` empty)
     parsed: Any = None
     # sheet → merged ranges (first row, first column, last row, last column; 0-based, inclusive) within the limits:

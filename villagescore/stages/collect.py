@@ -10,25 +10,21 @@ import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Optional
 
 import villagescore
 from villagescore.core import layout
 from villagescore.core.issues import Report, issue
 from villagescore.core.normalize import clean_text, squash
+from villagescore.core.periods import periods_in
 from villagescore.core.records import FormData, InputFile, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.tables import find_header
-from villagescore.parsing import form_of, shown_name
-from villagescore.parsing import units_named as _units_in
+from villagescore.stages import Progress
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
-from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
+from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files, read_workbook
 
-Progress = Callable[[str], None]
-# what the setup files say (a Collected of them alone), the folders' display bases and the setup files read
-# (path → Workbook or FileRefused) → a reading worker's task
-Plan = Callable[["Collected", list[Path], dict], Optional[Prepare]]
+Listed = tuple[list[Path], list[Path]]  # the folders' workbooks and other data files (iter_workbook_files)
 
 
 # ------------------------------------------------------------------ reading the folders
@@ -84,9 +80,32 @@ def _display_bases(roots: list[Path]) -> list[Path]:
     return bases
 
 
-def _display(path: Path, roots: list[Path]) -> str:
-    """A file's name as shown: from its folder's name down (甲镇/2025Q1/… when two folders share a name)."""
-    return shown_name(path, _display_bases(roots))
+def shown_name(path: Path, bases: list[Path]) -> str:
+    """A file's name as checking shows it: from the first of ``bases`` it is under (its full path if none)."""
+    for base in bases:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
+    """The form a workbook's identity record says it is (as ``collect`` records it), or None when it is no
+    form of this scheme (a setup file, printable ballots, this tool's output, another scheme, no record)."""
+    ident = wb.identity
+    if not ident or ident.get("role", "") in ("setup", "print") or ident.get("role", "") in layout.OUTPUT_ROLES:
+        return None
+    if ident.get("scheme_id") != scheme.scheme.id:
+        return None
+    form_id = ident.get("form_id", "")
+    try:
+        scheme.form(form_id)
+    except KeyError:
+        return None
+    sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
+    return FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet, wb.sha256, [],
+                    dict(ident))
 
 
 def _own_output(wb: Workbook) -> bool:
@@ -95,75 +114,112 @@ def _own_output(wb: Workbook) -> bool:
     return _SUMMARY_SHEETS <= set(wb.sheet_order)
 
 
-def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
-            exclude: set[Path] | None = None, plan: Plan | None = None,
-            listed: tuple[list[Path], list[Path]] | None = None) -> Collected:
-    """Read every workbook under the folders and sort them by their identity record.
+@dataclass
+class Folders:
+    """The folders a run reads, walked once: their workbooks (less those excluded) and other data files, each
+    file's name as shown and the folder (township) it came from. Directories are resolved once each."""
 
-    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
-    record are kept in ``foreign`` for ``identify_foreign`` (which needs the roster).
+    folders: list[Path]
+    workbooks: list[Path]
+    others: list[Path]
+    exclude: set[Path]  # resolved
+    bases: list[Path]  # the folders file names are shown from (``_display_bases``)
+    roots: list[Path]  # the folders resolved
+    _real_dirs: dict[Path, Path] = field(default_factory=dict, repr=False)
+    _inside: dict[Path, list[bool]] = field(default_factory=dict, repr=False)
 
-    ``plan``: given what the files in ``00_基础信息`` folders say (read first, in a ``Collected`` of their
-    own) and those workbooks, returns what each reading worker should do with a workbook once read
-    (``parsing.FormParser``), or None. The files are recorded in the same order and the same way either way.
-
-    ``listed``: the folders' workbooks and other data files (``iter_workbook_files``), when the caller has
-    listed them already (to size a progress bar): a county's folders are not walked twice.
-    """
-    out = Collected()
-    exclude = {p.resolve() for p in (exclude or set())}
-    others: list[Path] = []
-    roots = [f.resolve() for f in folders]  # once, not for every file
-    bases = _display_bases(folders)
-    real_dirs: dict[Path, Path] = {}
-    inside: dict[Path, list[bool]] = {}
-
-    def real(p: Path) -> Path:
+    def real(self, p: Path) -> Path:
         """``p.resolve()``, resolving each directory once: a file that is no symlink resolves to its name in
         its directory resolved."""
         if p.name in ("", ".", "..") or p.is_symlink():
             return p.resolve()
-        d = real_dirs.get(p.parent)
+        d = self._real_dirs.get(p.parent)
         if d is None:
-            d = real_dirs[p.parent] = p.parent.resolve()
+            d = self._real_dirs[p.parent] = p.parent.resolve()
         return d / p.name
 
-    def zone(p: Path) -> str:
-        rp = real(p)
-        flags = inside.get(rp.parent)
+    def zone(self, p: Path) -> str:
+        rp = self.real(p)
+        flags = self._inside.get(rp.parent)
         if flags is None:  # is each folder the parent or an ancestor of the resolved path
-            flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
-        return _zone_of(rp, roots, flags)
+            flags = self._inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in self.roots]
+        return _zone_of(rp, self.roots, flags)
 
+    def name(self, p: Path) -> str:
+        return shown_name(p, self.bases)
+
+
+def list_folders(folders: list[Path], exclude: set[Path] | None = None, listed: Listed | None = None) -> Folders:
+    """The folders' workbooks and other data files; ``exclude``: this run's own outputs; ``listed``: the files as
+    ``iter_workbook_files`` lists them, when the caller has them already (to size a progress bar): a county's
+    folders are not walked twice."""
+    others: list[Path] = []
     if listed is None:
         found = iter_workbook_files(folders, others)
     else:
         found, others = listed[0], list(listed[1])
-    paths = [p for p in found if not exclude or real(p) not in exclude]
+    out = Folders(folders, [], others, {p.resolve() for p in (exclude or set())}, _display_bases(folders),
+                  [f.resolve() for f in folders])  # resolved once, not for every file
+    out.workbooks = [p for p in found if not out.exclude or out.real(p) not in out.exclude]
+    return out
+
+
+@dataclass
+class SetupFiles:
+    """The workbooks in ``00_基础信息`` folders, read before any other: what they say (a ``Collected`` of their
+    own) and the workbooks (path → Workbook or FileRefused), so that the setup is read from them once."""
+
+    col: Collected
+    books: dict[Path, Workbook | FileRefused]
+
+    def read(self, path: Path) -> Workbook:
+        """A setup file as read already (``read_workbook`` for one outside these folders)."""
+        wb = self.books.get(path)
+        if isinstance(wb, FileRefused):
+            raise wb
+        return wb if wb is not None else read_workbook(path)
+
+
+def read_setup_files(scheme: Scheme, files: Folders) -> SetupFiles:
+    """Phase one's reading: the workbooks in the ``00_基础信息`` folders, in this process."""
+    first = [p for p in files.workbooks if p.parent.name == layout.SETUP_DIR]
+    books = dict(read_workbooks(first, threshold=len(first) + 1))
+    col: Collected = Collected()
+    seen: dict[str, str] = {}
+    for path, wb in books.items():
+        _take(scheme, col, Report(), seen, path, files.name(path), files.zone(path), wb)
+    return SetupFiles(col, books)
+
+
+def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress | None = None,
+            setup_files: SetupFiles | None = None, parser: Prepare | None = None) -> Collected:
+    """Phase two's reading: every workbook of the folders, sorted by its identity record.
+
+    Lock files and this tool's own outputs are skipped quietly; workbooks without an identity record are kept in
+    ``foreign`` for ``identify_foreign`` (which needs the roster).
+
+    ``setup_files`` (phase one's, taken over: their grids are let go) are not read again. ``parser``: what each
+    reading worker does with a workbook once read (``parse.FormParser``: a form parsed against the setup of phase
+    one), or None. The files are recorded in the same order and the same way either way.
+    """
+    out = Collected()
     early: dict[Path, Workbook | FileRefused] = {}
-    prepare = None
-    if plan is not None:
-        first = [p for p in paths if p.parent.name == layout.SETUP_DIR]
-        early = dict(read_workbooks(first, threshold=len(first) + 1))
-        setup_only: Collected = Collected()
-        seen_early: dict[str, str] = {}
-        for path, wb in early.items():
-            _take(scheme, setup_only, Report(), seen_early, path, shown_name(path, bases), zone(path), wb)
-        prepare = plan(setup_only, bases, early)
+    if setup_files is not None:
+        early = setup_files.books
         for path, wb in early.items():  # read: a setup file's grids are not needed again (a county's are large)
             if isinstance(wb, Workbook) and (wb.identity or {}).get("role") == "setup":
                 early[path] = replace(wb, sheets={})
     seen: dict[str, str] = {}
-    rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
-    for path in paths:  # in this order, however many processes read them
+    rest = read_workbooks([p for p in files.workbooks if p not in early], prepare=parser)
+    for path in files.workbooks:  # in this order, however many processes read them
         wb = early.pop(path) if path in early else next(rest)[1]
-        name = shown_name(path, bases)
+        name = files.name(path)
         if progress:
             progress(name)
-        _take(scheme, out, report, seen, path, name, zone(path), wb)
-    for path in others:
-        if path.resolve() not in exclude:
-            name = shown_name(path, bases)
+        _take(scheme, out, report, seen, path, name, files.zone(path), wb)
+    for path in files.others:
+        if path.resolve() not in files.exclude:
+            name = files.name(path)
             if is_printed_ballots(path):  # readable ballots printed by template (io/omr_pdf.py)
                 out.files.append(InputFile(name, "", status="打印用，未计入"))
                 continue
@@ -231,20 +287,22 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
 
 # ------------------------------------------------------------------ tables the office made itself
 
-_PERIOD_TEXT = re.compile(r"(20\d\d)\s*年?\s*(?:(上|下)半年|[Hh]([12])|第?\s*([一二三四1-4])\s*季度|[Qq]([1-4]))")
 _UNIT_LABELS = {squash(x) for x in ("单位代码", "代码", "单位名称", "单位", "名称", "村名", "村(社区)", "村(社区)名称",
                                     "村", "社区", "村(社区)代码")}
 
 
-def _periods_in(text: str) -> set[str]:
-    out = set()
-    for m in _PERIOD_TEXT.finditer(text):
-        year, half, h, quarter, q = m.groups()
-        if half or h:
-            out.add(f"{year}H{h or (1 if half == '上' else 2)}")
-        else:
-            out.add(f"{year}Q{'一二三四'.index(quarter) + 1 if quarter in '一二三四' else quarter or q}")
-    return out
+def units_named(text: str, setup: Setup) -> set[str]:
+    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
+    found = set()
+    for u in sorted(setup.units, key=lambda u: -len(u.name)):
+        if u.name and u.name in text:
+            found.add(u.code)
+            text = text.replace(u.name, "\x00")
+    for u in setup.units:
+        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
+                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
+            found.add(u.code)
+    return found
 
 
 def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, set[str] | None, int] | None:
@@ -275,8 +333,8 @@ def _foreign_unit(setup: Setup, grid: list[list], head: int, sheet: str, name: s
     in_column = {by_text[t] for row in grid[head + 1:] for i in cols if i < len(row)
                  if (t := clean_text(row[i])) in by_text}
     title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
-    sources = [("表内单位列", in_column), ("表格标题", _units_in(title, setup)),
-               ("工作表名", _units_in(sheet, setup)), ("文件名", _units_in(name, setup))]
+    sources = [("表内单位列", in_column), ("表格标题", units_named(title, setup)),
+               ("工作表名", units_named(sheet, setup)), ("文件名", units_named(name, setup))]
     for how, units in sources:
         units = units & candidates if candidates is not None else units
         if len(units) == 1:
@@ -312,7 +370,7 @@ def identify_foreign(scheme: Scheme, setup: Setup, col: Collected, report: Repor
             title = " ".join(clean_text(c) for row in grid[:head] for c in row if isinstance(c, str))
             period, phow = "", "表中未注明，按本次计算的期间"
             for where, text in (("表格标题", title), ("工作表名", sheet), ("文件名", name)):
-                periods = _periods_in(clean_text(text))
+                periods = periods_in(clean_text(text))
                 if len(periods) == 1:
                     period, phow = periods.pop(), f"依据{where}"
                     break

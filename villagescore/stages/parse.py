@@ -1,10 +1,12 @@
 """One filled form workbook → its rows and the issues found in them, given the scheme and the setup.
 
-``parse_form`` is what checking does with every form it keeps. ``FormParser`` does the same in a reading
-worker as soon as a workbook is read, when the setup could be known before the forms were read (the roster
-in ``00_基础信息``): the worker sends back the rows, not the grids, so memory holds compact records however
-many files there are, and parsing runs on every core. Checking uses a worker's result only when the setup
-it finally uses is the one the workers were given; otherwise it reads the file again and parses here.
+``parse_form`` parses one form; ``parse_forms`` every form a run keeps (of the periods computed, for a unit of
+the roster), each parsed here unless a reading worker parsed it already. ``FormParser`` is what a reading worker
+does as soon as a workbook is read, when the setup is known before the forms are read (phase one of
+``pipeline.read_folders``: the roster in ``00_基础信息`` or ``--roster``): the worker sends back the rows, not the
+grids, so memory holds compact records however many files there are, and parsing runs on every core. A
+worker's result is used only when the setup finally used is the one the workers were given; otherwise
+``unparse`` reads the file again and ``parse_forms`` parses it here.
 
 File I/O through ``villagescore.io``; never imports typer or rich.
 """
@@ -12,18 +14,21 @@ File I/O through ``villagescore.io``; never imports typer or rich.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from villagescore.core import layout
-from villagescore.core.issues import Issue, issue
+from villagescore.core.issues import Issue, Report, issue
 from villagescore.core.omr_review import SHEET_KEY, apply_review
 from villagescore.core.records import FormData, Row, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.normalize import clean_text, is_blank, normalize, squash
 from villagescore.core.tables import HEADER_SCAN, column_letter, find_header, parse_table
-from villagescore.io.reader import Workbook, file_issues, sheet_issues
+from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook, sheet_issues
 from villagescore.io.setup_reader import with_unit
+from villagescore.stages.collect import Collected, form_of, shown_name, units_named
+from villagescore.stages.survey import SURVEY_KEY
 
 
 @dataclass
@@ -199,20 +204,6 @@ def _col(letters: str) -> int:
     return n - 1
 
 
-def units_named(text: str, setup: Setup) -> set[str]:
-    """Units whose name (longest first) or code (as a whole word) appears in ``text``."""
-    found = set()
-    for u in sorted(setup.units, key=lambda u: -len(u.name)):
-        if u.name and u.name in text:
-            found.add(u.code)
-            text = text.replace(u.name, "\x00")
-    for u in setup.units:
-        if (len(u.code) >= 4 or not u.code.isdigit()) and re.search(
-                rf"(?<![A-Za-z0-9]){re.escape(u.code)}(?![A-Za-z0-9])", text, re.IGNORECASE):
-            found.add(u.code)
-    return found
-
-
 _GAP = re.compile(r"\s{2,}")  # between the parts of the info line (单位：…    期间：…    方案：…)
 _UNIT_LABEL = re.compile(r"单位[:：]")
 
@@ -328,34 +319,6 @@ def identity_check(fd: FormData, rows: list[Row]) -> list[Issue]:
     return out
 
 
-def shown_name(path: Path, bases: list[Path]) -> str:
-    """A file's name as checking shows it: from the first of ``bases`` it is under (its full path if none)."""
-    for base in bases:
-        try:
-            return str(path.relative_to(base))
-        except ValueError:
-            continue
-    return str(path)
-
-
-def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
-    """The form a workbook's identity record says it is (as ``collect`` records it), or None when it is no
-    form of this scheme (a setup file, printable ballots, this tool's output, another scheme, no record)."""
-    ident = wb.identity
-    if not ident or ident.get("role", "") in ("setup", "print") or ident.get("role", "") in layout.OUTPUT_ROLES:
-        return None
-    if ident.get("scheme_id") != scheme.scheme.id:
-        return None
-    form_id = ident.get("form_id", "")
-    try:
-        scheme.form(form_id)
-    except KeyError:
-        return None
-    sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
-    return FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet, wb.sha256, [],
-                    dict(ident))
-
-
 @dataclass
 class FormParser:
     """Parses a form workbook where it was read (a worker process) and drops its grids.
@@ -386,5 +349,65 @@ class FormParser:
         return replace(wb, sheets={}, parsed=parsed)
 
 
-__all__ = ["ParsedForm", "FormParser", "parse_form", "form_members", "form_of", "shown_name", "draw_check",
-           "identity_check", "identity_matches", "merged_cells", "units_named", "capacity"]
+__all__ = ["ParsedForm", "FormParser", "parse_form", "parse_forms", "unparse", "form_members", "draw_check",
+           "identity_check", "identity_matches", "merged_cells", "capacity"]
+
+
+# ------------------------------------------------------------------ every form of a run
+
+
+def parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str], report: Report) -> None:
+    for fd in list(col.forms):
+        if fd.period not in periods:
+            report.add(issue("file-other-period", file=fd.file, found=fd.period, expected="、".join(periods)))
+            col.forms.remove(fd)
+            col.status(fd.file, "其他期间，未计入")
+            continue
+        form = scheme.form(fd.form_id)
+        unit = setup.unit(fd.unit) if fd.unit else None
+        if form.scope == "unit" and unit is None:
+            report.add(issue("unit-unknown", file=fd.file, code=fd.unit or "（空）"))
+            col.forms.remove(fd)
+            col.status(fd.file, "单位不在名册中，未计入")
+            continue
+        if form.scope == "unit" and unit is not None and not form.applies(unit.type):
+            report.add(issue("form-not-applicable", file=fd.file, unit=unit.code, form=form.title, type=unit.type))
+            col.forms.remove(fd)
+            col.status(fd.file, "不适用于该单位，未计入")
+            continue
+        if fd.meta.get(SURVEY_KEY):  # counted from a questionnaire export already
+            continue
+        wb = col.workbooks[fd.file]
+        parsed = wb.parsed if wb.parsed is not None else parse_form(scheme, setup, fd, wb)
+        fd.sheet, fd.rows, fd.tally, fd.empty = parsed.sheet, parsed.rows, parsed.tally, parsed.empty
+        report.extend(parsed.issues)
+        if any(i.code == "identity-mismatch" for i in parsed.issues):  # whose form it is cannot be told
+            col.forms.remove(fd)
+            col.status(fd.file, "单位与表头或文件夹不符，未计入")
+    by_file: dict[str, list[FormData]] = defaultdict(list)
+    for fd in col.forms:
+        by_file[fd.file].append(fd)
+    for file, fds in by_file.items():
+        wb = col.workbooks[file]
+        if fds[0].meta.get(SURVEY_KEY):  # a questionnaire export: one sheet read, for many units
+            report.extend(file_issues(wb, file, {fd.sheet for fd in fds}, ""))
+            continue
+        if wb.parsed is not None:  # found where it was read (one form per file)
+            report.extend(wb.parsed.file_issues)
+            continue
+        units = {fd.unit or "" for fd in fds}
+        report.extend(file_issues(wb, file, {fd.sheet for fd in fds}, units.pop() if len(units) == 1 else ""))
+    col.workbooks.clear()  # every form is parsed: what checking needs is in col.forms, the grids can go
+
+
+def unparse(col: Collected, report: Report) -> None:
+    """Read again the workbooks a reading worker parsed with a setup that is not the one used."""
+    for name, wb in list(col.workbooks.items()):
+        if wb.parsed is None:
+            continue
+        try:
+            col.workbooks[name] = read_workbook(wb.path)
+        except FileRefused as exc:  # changed on disk since it was read
+            report.add(exc.issue(name))
+            col.forms = [fd for fd in col.forms if fd.file != name]
+            col.status(name, "无法读取")

@@ -1,7 +1,7 @@
 """Online questionnaire exports among the folders read: found, counted per unit for the periods computed, and
 put in the place of the blank tally workbooks ``template`` wrote (``core/survey.py`` does the counting).
 
-Three steps of checking (``pipeline._check``): ``find_exports`` before the office's own tables are matched
+Three steps of checking (``pipeline.check_folders``): ``find_exports`` before the office's own tables are matched
 (an export is a workbook without an identity record); ``add_tallies`` once the periods are chosen (an export
 covering the year gives each half its own responses, and does not decide which period is computed); and
 ``settle`` once the forms are parsed (a unit's tally workbook nobody typed into gives way to the export; one
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from villagescore.core.issues import Report, issue
-from villagescore.core.periods import Period
+from villagescore.core.periods import Period, periods_in
 from villagescore.core.records import FormData, Setup
 from villagescore.core.scheme import Form, Scheme
 from villagescore.core.survey import count, find_columns, missing_columns
@@ -37,7 +37,6 @@ class Export:
 def find_exports(scheme: Scheme, setup: Setup, col, report: Report) -> list[Export]:
     """Workbooks without an identity record that are a survey form's export: counted, and taken out of the
     office's own tables."""
-    from villagescore.collect import _periods_in
 
     forms = [f for f in scheme.forms if f.survey is not None]
     found: list[Export] = []
@@ -59,7 +58,7 @@ def find_exports(scheme: Scheme, setup: Setup, col, report: Report) -> list[Expo
                 units = [u for u in setup.units if not u.parent and form.applies(u.type)]
                 counted = count(form, grid, cols, units, period_kind=scheme.scheme.period_kind, file=name, sheet=sheet)
                 report.extend(counted.issues)
-                hits.append(Export(name, sheet, wb.sha256, form, counted, _periods_in(f"{sheet} {name}")))
+                hits.append(Export(name, sheet, wb.sha256, form, counted, periods_in(f"{sheet} {name}")))
         if hits:
             found.extend(hits)
             col.foreign.remove(name)
