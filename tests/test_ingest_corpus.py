@@ -617,3 +617,59 @@ def test_units_files_and_coverage(messy):
     assert set(skipped.values()) == {"本工具输出的文件，已跳过"} and len(skipped) == 2
     assert not [i for i in result.report.issues if "汇总" in i.file]
     assert result.exit_code == 1 and result.counts["unreadable"] == 1
+
+
+def test_collect_zones_as_before(scheme, tmp_path):
+    """Each file's zone is the index of the first folder given that holds it once resolved (symlinks too)."""
+    import os
+    import shutil
+
+    from villagescore.core.issues import Report
+    from villagescore.collect import _display, collect, is_inside
+    from villagescore.io.reader import iter_workbook_files
+
+    h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"
+    shutil.copytree(ROOT / "samples" / "qingshi" / "2025H1表格", h1)
+    shutil.copytree(ROOT / "samples" / "qingshi" / "2025H2表格", h2)
+    link = h2 / "链接"
+    try:
+        link.mkdir()
+        os.symlink(next(h1.glob("QS01_*/*.xlsx")), link / "指向上半年.xlsx")
+        os.symlink(h1 / "QS02_河口村", h2 / "目录链接")
+    except OSError:
+        pytest.skip("no symlinks here")
+    expected_link = ["1", "0", ""]  # [b, a]: a's index; [h1, …]: h1's; [b] alone: none
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for folders in ([Path("b/2025H2表格"), Path("a/2025H1表格")], [h1, h2, h2 / "QS01_青山村"],
+                        [Path("a/../b/2025H2表格")]):
+            col = collect(scheme, folders, Report(), exclude={Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")})
+            expected = {}
+            for p in iter_workbook_files(folders, []):
+                zone = next((str(i) for i, f in enumerate(folders) if is_inside(p, [f])), "")
+                expected[_display(p, folders)] = zone
+            assert col.zones == {k: v for k, v in expected.items() if k in col.zones}
+            assert len(col.zones) >= len(expected) - 1
+            linked = [z for name, z in col.zones.items() if "指向上半年" in name]
+            assert linked == [expected_link.pop(0)]  # the link resolves into the 2025H1 folder
+    finally:
+        os.chdir(cwd)
+
+
+def test_setup_unit_index():
+    import pickle
+
+    from villagescore.core.records import Setup, Unit
+
+    s = Setup([Unit("A", "甲"), Unit("B", "乙"), Unit("A", "甲二")])
+    assert s.unit("A").name == "甲" and s.unit("C") is None  # the first of a code, as the linear scan gave
+    s.units.append(Unit("C", "丙"))
+    assert s.unit("C").name == "丙"
+    s.units[0] = Unit("X", "戊")
+    assert s.unit("A").name == "甲二" and s.unit("X").name == "戊"
+    s.units = [Unit("Z", "庚")]
+    assert s.unit("X") is None and s.unit("Z").name == "庚"
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy == s and repr(copy) == repr(s) and copy.unit("Z").name == "庚"
+    assert "_by_code" not in repr(s)
