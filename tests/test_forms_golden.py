@@ -18,6 +18,7 @@ import pytest
 
 import golden
 from villagescore.io import forms
+from villagescore.io.replay import PackageCache
 from villagescore.io.schemes import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +46,9 @@ def plain(monkeypatch):
     """Call to write forms the plain way from then on: every call played on xlsxwriter, nothing reused or repeated."""
 
     def patch() -> None:
-        monkeypatch.setattr(forms, "PACKAGES_KEPT", 0)
-        monkeypatch.setattr(forms, "_repeat_ballots", lambda *a: None)
+        monkeypatch.setattr(forms, "PackageCache", lambda: PackageCache(limit=0))
+        monkeypatch.setattr(forms, "repeat_copies", lambda *a: None)
 
-    monkeypatch.setattr(forms, "_PACKAGES", {})
     return patch
 
 
@@ -171,11 +171,12 @@ def test_print_ballots_repeated_the_same(scheme, plain, monkeypatch, case, copie
     unit, other = Unit("C01", "青山村"), Unit("C02", "石桥村")
     crit, crit2 = _criteria("C01", BALLOT_CASES[case]), _criteria("C02", BALLOT_CASES[case])
     used = []
-    repeat = forms._repeat_ballots
-    monkeypatch.setattr(forms, "_repeat_ballots", lambda *a: used.append(repeat(*a)) or used[-1])
-    fast = forms.build_print_ballots(scheme, form, "2025H1", unit, crit)
+    repeat = forms.repeat_copies
+    monkeypatch.setattr(forms, "repeat_copies", lambda *a: used.append(repeat(*a)) or used[-1])
+    cache = PackageCache()
+    fast = forms.build_print_ballots(scheme, form, "2025H1", unit, crit, cache)
     assert used and used[0] is not None  # the repeated ballots were used, not the fallback
-    known = forms.build_print_ballots(scheme, form, "2025H1", other, crit2)
+    known = forms.build_print_ballots(scheme, form, "2025H1", other, crit2, cache)
     assert len(used) == 1  # another unit's ballots of the same shape: the package known, its strings written
     plain()
     assert fast == forms.build_print_ballots(scheme, form, "2025H1", unit, crit)
@@ -191,7 +192,7 @@ def test_print_ballots_of_fixed_items_the_same(plain):
     sch = load("dazhou_street")
     form = next(f for f in sch.forms if f.kind == "score_ballot")
     unit = Unit("YH01", "云河社区")
-    fast = forms.build_print_ballots(sch, form, "2024", unit, [])
+    fast = forms.build_print_ballots(sch, form, "2024", unit, [], PackageCache())
     plain()
     assert fast == forms.build_print_ballots(sch, form, "2024", unit, [])
 
@@ -199,10 +200,10 @@ def test_print_ballots_of_fixed_items_the_same(plain):
 # ------------------------------------------------------------------ packages reused only for the same calls
 
 
-def _book(calls: list[tuple], texts: tuple[str, ...] = ()) -> bytes:
+def _book(calls: list[tuple], texts: tuple[str, ...] = (), cache: PackageCache | None = None) -> bytes:
     """A one-sheet form workbook made by ``calls`` (method, *args; "fmt" as an argument: a bold format); ``texts``
-    are written in column A from row 10, then the identity sheet."""
-    book = forms._Book("标题")
+    are written in column A from row 10, then the identity sheet. Without ``cache``: the plain way."""
+    book = forms._book("标题", cache)
     ws = book.add_sheet("表")
     bold = book.fmt(bold=True)
     for name, *args in calls:
@@ -212,10 +213,6 @@ def _book(calls: list[tuple], texts: tuple[str, ...] = ()) -> bytes:
     book.banner(ws, 0, 0, 3, "标题行", bold, 30)
     book.identity({"tool": "villagescore", "unit_code": texts[0] if texts else ""})
     return book.close()
-
-
-def _known() -> int:
-    return len(forms._PACKAGES)
 
 
 # calls that differ only in ways xlsxwriter writes differently: each must get its own package
@@ -242,11 +239,11 @@ VARIANTS = [
 ]
 
 
-def test_packages_reused_only_for_the_same_calls(plain):
-    new = [_book(calls, texts) for calls, texts in VARIANTS]
-    again = [_book(calls, texts) for calls, texts in VARIANTS]  # every package known now
-    kept = _known()
-    plain()
+def test_packages_reused_only_for_the_same_calls():
+    cache = PackageCache()
+    new = [_book(calls, texts, cache) for calls, texts in VARIANTS]
+    again = [_book(calls, texts, cache) for calls, texts in VARIANTS]  # every package known now
+    kept = len(cache)
     written = [_book(calls, texts) for calls, texts in VARIANTS]
     for i, (a, b, c) in enumerate(zip(new, again, written)):
         assert a == c, VARIANTS[i]
@@ -257,36 +254,40 @@ def test_packages_reused_only_for_the_same_calls(plain):
     assert kept == len(VARIANTS) - 2
 
 
-def test_known_package_with_other_strings(plain):
+def test_known_package_with_other_strings():
     """Another unit's strings in a known package: xlsxwriter's shared strings for them, the rest reused."""
     calls = [("set_row", 3, 30), ("write_string", 4, 1, "固定", "fmt")]
     cases = [("甲", "乙"), ("丙", "丁"), ("<&>", "\"'"), ("a" * 300, "b"), ("第1村", "第2村")]
-    reused = [_book(calls, texts) for texts in cases]
-    assert _known() == 1
-    plain()
+    cache = PackageCache()
+    reused = [_book(calls, texts, cache) for texts in cases]
+    assert len(cache) == 1
     assert reused == [_book(calls, texts) for texts in cases]
 
 
-def test_known_packages_are_bounded(plain, monkeypatch):
-    monkeypatch.setattr(forms, "PACKAGES_KEPT", 3)
+def test_known_packages_are_bounded():
+    cache = PackageCache(limit=3)
     for height in range(20, 30):
-        _book([("set_row", 3, height)], ("甲",))
-    assert _known() == 3
+        _book([("set_row", 3, height)], ("甲",), cache)
+    assert len(cache) == 3
+    none = PackageCache(limit=0)
+    _book([("set_row", 3, 40)], ("甲",), none)
+    assert len(none) == 0
 
 
 def test_only_known_calls_are_logged():
-    ws = forms._Book("x").add_sheet("表")
+    ws = forms._book("x").add_sheet("表")
     with pytest.raises(AttributeError):
         ws.write_formula(0, 0, "=1")  # not one the forms use: it would bypass the shared-string bookkeeping
 
 
-def test_workbooks_open_and_read_back(plain):
+def test_workbooks_open_and_read_back():
     """A known package with other strings still reads back (openpyxl): the unit's own strings in place."""
     from openpyxl import load_workbook
 
     calls = [("set_row", 3, 30), ("write_string", 4, 1, "固定", "fmt")]
-    _book(calls, ("甲村", "乙"))
-    data = _book(calls, ("丙村", "丁"))
+    cache = PackageCache()
+    _book(calls, ("甲村", "乙"), cache)
+    data = _book(calls, ("丙村", "丁"), cache)
     wb = load_workbook(io.BytesIO(data))
     ws = wb["表"]
     assert (ws["A1"].value, ws["B5"].value, ws["A11"].value, ws["A12"].value) == ("标题行", "固定", "丙村", "丁")
@@ -299,20 +300,21 @@ RICH = "<r>A&B<t>x</t></r>"  # what xlsxwriter would write into the file as rich
 
 
 @pytest.mark.parametrize("texts", [(RICH, "乙"), ("甲", RICH)])
-def test_text_shaped_like_rich_text_stays_text(plain, texts):
+def test_text_shaped_like_rich_text_stays_text(texts):
     """Typed into a roster or criteria, such a text is written escaped (as runs in the cell's format): the
     workbook opens and the cell holds the text; its package is never reused for other strings."""
     import openpyxl
     from python_calamine import CalamineWorkbook
 
     calls = [("merge_range", 2, 0, 2, 3, RICH, "fmt")]
+    cache = PackageCache()
     for _ in range(2):
-        data = _book(calls, texts)
+        data = _book(calls, texts, cache)
         ws = openpyxl.load_workbook(io.BytesIO(data))["表"]
         assert ws["A3"].value == RICH and "A3:D3" in {str(m) for m in ws.merged_cells.ranges}
         assert [ws.cell(11 + i, 1).value for i in range(2)] == list(texts)  # written from row index 10
         assert ws["A11"].font.b  # the cell's own format
-    assert _known() == 0
+    assert len(cache) == 0
     assert CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("表").to_python()[2][0] == RICH
 
 

@@ -21,6 +21,7 @@ import pytest
 import golden
 from villagescore.core.numbers import round_half_up
 from villagescore.io import summary as S
+from villagescore.io.summary import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -46,7 +47,7 @@ def results():
 
 
 def _row_by_row(monkeypatch, on: bool) -> None:
-    monkeypatch.setattr(S, "ROW_BY_ROW_ROWS", -1 if on else 10**9)
+    monkeypatch.setattr(engine, "ROW_BY_ROW_ROWS", -1 if on else 10**9)
 
 
 @pytest.mark.parametrize("name", ["qingshi-2025", "qinghu-2025", "boundary"])
@@ -129,15 +130,15 @@ def test_text_width_and_number_shortcuts():
 
     for t in ["", "abc", "a\nbcdef", "青山村", "青山\nabcdefg", "１２", "forms/C1_青山村/x.xlsx", "\n", "é"]:
         for _ in range(2):  # the second time from the cache
-            assert S._text_width(t) == width(t)
+            assert engine.text_width(t) == width(t)
             for w in (1, 5, 8.5, 40):
-                assert S._lines(t, w) == lines(t, w)
+                assert engine.line_count(t, w) == lines(t, w)
 
     class Book:
         def add_format(self, props):
             return tuple(sorted(props.items()))
 
-    st = S._Styles(Book(), 2)  # type: ignore[arg-type]
+    st = engine.Styles(Book(), 2)  # type: ignore[arg-type]
     values = [Decimal("0"), Decimal("-0"), Decimal("-0.001"), Fraction(-1, 1000), Decimal("87.0"), Decimal("87"),
               Fraction(17, 2), Decimal("8.5"), Decimal("8.50"), Decimal("0.005"), Decimal("-0.005"), Fraction(1, 3),
               Decimal("12345.6789")]

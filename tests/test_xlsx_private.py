@@ -1,0 +1,123 @@
+"""What ``villagescore/io/xlsx_private.py`` relies on in xlsxwriter's internals, checked on the version installed.
+
+Each private use has a public way to the same bytes, which the code falls back to when a name is missing: a new
+xlsxwriter would not break a run, only slow it down. These tests fail loudly instead, naming what changed.
+"""
+
+from __future__ import annotations
+
+import io
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from packaging.requirements import Requirement
+
+from villagescore.io import xlsx_private as xp
+from villagescore.io.cells import TEXT_OPTIONS, write_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_xlsxwriter_is_within_the_pinned_range():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    req = next(Requirement(d) for d in deps if d.lower().startswith("xlsxwriter"))
+    assert req.specifier, "xlsxwriter must be pinned to a range: its internals are used (io/xlsx_private.py)"
+    assert xlsxwriter.__version__ in req.specifier, (xlsxwriter.__version__, str(req.specifier))
+
+
+def test_every_private_name_is_there():
+    missing = [name for name, there in xp.AVAILABLE.items() if not there]
+    assert not missing, f"xlsxwriter {xlsxwriter.__version__} lacks {missing}: see io/xlsx_private.py"
+    assert xp.PACKAGE_REUSE
+    wb = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+    assert hasattr(wb, "str_table") and wb.str_table.count == 0
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _fill(wb: xlsxwriter.Workbook, texts: tuple[str, str]) -> None:
+    ws = wb.add_worksheet("表")
+    bold = wb.add_format({"bold": True})
+    ws.write_string(0, 0, texts[0], bold)
+    ws.write_string(1, 0, "固定")
+    ws.write_string(2, 1, texts[1])
+    ws.set_row(1, 30)
+
+
+def test_a_package_handed_over_and_written_again_with_other_strings():
+    """The parts a full write hands over, written again with another workbook's strings, make that workbook."""
+    opts = {"in_memory": True, **TEXT_OPTIONS}
+    kept = []
+    first = io.BytesIO()
+    wb = xp.package_workbook(first, opts)
+    _fill(wb, ("甲", "乙"))
+    xp.on_package(wb, kept.append)
+    wb.close()
+    assert len(kept) == 1 and dict((n, d) for n, _, d in kept[0])[xp.SHARED_STRINGS_PART] is None
+    assert {n for n, _, _ in kept[0]} == set(_members(first.getvalue()))
+
+    plain = io.BytesIO()
+    wb = xlsxwriter.Workbook(plain, opts)
+    _fill(wb, ("丙村", "丁"))
+    assert xp.shared_string_count(wb) == 3
+    wb.close()
+
+    reused = io.BytesIO()
+    wb = xp.package_workbook(reused, opts, kept[0])
+    for text in ("丙村", "固定", "丁"):  # as the cells would put them, in order
+        xp.add_shared_string(wb, text)
+    wb.close()
+    assert reused.getvalue() == plain.getvalue()
+
+
+def _sheet_xml(constant_memory: bool, write) -> bytes:
+    buf = io.BytesIO()
+    opts = {"constant_memory": True, "in_memory": False} if constant_memory else {"in_memory": True}
+    wb = xlsxwriter.Workbook(buf, {**opts, **TEXT_OPTIONS})
+    ws = wb.add_worksheet("表")
+    fmt = wb.add_format({"num_format": "0.00"})
+    write(wb, ws, fmt)
+    wb.close()
+    return _members(buf.getvalue())["xl/worksheets/sheet1.xml"]
+
+
+@pytest.mark.parametrize("constant_memory", [False, True])
+def test_cell_writers_write_what_the_public_methods_write(constant_memory):
+    def public(wb, ws, fmt):
+        ws.write_string(0, 0, "文字", fmt)
+        ws.write_number(0, 1, 87.5, fmt)
+        ws.write_blank(0, 2, None, fmt)
+        ws.write_formula(1, 0, "=ROUND(B1,2)", fmt, 87.5)
+        write_text(ws, 2, 0, "<r>A&B</r>", fmt)  # a text shaped like rich-text XML: runs, escaped
+
+    def private(wb, ws, fmt):
+        xp.text_writer(ws)(0, 0, "文字", fmt)
+        xp.cell_writer(ws, "write_number")(0, 1, 87.5, fmt)
+        xp.cell_writer(ws, "write_blank")(0, 2, None, fmt)
+        xp.cell_writer(ws, "write_formula")(1, 0, "=ROUND(B1,2)", fmt, 87.5)
+        xp.text_writer(ws)(2, 0, "<r>A&B</r>", fmt)
+
+    assert _sheet_xml(constant_memory, private) == _sheet_xml(constant_memory, public)
+    if constant_memory:  # inline strings: the text is in the sheet, as escaped runs
+        xml = _sheet_xml(constant_memory, private)
+        assert b"<r>A&B" not in xml and b"r&gt;A&amp;B" in xml
+
+
+def test_rows_handed_over_early_in_constant_memory_mode():
+    """flush_rows writes the rows before the one given at once: a later cell there is refused as written."""
+
+    def write(wb, ws, fmt):
+        ws.write_number(0, 0, 1, fmt)
+        xp.flush_rows(ws, 1)
+        assert ws.write_number(0, 1, 2, fmt) < 0  # row 1 is out already: refused
+        ws.write_number(1, 0, 3, fmt)
+
+    xml = _sheet_xml(True, write)
+    assert b'<c r="A1"' in xml and b'<c r="B1"' not in xml and b'<c r="A2"' in xml
+    xp.flush_rows(xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}).add_worksheet(), 1)  # in memory: nothing
