@@ -121,3 +121,79 @@ def test_rows_handed_over_early_in_constant_memory_mode():
     xml = _sheet_xml(True, write)
     assert b'<c r="A1"' in xml and b'<c r="B1"' not in xml and b'<c r="A2"' in xml
     xp.flush_rows(xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}).add_worksheet(), 1)  # in memory: nothing
+
+
+TEXTS = ["文字", "a & b < c > d \" '", "  前后空格 ", "行一\n行二", "tab\there", "控制\x01字符\x1f", "_x0041_ 字面",
+         "\ufffe", "<r>看似富文本</r>", "x" * 20000, "", "0123", "=1+1", "http://例子.cn"]
+NUMBERS = [0.0, -0.0, 8.5, 87.0, 1e-20, 1.5e20, 123456789.123456789, -3.25, 7, 12345678901234567890]
+FORMULAS = ["ROUND('分项得分'!C3*0.8+'分项得分'!D3*0.2,2)", "AVERAGEIFS('测评明细'!N3:N22,'测评明细'!O3:O22,\"有效\")",
+            "ROUND(C3-D3,0)", "SUM(C3:C9)", "XLOOKUP(1,A1:A3,B1:B3)", "{=ROUND(A1,2)}"]
+
+
+def _rows(write_row) -> bytes:
+    """A constant_memory sheet of the cells above, one row per case, each row written by ``write_row``."""
+
+    def write(wb, ws, fmt):
+        plain = wb.add_format({"border": 1})
+        ws.write_string(0, 0, "标题", plain)  # a row written by xlsxwriter before the others
+        rows = [[("text", t)] for t in TEXTS] + [[("number", v)] for v in NUMBERS] + \
+            [[("formula", f), ("number", 1.0)] for f in FORMULAS] + [[("blank", None), ("text", "后"), ("blank", None)]]
+        for r, cells in enumerate(rows, start=1):
+            write_row(ws, r, cells, fmt if r % 2 else plain, [None, 13, 29.25, 30, 15.5][r % 5])
+        ws.write_string(len(rows) + 1, 1, "尾", plain)  # and one after
+
+    return _sheet_xml(True, write)
+
+
+def _public(ws, r, cells, fmt, height):
+    for c, (kind, value) in enumerate(cells):
+        if kind == "text":
+            write_text(ws, r, c, value, fmt)
+        elif kind == "number":
+            ws.write_number(r, c, value, fmt)
+        elif kind == "formula":
+            ws.write_formula(r, c, "=" + value, fmt, 87.5)
+        else:
+            ws.write_blank(r, c, None, fmt)
+    if height:
+        ws.set_row(r, height)
+
+
+def _sink(ws, r, cells, fmt, height):
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    sink = _sink.sinks.setdefault(id(ws), xp.RowSink(ws))
+    sink.begin(r)
+    xml = []
+    for c, (kind, value) in enumerate(cells):
+        ref, style = xl_rowcol_to_cell(r, c), sink.style(fmt)
+        if kind == "text":
+            x = sink.text(ref, style, value)
+        elif kind == "number":
+            x = sink.number(ref, style, value)
+        elif kind == "formula":
+            x = sink.formula(ref, style, value, 87.5)
+        else:
+            x = sink.blank(ref, style)
+        if x is None:  # left to xlsxwriter's methods
+            return _public(ws, r, cells, fmt, height)
+        xml.append(x)
+    sink.row(r, 0, len(cells) - 1, xml, height)
+
+
+_sink.sinks = {}
+
+
+def test_rows_written_as_xml_are_what_xlsxwriter_writes():
+    assert xp.ROW_XML and xp.RowSink.usable(xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
+                                            .add_worksheet())
+    assert _rows(_sink) == _rows(_public)
+
+
+def test_only_plain_cells_are_written_as_xml():
+    ws = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True}).add_worksheet()
+    sink = xp.RowSink(ws)
+    assert sink.text("A1", "", "<r>看似富文本</r>") is None and sink.text("A1", "", "x" * 20000) is None
+    assert sink.formula("A1", "", "XLOOKUP(1,A1:A3,B1:B3)", 1.0) is None
+    assert sink.formula("A1", "", "{=ROUND(A1,2)}", 1.0) is None and sink.formula("A1", "", "ROUND(A1,2)", 1) is None
+    assert sink.formula("A1", "", "ROUND(A1,2)", 1.0) == '<c r="A1"><f>ROUND(A1,2)</f><v>1.0</v></c>'

@@ -14,14 +14,21 @@ The test fails loudly when a new xlsxwriter changes what these rely on, before a
   kin, the methods behind ``write_string`` … without the A1-notation wrapper (the same code, one call less
   per cell); ``flush_rows`` hands a sheet's last row over in constant_memory mode
   (``Worksheet._write_single_row``) so that formats get their index in the order the cells are written.
+* Rows of plain values written as XML (``RowSink``, the summary's large tables in constant_memory mode):
+  xlsxwriter spends most of a large sheet's time per cell (a cell record, then its XML when the row is
+  done); a row of numbers, texts and blanks is written here as the very XML xlsxwriter would write for it,
+  straight into the sheet's row data (``Worksheet.fh``, ``previous_row``, ``row_info``, ``_write_row``,
+  ``_check_dimensions``, ``_escape_control_characters``, ``_escape_data``; ``Format._get_xf_index``).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, Callable
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStringTable
 from xlsxwriter.worksheet import Worksheet
@@ -33,6 +40,7 @@ SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 Parts = tuple[tuple[str, bool, "str | bytes | None"], ...]
 
 _CELL_METHODS = ("write_string", "write_number", "write_blank", "write_formula")
+_ROW_METHODS = ("_write_row", "_check_dimensions", "_escape_control_characters", "_escape_data")
 
 
 def _available() -> dict[str, bool]:
@@ -46,11 +54,14 @@ def _available() -> dict[str, bool]:
         "SharedStringTable._get_shared_string_index": hasattr(SharedStringTable, "_get_shared_string_index"),
         **{f"Worksheet._{m}": hasattr(Worksheet, f"_{m}") for m in _CELL_METHODS},
         "Worksheet._write_single_row": hasattr(Worksheet, "_write_single_row"),
+        **{f"Worksheet.{m}": hasattr(Worksheet, m) for m in _ROW_METHODS},
+        "Format._get_xf_index": hasattr(Format, "_get_xf_index"),
     }
 
 
 AVAILABLE = _available()
 PACKAGE_REUSE = all(v for k, v in AVAILABLE.items() if k.startswith(("Packager", "Workbook", "SharedString")))
+ROW_XML = all(v for k, v in AVAILABLE.items() if k.startswith(("Worksheet", "Format")))
 
 
 # ------------------------------------------------------------------ package reuse (blank forms)
@@ -139,5 +150,92 @@ def flush_rows(ws: Worksheet, row: int) -> None:
         flush(row)
 
 
+# ------------------------------------------------------------------ rows of plain values as XML (the summary)
+
+_LEADING_SPACE, _TRAILING_SPACE = re.compile(r"^\s"), re.compile(r"\s$")  # xlsxwriter's: xml:space="preserve"
+_TEXT_MAX = 16383  # a text this long or shorter is never cut by xlsxwriter (32,767 UTF-16 units)
+PLAIN_FUNCTIONS = frozenset({"ROUND", "AVERAGEIFS"})  # functions xlsxwriter writes as they are
+_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+
+
+class RowSink:
+    """Rows of one constant_memory worksheet written as XML, for rows of plain cells (numbers, texts, blanks).
+
+    The caller makes each cell's XML from ``style`` (a format's attribute) and ``number``, ``text`` or
+    ``blank``, then hands the row to ``row``; rows written otherwise (formulas, merges, comments, through
+    xlsxwriter's methods) may come before and after, in increasing row order as constant_memory mode wants.
+    """
+
+    def __init__(self, ws: Worksheet):
+        assert ws.constant_memory and ROW_XML
+        self.ws = ws
+        self._styles: dict[int, str] = {}
+
+    @staticmethod
+    def usable(ws: Worksheet) -> bool:
+        return ROW_XML and bool(ws.constant_memory)
+
+    def style(self, fmt: Format) -> str:
+        """The cell attribute naming ``fmt`` (its index given on first use, as a cell written with it would)."""
+        found = self._styles.get(id(fmt))
+        if found is None:
+            found = self._styles[id(fmt)] = f' s="{fmt._get_xf_index()}"'
+        return found
+
+    @staticmethod
+    def number(ref: str, style: str, value: float | int) -> str:
+        return f'<c r="{ref}"{style}><v>{value:.16G}</v></c>'
+
+    @staticmethod
+    def blank(ref: str, style: str) -> str:
+        return f'<c r="{ref}"{style}/>'
+
+    def formula(self, ref: str, style: str, formula: str, value: float) -> str | None:
+        """The cell of a formula (without its leading "=") and its cached value, or None when xlsxwriter's own
+        methods must write it: one that ``Worksheet._prepare_formula`` would change (an array formula, a
+        function Excel knows as a future or dynamic one) calls a function other than ``PLAIN_FUNCTIONS``."""
+        if formula.startswith(("{", "=")) or "_xlfn." in formula or value.__class__ is not float or any(
+                name not in PLAIN_FUNCTIONS for name in _CALL.findall(formula)):
+            return None
+        return f'<c r="{ref}"{style}><f>{self.ws._escape_data(formula)}</f><v>{value}</v></c>'
+
+    def text(self, ref: str, style: str, text: str) -> str | None:
+        """The cell of a text, or None when xlsxwriter's own methods must write it (too long, or shaped like
+        rich-text XML, see ``io.cells``)."""
+        tail = self.text_tail(text)
+        return None if tail is None else f'<c r="{ref}"{style}{tail}'
+
+    def text_tail(self, text: str) -> str | None:
+        """A text cell's XML after its style attribute (``f'<c r="{ref}"{style}{tail}'``), or None as ``text``."""
+        if len(text) > _TEXT_MAX:
+            return None
+        ws = self.ws
+        string = ws._escape_control_characters(text)
+        if string.startswith("<r>") and string.endswith("</r>"):
+            return None
+        space = ' xml:space="preserve"' if _LEADING_SPACE.search(string) or _TRAILING_SPACE.search(string) else ""
+        return f' t="inlineStr"><is><t{space}>{ws._escape_data(string)}</t></is></c>'
+
+    def begin(self, r: int) -> None:
+        """Row ``r`` is next: every row before it is handed over (the one pending written by xlsxwriter)."""
+        ws = self.ws
+        if r > ws.previous_row:
+            ws._write_single_row(r)
+
+    def row(self, r: int, first: int, last: int, cells: list[str], height: float | None) -> None:
+        """Row ``r`` (after ``begin(r)``) holding ``cells`` (XML, columns ``first``..``last`` in order), ``height``
+        points high (None: the default)."""
+        ws = self.ws
+        assert r == ws.previous_row and not ws.table.get(r), "rows in increasing order, each written once"
+        ws._check_dimensions(r, first)
+        ws._check_dimensions(r, last)
+        if height:
+            ws.set_row(r, height)
+        ws._write_row(r, None, ws.row_info.get(r))
+        ws.fh.write("".join(cells))
+        ws.fh.write("</row>")
+        ws.previous_row = r + 1  # nothing of this row is left for xlsxwriter to write
+
+
 __all__ = ["AVAILABLE", "PACKAGE_REUSE", "SHARED_STRINGS_PART", "package_workbook", "on_package", "add_shared_string",
-           "shared_string_count", "cell_writer", "text_writer", "flush_rows"]
+           "shared_string_count", "cell_writer", "text_writer", "flush_rows", "ROW_XML", "RowSink"]

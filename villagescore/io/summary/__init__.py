@@ -9,7 +9,8 @@ Every sheet is set up to print on A4 (``io/page.py``).
 
 Three layers:
 
-* ``engine.py``: the grid of recorded rows, measured and then written row by row; formats; the workbook;
+* ``engine.py``: the grid of recorded rows, measured and then written row by row (rows of plain values as
+  XML, ``io/xlsx_private.RowSink``); formats; the workbook;
 * ``trace.py``: which score is a formula, and the formula;
 * ``sheets.py`` and ``charts.py``: what each sheet holds (``common.py``: what they show alike).
 """
@@ -26,20 +27,18 @@ from villagescore.io.summary.sheets import write_issues, write_public, write_sum
 def build_summary(result: RunResult) -> bytes:
     """The summary workbook (汇总 … 说明) as .xlsx bytes."""
     title = f"{result.scheme_name} {period_label(result.period)} 考评结果汇总"
-    rows = len(result.ballots) + 3 * len(result.units) + len(result.report.issues) + len(result.files)
-    return build_workbook(title, result.computed_at, lambda book: write_summary(book, result), "summary", rows)
+    return build_workbook(title, result.computed_at, lambda book: write_summary(book, result), "summary")
 
 
 def build_public(result: RunResult) -> bytes:
     """The 公示 version: ranks, unit names, secretaries, final scores and grades only, ready to print and post."""
     title = f"{result.scheme_name} {period_label(result.period)} 考评结果公示"
-    return build_workbook(title, result.computed_at, lambda book: write_public(book, result, title), "public",
-                          len(result.units))
+    return build_workbook(title, result.computed_at, lambda book: write_public(book, result, title), "public")
 
 
 def build_issue_list(report: Report, title: str = "问题清单") -> bytes:
     """A stand-alone 问题清单 workbook, the same sheet as in the summary."""
-    return build_workbook(title, "", lambda book: write_issues(book, report, title), "issues", len(report.issues))
+    return build_workbook(title, "", lambda book: write_issues(book, report, title), "issues")
 
 
 __all__ = ["build_summary", "build_public", "build_issue_list"]

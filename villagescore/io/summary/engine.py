@@ -11,7 +11,6 @@ xlsxwriter's internals are used only through ``villagescore.io.xlsx_private``.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import io
 import math
@@ -23,12 +22,12 @@ from fractions import Fraction
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from villagescore.core.numbers import round_half_up
 from villagescore.io import page
 from villagescore.io.cells import TEXT_OPTIONS, balanced_lines, display_width
-from villagescore.io.xlsx_private import cell_writer, flush_rows, text_writer
+from villagescore.io.xlsx_private import RowSink, cell_writer, flush_rows, text_writer
 
 FONT = "宋体"
 CAP = 40  # widest column, in Excel width units (≈ 20 CJK characters); longer text wraps
@@ -37,6 +36,7 @@ HEADER_WIDEST = 12  # the widest a header line may make its column
 NARROW = 20  # a wrapping text column (a file path, a message) narrows to this when the sheet would not fit a page
 LINE_HEIGHT = 13  # points per line of 10-point text
 FOOTER = "&C第 &P 页，共 &N 页"
+_NONE: dict = {}  # no extra format
 
 
 def text_width(text: str) -> int:
@@ -133,10 +133,9 @@ class Styles:
 class Grid:
     """One worksheet: a title row, a bordered table, free text blocks below, print setup.
 
-    A large workbook is written in xlsxwriter's constant_memory mode (``ROW_BY_ROW_ROWS``), where a sheet's
-    rows must reach xlsxwriter in increasing order and a row's height before the next row starts, while the
-    column widths (and the heights of wrapped rows, which need the widths) depend on the whole content
-    (a smaller one is written the same way, in memory). So the sheet functions
+    The workbook is written in xlsxwriter's constant_memory mode, where a sheet's rows must reach xlsxwriter
+    in increasing order and a row's height before the next row starts, while the column widths (and the
+    heights of wrapped rows, which need the widths) depend on the whole content. So the sheet functions
     only record rows here, as light entries (the values and their extra format dicts, or a re-iterable
     of such rows for a large table); ``finish`` measures the columns, then writes every row in order,
     each with its height, and the sheet's settings.
@@ -385,6 +384,12 @@ class RowWriter:
         self.room = [max((self._span(c, c, g.line) - 1) * 1.1, 1) for c in range(len(widths))]
         self.cell = g.st.cell
         self.last = -1
+        # rows of plain values go to the sheet as XML (xlsx_private.RowSink), the others through xlsxwriter's methods
+        self.sink = RowSink(ws) if RowSink.usable(ws) else None
+        self._fmts: dict | None = None  # the row formats whose cell styles ``_styles`` holds
+        self._styles: dict[tuple[int, str], str] = {}
+        self._texts: dict[str, tuple[str | None, int]] = {}
+        self.letters = [xl_col_to_name(c) for c in range(max(len(widths), g.ncols) + 1)]
 
     def _span(self, c1: int, c2: int, line: float) -> float:
         """Width of columns c1..c2 in units of the text's font (``_lines``)."""
@@ -395,6 +400,14 @@ class RowWriter:
 
     def row(self, r: int, values: list | None, fmts: dict | None, *, alone: bool = False) -> None:
         """Row r: a bulk table record (values, fmts) and/or the entries recorded for r, in call order."""
+        if self.sink is not None:
+            entries = () if alone else self.g.entries.get(r, ())
+            if values is None and len(entries) == 1 and entries[0][0] == "rec" and entries[0][1] == 0:
+                values, fmts, entries = entries[0][2], entries[0][3], ()
+            self.sink.begin(r)  # the rows before are written first: formats get their index in row order
+            if values is not None and not entries and self._plain(r, values, fmts):
+                self.last = r
+                return
         need = 0.0
         if values is not None:
             need = self._record(r, 0, values, fmts)
@@ -473,6 +486,87 @@ class RowWriter:
                 need = max(need, self._wrap(text, c, c, line, 3))
         return need
 
+    def _style(self, fmts: dict | None, c: int, kind: str) -> str:
+        """The XML style attribute of a cell of ``kind`` in column c of a row formatted by ``fmts``; remembered
+        while the rows share the same ``fmts`` object (a table's rows often do, e.g. ballots of one status)."""
+        if fmts is not self._fmts:
+            self._fmts, self._styles = fmts, {}  # holds ``fmts``: its id is never another dict's meanwhile
+        key = (c, kind)
+        found = self._styles.get(key)
+        if found is None:
+            fmt = fmts.get(c, _NONE) if fmts else _NONE
+            found = self._styles[key] = self.sink.style(self.cell(kind, fmt))  # type: ignore[union-attr]
+        return found
+
+    def _text(self, text: str) -> tuple[str | None, int]:
+        """A text's cell XML after its style (``RowSink.text``) and its display width."""
+        found = self._texts.get(text)
+        if found is None:
+            tail = self.sink.text_tail(text)  # type: ignore[union-attr]
+            found = self._texts[text] = (tail, -1 if "\n" in text else text_width(text))
+        return found
+
+    def _plain(self, r: int, values: list, fmts: dict | None) -> bool:
+        """Row r of ``values`` from column 0 written as XML (``RowSink``), as ``_record`` would write it through
+        xlsxwriter's methods; False (nothing written) when a cell needs them (a formula, a comment, a text
+        shaped like rich-text XML)."""
+        sink, st = self.sink, self.st
+        assert sink is not None
+        places, line, room, nroom, letters = st.places, self.g.line, self.room, len(self.room), self.letters
+        style, number = self._style, st.number
+        n = str(r + 1)
+        cells: list[str] = []
+        need = 0.0
+        for c, value in enumerate(values):
+            cls = value.__class__
+            if cls is str and value:
+                tail, width = self._text(value)
+                if tail is None:
+                    return False
+                cells.append(f'<c r="{letters[c]}{n}"{style(fmts, c, "text")}{tail}')
+                if width < 0:
+                    k = line_count(value, self._span(c, c, line))
+                else:
+                    fit = room[c] if c < nroom else max((self._span(c, c, line) - 1) * 1.1, 1)
+                    k = 1 if width <= fit else max(1, math.ceil(width / fit))
+                if k > 1 and line * k + 3 > need:
+                    need = line * k + 3
+                continue
+            if cls is Decimal:
+                cells.append(f'<c r="{letters[c]}{n}"{style(fmts, c, "num")}><v>{number(value, places)[0]:.16G}</v></c>')
+                continue
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            if isinstance(value, Decimal):
+                value = Entry(value, places=places)
+            ref = letters[c] + n
+            if value is None or value == "":
+                x = sink.blank(ref, style(fmts, c, "blank"))
+            elif isinstance(value, Entry):
+                if value.note:  # a cell comment: xlsxwriter's own methods
+                    return False
+                shown = number(value.value, value.places)[0]
+                if value.formula:
+                    x = sink.formula(ref, style(fmts, c, "num"), value.formula, shown)  # type: ignore[assignment]
+                    if x is None:
+                        return False
+                else:
+                    x = sink.number(ref, style(fmts, c, "num"), shown)
+            elif isinstance(value, int):
+                x = sink.number(ref, style(fmts, c, "int"), value)
+            else:
+                text = str(value)
+                tail, _ = self._text(text)
+                if tail is None:
+                    return False
+                x = f'<c r="{ref}"{style(fmts, c, "text")}{tail}'
+                need = max(need, self._wrap(text, c, c, line, 3))
+            cells.append(x)
+        if not cells:
+            return False
+        sink.row(r, 0, len(values) - 1, cells, need or self.g.heights.get(r))
+        return True
+
     def _number(self, r: int, c: int, e: Entry, fmt: dict[str, Any]) -> None:
         shown = self.st.number(e.value, e.places)[0]
         style = self.cell("num", fmt)
@@ -494,17 +588,10 @@ class RowWriter:
 # ---------------------------------------------------------------- the workbook
 
 
-# A workbook of more rows than this is written row by row in xlsxwriter's constant_memory mode (each row out
-# once the next starts, texts as inline strings): memory stays bounded for a province (6,000 villages:
-# 300 MB instead of 880). Smaller ones are built in memory with shared strings: about a fifth faster, and a
-# smaller file. What a reader sees is the same either way (tests/test_summary_golden.py).
-ROW_BY_ROW_ROWS = 20_000
-
-
-def _workbook(buf: io.BytesIO, tmpdir: str | None) -> xlsxwriter.Workbook:
-    """A workbook written to ``buf``: through temporary files in ``tmpdir`` row by row, or in memory."""
-    if tmpdir is None:
-        return xlsxwriter.Workbook(buf, {"in_memory": True, **TEXT_OPTIONS})
+def _workbook(buf: io.BytesIO, tmpdir: str) -> xlsxwriter.Workbook:
+    """A workbook written to ``buf`` row by row, in xlsxwriter's constant_memory mode (each row out once the next
+    starts, texts as inline strings, through temporary files in ``tmpdir``): memory stays bounded however many
+    rows, and rows of plain values go out as XML (``RowWriter``)."""
     return xlsxwriter.Workbook(buf, {"constant_memory": True, "tmpdir": tmpdir, **TEXT_OPTIONS})
 
 
@@ -520,18 +607,15 @@ def _properties(title: str, when: str = "") -> dict[str, Any]:
     return props
 
 
-def build_workbook(title: str, when: str, write, role: str, rows: int) -> bytes:
-    """The workbook ``write`` fills, of about ``rows`` rows (``ROW_BY_ROW_ROWS`` decides how it is written)."""
+def build_workbook(title: str, when: str, write, role: str) -> bytes:
+    """The workbook ``write`` fills, with its properties and the identity sheet."""
     # The sheets' recorded rows and formula checks make many objects, none in a reference cycle: the cycle
     # collector would only walk them again and again, so it waits until the workbook is written.
     collecting = gc.isenabled()
     gc.disable()
     try:
         buf = io.BytesIO()
-        with contextlib.ExitStack() as stack:
-            tmpdir = None
-            if rows > ROW_BY_ROW_ROWS:
-                tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="villagescore-"))
+        with tempfile.TemporaryDirectory(prefix="villagescore-") as tmpdir:
             book = _workbook(buf, tmpdir)
             book.set_properties(_properties(title, when))
             write(book)
