@@ -153,6 +153,24 @@ def _twin_parts(p):
         z.writestr("xl/worksheets/sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
 
 
+def _rename(path: Path, names: dict[str, str]) -> Path:
+    """Rename zip members in place (their bytes and the order kept)."""
+    with zipfile.ZipFile(path) as z:
+        parts = [(names.get(i.filename, i.filename), z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts:
+            z.writestr(name, data)
+    return path
+
+
+def _twin_parts_in_two_cases(p):
+    book(p.with_suffix(".src"), GOOD)
+    with zipfile.ZipFile(p.with_suffix(".src")) as src, zipfile.ZipFile(p, "w") as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+        z.writestr("XL/Worksheets/Sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
+
+
 def _password(p):
     p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500) + "EncryptionInfo".encode("utf-16-le")
                   + bytes(100) + "EncryptedPackage".encode("utf-16-le") + bytes(500))
@@ -172,6 +190,7 @@ WRONG = {
     "Strict Open XML workbook": ("严格.xlsx", _strict, "file-unreadable", "Strict Open XML"),
     "XML with a DTD and entities": ("实体.xlsx", _dtd, "file-unreadable", "DTD"),
     "zip with two parts of one name": ("重名.xlsx", _twin_parts, "file-unreadable", "重名"),
+    "zip with one part's name twice, in two cases": ("大小写.xlsx", _twin_parts_in_two_cases, "file-unreadable", "重名"),
 }
 
 
@@ -298,6 +317,8 @@ def crash_corpus(tmp_path_factory):
     wb.active["XFD1048576"] = "误输入"
     wb.save(far)
     cases["far cell xlsx"] = far
+    cases["far cell xlsx, parts named in capitals"] = rezip(far, d / "caps.xlsx", lambda n, x: x)  # calamine finds
+    _rename(cases["far cell xlsx, parts named in capitals"], {"xl/worksheets/sheet1.xml": "XL/Worksheets/Sheet1.XML"})
     bomb = book(d / "bomb.src.xlsx", GOOD)
     zeros = b"<row>" + b"<c><v>0</v></c>" * 500_000 + b"</row>"
     cases["zip bomb"] = rezip(bomb, d / "bomb.xlsx", sheet_xml(lambda x: x.replace(b"</sheetData>",
@@ -347,6 +368,7 @@ def crash_corpus(tmp_path_factory):
 
 CRASH = {
     "far cell xlsx": ["read", 3, 2, {"录入表": "XFD1048576"}],
+    "far cell xlsx, parts named in capitals": ["read", 3, 2, {"录入表": "XFD1048576"}],
     "zip bomb": ["file-unreadable", "", "", "压缩比"],
     "zip bomb with lying sizes": ["file-unreadable", "", "", "校验失败"],
     "declared dimension XFD1048576": ["read", 3, 2, {}],
