@@ -162,7 +162,9 @@ def _public(ws, r, cells, fmt, height):
 def _sink(ws, r, cells, fmt, height):
     from xlsxwriter.utility import xl_rowcol_to_cell
 
-    sink = _sink.sinks.setdefault(id(ws), xp.RowSink(ws))
+    sink = _sink.sinks.get(id(ws))
+    if sink is None or sink.ws is not ws:
+        sink = _sink.sinks[id(ws)] = xp.RowSink(ws, drawings=_sink.drawings)
     sink.begin(r)
     xml = []
     for c, (kind, value) in enumerate(cells):
@@ -182,12 +184,26 @@ def _sink(ws, r, cells, fmt, height):
 
 
 _sink.sinks = {}
+_sink.drawings = True
 
 
-def test_rows_written_as_xml_are_what_xlsxwriter_writes():
+@pytest.mark.parametrize("drawings", [True, False])
+def test_rows_written_as_xml_are_what_xlsxwriter_writes(monkeypatch, drawings):
+    """The same sheet, byte for byte; the row records xlsxwriter keeps are let go as rows are written."""
     assert xp.ROW_XML and xp.RowSink.usable(xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
                                             .add_worksheet())
+    monkeypatch.setattr(_sink, "drawings", drawings)
+    kept = []
+    real = xp.RowSink.row
+
+    def row(self, r, *args):
+        real(self, r, *args)
+        kept.append((len(self.ws.row_info), len(self.ws.row_sizes)))
+
+    monkeypatch.setattr(xp.RowSink, "row", row)
     assert _rows(_sink) == _rows(_public)
+    assert kept and all(info <= 1 for info, _ in kept)  # at most the row xlsxwriter still has to write
+    assert all(sizes <= 1 for _, sizes in kept) if not drawings else kept[-1][1] > 10
 
 
 def test_only_plain_cells_are_written_as_xml():

@@ -6,6 +6,7 @@ File I/O through ``villagescore.io``; never imports typer or rich.
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -24,6 +25,7 @@ from villagescore.parsing import units_named as _units_in
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files
+from villagescore.io.spool import Spool, spooled_rows
 
 Progress = Callable[[str], None]
 # what the setup files say (a Collected of them alone), the folders' display bases and the setup files read
@@ -96,7 +98,7 @@ def _own_output(wb: Workbook) -> bool:
 
 def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progress | None = None,
             exclude: set[Path] | None = None, plan: Plan | None = None,
-            listed: tuple[list[Path], list[Path]] | None = None) -> Collected:
+            listed: tuple[list[Path], list[Path]] | None = None, spool: Spool | None = None) -> Collected:
     """Read every workbook under the folders and sort them by their identity record.
 
     Lock files and this tool's own outputs are skipped quietly; workbooks without an identity
@@ -108,6 +110,9 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
 
     ``listed``: the folders' workbooks and other data files (``iter_workbook_files``), when the caller has
     listed them already (to size a progress bar): a county's folders are not walked twice.
+
+    ``spool``: where the rows a worker parsed and sent back pickled (``ParsedForm.blob``) are kept, unread, until
+    their unit is scored; without one they are read back at once.
     """
     out = Collected()
     exclude = {p.resolve() for p in (exclude or set())}
@@ -156,6 +161,8 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
     rest = read_workbooks([p for p in paths if p not in early], prepare=prepare)
     for path in paths:  # in this order, however many processes read them
         wb = early.pop(path) if path in early else next(rest)[1]
+        if isinstance(wb, Workbook) and wb.parsed is not None and wb.parsed.blob is not None:
+            _unpack(wb.parsed, spool)
         name = shown_name(path, bases)
         if progress:
             progress(name)
@@ -169,6 +176,31 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out
+
+
+# identity keys only parsing reads (the form, its unit and period are FormData's own fields)
+PARSED_AWAY = frozenset({"tool", "role", "scheme_id", "scheme_version", "template_version", "sheet", "seed", "drawn",
+                         "unit_name", "form_id", "unit_code", "period"})
+
+
+class Parsed:
+    """What is kept of a workbook parsed where it was read: the parsed form and the file's path (a county's
+    workbooks are many: no grids, no identity record)."""
+
+    __slots__ = ("path", "parsed")
+    sheets: dict = {}  # no grids (shared, never changed)
+
+    def __init__(self, path: str, parsed):
+        self.path, self.parsed = path, parsed
+
+
+def _unpack(parsed, spool: Spool | None) -> None:
+    """A form's rows sent back pickled: into the spool as they are (read back when first used), or read now."""
+    if spool is not None:
+        parsed.rows, parsed.tally = spooled_rows(spool, parsed.blob)
+    else:
+        parsed.rows, parsed.tally = pickle.loads(parsed.blob)
+    parsed.blob = None
 
 
 def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], path: Path, name: str, zone: str,
@@ -219,9 +251,15 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
         report.add(issue("file-unknown", file=name))
         out.files.append(InputFile(name, wb.sha256, status="已跳过"))
         return
-    out.workbooks[name] = wb
+    if wb.parsed is not None:
+        # parsed where it was read: only the parsed form is kept (and where the file is, to read it again if the
+        # setup turns out to be another), and of the identity record what checking reads after parsing
+        out.workbooks[name] = Parsed(str(wb.path), wb.parsed)  # type: ignore[assignment]
+        fd.meta = {k: v for k, v in fd.meta.items() if k not in PARSED_AWAY}
+    else:
+        out.workbooks[name] = wb
     out.forms.append(fd)
-    out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
+    out.files.append(InputFile(name, wb.sha256, form_id, fd.unit or "", fd.period))
 
 
 # ------------------------------------------------------------------ tables the office made itself

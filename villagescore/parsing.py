@@ -12,6 +12,7 @@ File I/O through ``villagescore.io``; never imports typer or rich.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from villagescore.core.normalize import clean_text, is_blank, normalize, squash
 from villagescore.core.tables import HEADER_SCAN, column_letter, find_header, parse_table
 from villagescore.io.reader import Workbook, file_issues, sheet_issues
 from villagescore.io.setup_reader import with_unit
+from villagescore.io.spool import pickled
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedForm:
     """What checking needs of a form's workbook once it is parsed (no grids)."""
 
@@ -36,6 +38,9 @@ class ParsedForm:
     issues: list[Issue] = field(default_factory=list)  # cells, the sheet, the draw, identities, in that order
     file_issues: list[Issue] = field(default_factory=list)  # macros and hidden sheets of the file
     empty: bool = False  # nobody has typed into it yet (a register: nor declared 本期无…): counts for nobody
+    # rows and tally pickled where they were parsed (``FormParser.pickle_rows``), for the reading process to put in
+    # its spool as they are (``collect``); ``rows`` and ``tally`` are empty meanwhile
+    blob: bytes | None = None
 
 
 def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
@@ -352,8 +357,8 @@ def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
     except KeyError:
         return None
     sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
-    return FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet, wb.sha256, [],
-                    dict(ident))
+    meta = {sys.intern(k): sys.intern(v) for k, v in ident.items()}  # a county's forms share their keys and words
+    return FormData(form_id, meta.get("unit_code") or None, meta.get("period", ""), name, sheet, wb.sha256, [], meta)
 
 
 @dataclass
@@ -368,6 +373,7 @@ class FormParser:
     scheme: Scheme
     setup: Setup
     bases: list[Path]  # the folders file names are shown from (``collect._display_bases``)
+    pickle_rows: bool = False  # send the rows back pickled (``ParsedForm.blob``): the reader spools them unread
 
     def name(self, path: Path) -> str:
         return shown_name(path, self.bases)
@@ -383,6 +389,8 @@ class FormParser:
                 return wb
         parsed = parse_form(self.scheme, self.setup, fd, wb)
         parsed.file_issues = file_issues(wb, fd.file, {parsed.sheet}, fd.unit or "")
+        if self.pickle_rows:
+            parsed.blob, parsed.rows, parsed.tally = pickled(parsed.rows, parsed.tally), [], []
         return replace(wb, sheets={}, parsed=parsed)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import villagescore
 from villagescore.core import layout
@@ -36,6 +36,7 @@ from villagescore.core.scoring import Source, UnitInputs, UnitScore, combine_per
 from villagescore.core.votes import count_votes
 from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook
 from villagescore.io.setup_reader import Read, read_setup
+from villagescore.io.spool import Ballots, Spool
 from villagescore.parsing import FormParser, form_members, parse_form
 from villagescore.collect import Collected, collect, identify_foreign, resolve_foreign
 from villagescore.core.lists import make_lists, tracked_items
@@ -222,7 +223,11 @@ class _Checked:
     scores: dict[str, dict[str, UnitScore]] = field(default_factory=lambda: defaultdict(dict))  # period → unit →
     vetoes: dict[str, list[str]] = field(default_factory=dict)
     entered: dict[str, dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
-    ballots: list = field(default_factory=list)  # vote ballots as read (score ballots come with the scores)
+    # the ballot lines for 测评明细, kept in the run's spool (validate keeps none): score ballots as each unit is
+    # scored, vote ballots as each form is counted (they follow the score ballots)
+    lines: Any = field(default_factory=list)
+    ballots: Any = field(default_factory=list)
+    balloted: set[str] = field(default_factory=set)  # units with ballot lines
     # (period, unit code or, for a township form, its township's folder index or "", form) → files
     used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
@@ -371,6 +376,7 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
                      tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
     report.extend(vc.issues)
     chk.ballots.extend(vc.ballots)
+    chk.balloted.update(b.unit for b in vc.ballots)
     sheet = fd.sheet if vc.how != "测评结果汇总" else layout.VOTE_TALLY_SHEET
     counted = {"发放": issued if issued is not None else "—", "收回": vc.returned, "有效票": vc.valid} \
         if vc.how == "逐票录入" else {"人工统计": "测评结果汇总"}
@@ -431,12 +437,18 @@ def _county(scheme: Scheme, folders: list[Path], col: Collected,
 
 
 def _unparse(col: Collected, report: Report) -> None:
-    """Read again the workbooks a reading worker parsed with a setup that is not the one used."""
+    """Read again the workbooks a reading worker parsed with a setup that is not the one used (their forms get back
+    the identity record parsing reads)."""
+    forms: dict[str, list[FormData]] = defaultdict(list)
+    for fd in col.forms:
+        forms[fd.file].append(fd)
     for name, wb in list(col.workbooks.items()):
         if wb.parsed is None:
             continue
         try:
-            col.workbooks[name] = read_workbook(wb.path)
+            col.workbooks[name] = again = read_workbook(Path(wb.path))
+            for fd in forms[name]:
+                fd.meta = {**(again.identity or {}), **fd.meta}
         except FileRefused as exc:  # changed on disk since it was read
             report.add(exc.issue(name))
             col.forms = [fd for fd in col.forms if fd.file != name]
@@ -475,10 +487,15 @@ def _read_setup(scheme: Scheme, folders: list[Path], col: Collected, roster: Pat
 
 def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None, criteria: Path | None,
            progress: Progress | None, exclude: set[Path] | None, every_period: bool = False,
-           listed: Listed | None = None) -> _Checked:
-    """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit."""
+           listed: Listed | None = None, keep_ballots: bool = True) -> _Checked:
+    """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit.
+
+    The forms' rows wait in a spool (``io/spool.py``) until their unit is scored, and are let go then; with
+    ``keep_ballots`` the ballot lines go to the spool as each unit is scored, for 测评明细 (validate keeps none):
+    a county's or a province's rows and ballots are never all in memory."""
     report = Report()
     early: dict[tuple, _Setup] = {}
+    spool = Spool()
 
     def plan(setup_files: Collected, bases: list[Path], books: dict) -> FormParser | None:
         """When the setup folders already decide the setup, forms are parsed where they are read."""
@@ -494,9 +511,9 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
         except FatalInput:
             return None
         early[_setup_inputs(setup_files, roster, criteria)] = known
-        return FormParser(scheme, known.setup, bases)
+        return FormParser(scheme, known.setup, bases, pickle_rows=True)
 
-    col = collect(scheme, folders, report, progress, exclude, plan=plan, listed=listed)
+    col = collect(scheme, folders, report, progress, exclude, plan=plan, listed=listed, spool=spool)
     inputs = _setup_inputs(col, roster, criteria)
     chosen = early.get(inputs)
     if chosen is None:  # the whole folders decide otherwise: forms parsed in workers are parsed again here
@@ -521,6 +538,7 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
     _parse_forms(scheme, setup, col, periods, report)
     settle_surveys(col, report)
     chk = _Checked(report, col, setup, target, periods, unit_zone=unit_zone)
+    chk.lines, chk.ballots = (Ballots(spool), Ballots(spool)) if keep_ballots else (_Dropped(), _Dropped())
     later = {lst.form for lst in scheme.lists if lst.form} | {f.id for f in scheme.forms if f.track is not None}
     for p in periods:
         inputs = _unit_inputs(scheme, setup, col, p, report, chk)
@@ -530,6 +548,10 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
                 if g.entered and ui.rows.get(g.entered.form):
                     chk.entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
             sc = score_unit(scheme, ui)
+            if sc.ballots:
+                chk.lines.extend(sc.ballots)
+                chk.balloted.update(b.unit for b in sc.ballots)
+                sc.ballots = []
             sc.issues = [i for i in sc.issues if i.file != _SILENT]
             sc.details = [replace(d, source="") if d.source.startswith(_SILENT) else d for d in sc.details]
             chk.scores[p][code] = sc
@@ -540,6 +562,13 @@ def _check(scheme: Scheme, folders: list[Path], *, period: str | None, roster: P
             _release(ui, later)
     report.issues = compact(name_units(_dedupe(report.issues), setup))
     return chk
+
+
+class _Dropped:
+    """Ballot lines nobody will read (validate)."""
+
+    def extend(self, lines) -> None:
+        pass
 
 
 def _release(ui: UnitInputs, later: set[str]) -> None:
@@ -567,13 +596,11 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
     per_period: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(dict)
     details: dict[str, list[LeafDetail]] = defaultdict(list)
-    ballots = []
     for p, by_unit in chk.scores.items():
         for code, sc in by_unit.items():
             per_period[code][p] = sc.values
             details[code].extend(sc.details)
-            ballots.extend(sc.ballots)
-    ballots.extend(chk.ballots)
+    ballots = chk.lines.then(chk.ballots)  # score ballots, then vote ballots
     bad_units = report.units_with_errors() | chk.held
     vetoes, entered = chk.vetoes, chk.entered
 
@@ -606,7 +633,7 @@ def compute(scheme: Scheme, folders: list[Path], *, period: str | None = None, r
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
                       scan_note=scan_note,
-                      item_labels=item_labels(scheme, setup, {b.unit for b in ballots}))
+                      item_labels=item_labels(scheme, setup, chk.balloted))
 
 
 def item_labels(scheme: Scheme, setup: Setup, units: set[str]) -> dict[str, dict[str, str]]:
@@ -735,7 +762,7 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     FatalInput like compute when there is no roster or no form at all.
     """
     chk = _check(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                 exclude=exclude, every_period=True, listed=listed)
+                 exclude=exclude, every_period=True, listed=listed, keep_ballots=False)
     report, setup = chk.report, chk.setup
     forms = _needed_forms(scheme)
     multi = len(chk.periods) > 1

@@ -18,7 +18,8 @@ The test fails loudly when a new xlsxwriter changes what these rely on, before a
   xlsxwriter spends most of a large sheet's time per cell (a cell record, then its XML when the row is
   done); a row of numbers, texts and blanks is written here as the very XML xlsxwriter would write for it,
   straight into the sheet's row data (``Worksheet.fh``, ``previous_row``, ``row_info``, ``_write_row``,
-  ``_check_dimensions``, ``_escape_control_characters``, ``_escape_data``; ``Format._get_xf_index``).
+  ``_check_dimensions``, ``_escape_control_characters``, ``_escape_data``; ``Format._get_xf_index``); and the
+  row records xlsxwriter keeps for rows written (``row_info``; ``row_sizes`` where nothing is drawn) let go.
 """
 
 from __future__ import annotations
@@ -166,10 +167,14 @@ class RowSink:
     xlsxwriter's methods) may come before and after, in increasing row order as constant_memory mode wants.
     """
 
-    def __init__(self, ws: Worksheet):
+    def __init__(self, ws: Worksheet, *, drawings: bool = True):
         assert ws.constant_memory and ROW_XML
         self.ws = ws
         self._styles: dict[int, str] = {}
+        # xlsxwriter keeps every row's height twice (``row_info`` to write the row, ``row_sizes`` to place drawings
+        # and comments at close); for a row written, the first is let go, and on a sheet without drawings the second
+        self._sizes = not drawings
+        self._kept = 0  # rows below this let go
 
     @staticmethod
     def usable(ws: Worksheet) -> bool:
@@ -221,6 +226,7 @@ class RowSink:
         ws = self.ws
         if r > ws.previous_row:
             ws._write_single_row(r)
+        self._forget(r)
 
     def row(self, r: int, first: int, last: int, cells: list[str], height: float | None) -> None:
         """Row ``r`` (after ``begin(r)``) holding ``cells`` (XML, columns ``first``..``last`` in order), ``height``
@@ -235,6 +241,16 @@ class RowSink:
         ws.fh.write("".join(cells))
         ws.fh.write("</row>")
         ws.previous_row = r + 1  # nothing of this row is left for xlsxwriter to write
+        self._forget(r + 1)
+
+    def _forget(self, upto: int) -> None:
+        """Let go xlsxwriter's records of the rows before ``upto``, all written."""
+        info, sizes = self.ws.row_info, self.ws.row_sizes if self._sizes else None
+        for k in range(self._kept, upto):
+            info.pop(k, None)
+            if sizes is not None:
+                sizes.pop(k, None)
+        self._kept = max(self._kept, upto)
 
 
 __all__ = ["AVAILABLE", "PACKAGE_REUSE", "SHARED_STRINGS_PART", "package_workbook", "on_package", "add_shared_string",

@@ -58,6 +58,28 @@ class Narrow(str):
     """A text that wraps in its column and never widens it (a unit's criteria above its ballots)."""
 
 
+class Rows:
+    """A table's rows (values, {column: extra format}) made by ``make()`` each time they are read (``Grid.finish``
+    reads them twice), or kept once made when they are few (``KEEP``): a province's tables are not held whole."""
+
+    KEEP = 20_000
+
+    def __init__(self, n: int, make):
+        self.n, self.make = n, make
+        self._kept: list | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        if self._kept is not None:
+            return iter(self._kept)
+        if self.n <= self.KEEP:
+            self._kept = list(self.make())
+            return iter(self._kept)
+        return iter(self.make())
+
+
 @dataclass
 class Entry:
     """A score cell: the number shown (a formula's cached value) and, when traceable, its formula."""
@@ -162,6 +184,7 @@ class Grid:
         self.keys = 0  # columns that name a row: repeated on every page when the sheet splits over pages
         self.plan: page.Plan | None = None
         self.repeat = True  # print the title and header atop every page (图表: no, its blocks start pages)
+        self.drawings = True  # may hold charts or cell comments (placed by row heights when the workbook closes)
         self.line = LINE_HEIGHT * st.size / 10  # line height of the sheet's table text
 
     def _add(self, r: int, entry: tuple) -> None:
@@ -385,7 +408,7 @@ class RowWriter:
         self.cell = g.st.cell
         self.last = -1
         # rows of plain values go to the sheet as XML (xlsx_private.RowSink), the others through xlsxwriter's methods
-        self.sink = RowSink(ws) if RowSink.usable(ws) else None
+        self.sink = RowSink(ws, drawings=g.drawings) if RowSink.usable(ws) else None
         self._fmts: dict | None = None  # the row formats whose cell styles ``_styles`` holds
         self._styles: dict[tuple[int, str], str] = {}
         self._texts: dict[str, tuple[str | None, int]] = {}
@@ -575,6 +598,7 @@ class RowWriter:
         else:
             self.number_(r, c, shown, style)
         if e.note:
+            assert self.g.drawings, f"a cell comment on {self.g.name}, a sheet said to have none"
             self.ws.write_comment(r, c, e.note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
             self.g.log.append(f"{self.g.name}!{xl_rowcol_to_cell(r, c)}：{e.note}")
 

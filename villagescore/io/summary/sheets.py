@@ -20,7 +20,7 @@ from villagescore.io.summary.charts import charts_sheet
 from villagescore.io.summary.common import (
     BAD, BALLOT_TONE, BALLOTS, ERROR_ROW, EVIDENCE, MUTED, PENDING, SCORES, grade_text, grade_tone,
 )
-from villagescore.io.summary.engine import CAP, NARROW, Entry, Grid, Narrow, Styles, text_width
+from villagescore.io.summary.engine import CAP, NARROW, Entry, Grid, Narrow, Rows, Styles, text_width
 from villagescore.io.summary.trace import BallotLayout, Trace
 
 SIGNATURE = "审核人：__________    审定人：__________    日期：____年__月__日"
@@ -107,8 +107,8 @@ def _summary(book, st: Styles, result: RunResult, title: str, trace: Trace) -> N
     header.append("备注")
     g.title(title, len(header))
     g.caps.update({c: 24 for c, h in enumerate(header) if h == "备注" or h.endswith("结果运用")})
-    rows = []
-    for i, u in enumerate(result.units, 1):
+
+    def row(i: int, u: UnitResult) -> tuple[list, dict]:
         rank = u.rank(result.gradings) or (i if u.ok and not result.gradings else None)
         values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type,
                              u.unit.parent_name if people else u.unit.secretary]
@@ -135,7 +135,9 @@ def _summary(book, st: Styles, result: RunResult, title: str, trace: Trace) -> N
         values.append(_remarks(u))
         for c in (0, 1, header.index("类型"), *moved):
             fmts[c]["align"] = "center"
-        rows.append((values, fmts))
+        return values, fmts
+
+    rows = Rows(len(result.units), lambda: (row(i, u) for i, u in enumerate(result.units, 1)))
     funds = max((text_width(line) for values, _ in rows for v in values if isinstance(v, str)
                  for line in v.split("\n") if line.startswith("工作经费")), default=0)
     g.flex.update({c: max(12, funds + 2) if h.endswith("结果运用") else 12 for c, h in enumerate(header)
@@ -157,18 +159,19 @@ def _scores(book, st: Styles, result: RunResult, title: str, trace: Trace) -> No
     header = ["单位代码", "单位名称", *(["期间"] if multi else [])]
     header += [label(n, n) for n in [*result.leaves, *trace.inner]]
     g.title(title, len(header))
-    g.header(header)
-    for u in result.units:
+
+    def row(u: UnitResult, key: str) -> tuple[list, dict]:
         tone = {} if u.ok else ERROR_ROW
-        for key in trace.keys:
-            whole = key not in trace.periods  # a year's row, from its periods
-            values: list[Any] = [u.unit.code, u.unit.name, *([period_label(key)] if multi else [])]
-            values += [trace.leaf(u, key, n) for n in result.leaves]
-            values += [trace.scored(u, key, n) for n in trace.inner]
-            fmts = {c: {**tone, **({"bold": True} if whole else {})} for c in range(len(header))}
-            fmts[0]["align"] = "center"
-            g.record(values, fmts)
-    g.table = (g.head, max(g.row - 1, g.head or 0))  # type: ignore[assignment]
+        whole = key not in trace.periods  # a year's row, from its periods
+        values: list[Any] = [u.unit.code, u.unit.name, *([period_label(key)] if multi else [])]
+        values += [trace.leaf(u, key, n) for n in result.leaves]
+        values += [trace.scored(u, key, n) for n in trace.inner]
+        fmts = {c: {**tone, **({"bold": True} if whole else {})} for c in range(len(header))}
+        fmts[0]["align"] = "center"
+        return values, fmts
+
+    g.table_rows(header, Rows(len(result.units) * len(trace.keys),
+                              lambda: (row(u, key) for u in result.units for key in trace.keys)))
     legend = []
     weights = "＋".join(f"{period_label(p)}×{(w * 100).normalize():f}%" for p, w in trace.weights.items())
     if multi:
@@ -186,21 +189,24 @@ def _scores(book, st: Styles, result: RunResult, title: str, trace: Trace) -> No
 def _evidence(book, st: Styles, result: RunResult, title: str) -> None:
     """得分依据: one row per unit, period and item: the inputs behind the item's score and the file they came from."""
     g = Grid(book, st, EVIDENCE)
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     label = result.node_labels.get
     header = ["单位代码", "单位名称", "期间", "项目", "得分", "依据", "来源"]
     g.title(title, len(header))
     order = {n: i for i, n in enumerate(result.leaves)}
-    rows = []
-    for u in result.units:
+
+    def rows_of(u: UnitResult):
         tone = {} if u.ok else ERROR_ROW
         details = sorted(u.details, key=lambda d: (d.period, order.get(d.node, len(order))))
         for d in details:
             text = "；".join(f"{k}={_plain(v, result.places)}" for k, v in d.inputs.items()) or "—"
             value = None if d.value is None else Entry(d.value, places=result.places)
-            rows.append(([u.unit.code, u.unit.name, period_label(d.period), label(d.node, d.node), value, text,
-                          d.source], {0: {"align": "center", **tone}, **{c: tone for c in range(1, 7)}}))
-    if not rows:
-        rows.append((["无", *[""] * (len(header) - 1)], {}))
+            yield ([u.unit.code, u.unit.name, period_label(d.period), label(d.node, d.node), value, text,
+                    d.source], {0: {"align": "center", **tone}, **{c: tone for c in range(1, 7)}})
+
+    n = sum(len(u.details) for u in result.units)
+    rows = Rows(n, lambda: (r for u in result.units for r in rows_of(u))) if n else \
+        [(["无", *[""] * (len(header) - 1)], {})]
     g.caps.update({3: 20, 5: 44, 6: 44})
     g.flex.update({5: 24, 6: NARROW})
     g.table_rows(header, rows)
@@ -209,6 +215,7 @@ def _evidence(book, st: Styles, result: RunResult, title: str) -> None:
 
 def _quota(book, st: Styles, result: RunResult, title: str) -> None:
     g = Grid(book, st, "等次配额")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     labels = dict(result.gradings)
     header = ["等次类别", "规则", "等次", "参评单位数", "允许/要求", "实际", "待党委研究占用", "说明"]
     g.title(title, len(header))
@@ -222,6 +229,7 @@ def _quota(book, st: Styles, result: RunResult, title: str) -> None:
 def _lists(book, st: Styles, result: RunResult, title: str) -> None:
     """The scheme's lists (e.g. 约谈名单 with open rectification items), one table after another."""
     g = Grid(book, st, "名单")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     width = max((4 + len(lst.columns) for lst in result.lists), default=4)
     g.title(title, width)
     for lst in result.lists:
@@ -244,6 +252,7 @@ def _lists(book, st: Styles, result: RunResult, title: str) -> None:
 def _items(book, st: Styles, result: RunResult, title: str) -> None:
     """This period's tracked items (问题整改清单) with repeats flagged, then last period's open items not listed again."""
     g = Grid(book, st, "整改事项")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     names = {u.code: u.unit.full_name for u in result.units}
     header = ["单位代码", "单位名称", "期间", "存在问题", "整改措施", "责任人", "整改时限", "整改情况", "往期已列入"]
     g.title(title, len(header))
@@ -260,11 +269,11 @@ def _items(book, st: Styles, result: RunResult, title: str) -> None:
     g.finish()
 
 
-def _ballots(book, st: Styles, result: RunResult, title: str) -> None:
+def _ballots(book, st: Styles, result: RunResult, title: str, lay: BallotLayout) -> None:
     """One row per ballot from row 3, in ``result.ballots`` order; 合计 and 状态 after the items (``Trace._mean``);
     a unit's own criteria in a row above its ballots (``BallotLayout``)."""
     g = Grid(book, st, BALLOTS)
-    lay = BallotLayout(result)
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     keys = lay.keys
     votes = ["投票"] if lay.votes else []  # vote ballots: one text per ballot
     header = ["单位代码", "期间", "票号", *votes, *lay.names, "合计", "状态", "文件", "工作表", "行"]
@@ -276,20 +285,24 @@ def _ballots(book, st: Styles, result: RunResult, title: str) -> None:
     g.flex[status_col + 1] = NARROW
     names = {u.code: u.unit.name for u in result.units}
     tone = {"bg_color": "#F2F2F2", "valign": "top"}
-    named = {r: ([Narrow(code), Narrow(f"{names.get(code, code)}考核细则"), None, *([None] if votes else []),
-                  *[Narrow(lay.labels[code].get(k, "")) for k in keys], *[None] * 5],
-                 {c: dict(tone) for c in range(len(header))}) for r, code in lay.named.items()}
-    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col, named))
+    fmts = {c: dict(tone) for c in range(len(header))}  # every row naming criteria: the same formats
+
+    def named(code: str) -> tuple[list, dict]:
+        return ([Narrow(code), Narrow(f"{names.get(code, code)}考核细则"), None, *([None] if votes else []),
+                 *[Narrow(lay.labels[code].get(k, "")) for k in keys], *[None] * 5], fmts)
+
+    g.table_rows(header, _BallotRows(result.ballots, keys, bool(votes), status_col, lay.named, named))
     g.finish(freeze_cols=3)
 
 
 class _BallotRows:
     """The rows of 测评明细, made again each time they are read: a county's ballots are not held twice.
-    ``named``: sheet row → the row naming the criteria of the unit below (values, formats)."""
+    ``named``: sheet row → the unit whose criteria the row names (``row(unit)`` makes it)."""
 
-    def __init__(self, ballots: list, keys: list[str], votes: bool, status_col: int, named: dict | None = None):
+    def __init__(self, ballots, keys: list[str], votes: bool, status_col: int, named: dict[int, str] | None = None,
+                 row=None):
         self.ballots, self.keys, self.votes, self.status_col = ballots, keys, votes, status_col
-        self.named = named or {}
+        self.named, self.row = named or {}, row
         self.fmts: dict[str, dict[int, dict]] = {}  # by status: the same format dicts for every ballot
         self.periods: dict[str, str] = {}
 
@@ -301,7 +314,7 @@ class _BallotRows:
         r = 2
         for b in self.ballots:
             if r in named:
-                yield named[r]
+                yield self.row(named[r])
                 r += 1
             r += 1
             period = periods.get(b.period)
@@ -319,6 +332,7 @@ class _BallotRows:
 
 def _issues(book, st: Styles, report: Report, title: str, names: dict[str, str] | None = None) -> None:
     g = Grid(book, st, "问题清单")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     header = ["序号", "级别", "单位", "文件", "工作表", "单元格", "问题", "改正方法", "代码"]  # the code last
     g.title(title, len(header))
     names = names or {}
@@ -340,6 +354,7 @@ def _issues(book, st: Styles, report: Report, title: str, names: dict[str, str] 
 
 def _about(book, st: Styles, result: RunResult, title: str, trace: Trace) -> None:
     g = Grid(book, st, "说明")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     header = ["文件", "SHA-256", "表格", "单位", "期间", "状态"]
     g.title(title, len(header))
     names = {u.unit.code: u.unit.name for u in result.units}
@@ -372,13 +387,13 @@ def _about(book, st: Styles, result: RunResult, title: str, trace: Trace) -> Non
     g.row += 1
     g.merged(g.row, 0, g.ncols - 1, "读取的文件", st(bold=True, font_size=12))
     g.row += 1
-    rows = []
-    for f in result.files:
+    def file_row(f) -> tuple[list, dict]:
         unit = f"{f.unit} {names[f.unit]}" if f.unit in names else f.unit
         tone = {} if f.status == "已读取" else BAD if f.status == "有错误" else MUTED
-        rows.append(([f.path, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit,
-                      period_label(f.period) if f.period else "", f.status],
-                     {5: {"align": "center", **tone}}))
+        return ([f.path, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit,
+                 period_label(f.period) if f.period else "", f.status], {5: {"align": "center", **tone}})
+
+    rows = Rows(len(result.files), lambda: map(file_row, result.files))
     files_head = g.table_rows(header, rows, autofilter=False)
     g.titles = (files_head, files_head)  # pages after the first continue the file list under its header
     g.caps[1] = 66  # a whole hash on one line, easy to compare; on two where the page is too narrow
@@ -396,6 +411,7 @@ def _date_text(when: str) -> str:
 
 def _public(book, st: Styles, result: RunResult, title: str) -> None:
     g = Grid(book, st, "公示")
+    g.drawings = False  # no chart, no cell comment: row heights need not be kept
     label = result.node_labels.get
     root = result.display[-1] if result.display else ""
     extra = _annual_periods(result)
@@ -431,7 +447,8 @@ def _public(book, st: Styles, result: RunResult, title: str) -> None:
 def write_summary(book, result: RunResult) -> None:
     """Every sheet of the summary (汇总 … 说明), in the workbook's order."""
     head = f"{result.scheme_name} {period_label(result.period)}"
-    st, trace = Styles(book, result.places), Trace(result)
+    layout = BallotLayout(result)  # one pass over the ballots, for the formulas and for 测评明细
+    st, trace = Styles(book, result.places), Trace(result, layout)
     _summary(book, st, result, f"{head} 考评结果汇总", trace)
     charts_sheet(book, st, result, f"{head} 图表")
     _scores(book, st, result, f"{head} 分项得分", trace)
@@ -441,7 +458,7 @@ def write_summary(book, result: RunResult) -> None:
         _lists(book, st, result, f"{head} 名单")
     if result.items or result.carried:
         _items(book, st, result, f"{head} 整改事项")
-    _ballots(book, st, result, f"{head} 测评明细")
+    _ballots(book, st, result, f"{head} 测评明细", layout)
     _issues(book, st, result.report, f"{head} 问题清单", {u.unit.code: u.unit.name for u in result.units})
     _about(book, st, result, f"{head} 说明", trace)
 

@@ -19,6 +19,8 @@ from villagescore.core.records import LeafDetail, RunResult, UnitResult
 from villagescore.io.summary.common import BALLOTS, SCORES
 from villagescore.io.summary.engine import Entry
 
+# cells whose formula is remembered (a sheet's two readings, 汇总 and 分项得分 ask for the same): a province's are not
+CACHED = 200_000
 LEAF_PLACES = 10  # 分项得分 keeps leaf values to 10 decimals: formulas over them round like the exact arithmetic
 MARGIN = Fraction(1, 10**9)  # closer than this to a rounding boundary, binary arithmetic may round the other way
 
@@ -51,10 +53,6 @@ def _risk(model: Fraction, cached: Decimal, places: int) -> str:
     return ""
 
 
-def ballot_keys(result: RunResult) -> list[str]:
-    return sorted({k for b in result.ballots for k in b.scores}, key=criterion_order)
-
-
 class Trace:
     """The formulas of 汇总 and 分项得分, over leaf values kept in 分项得分 (one row per unit and period).
 
@@ -67,7 +65,7 @@ class Trace:
     is written, with a comment saying why. Without the weights every cell is a rounded value.
     """
 
-    def __init__(self, result: RunResult):
+    def __init__(self, result: RunResult, layout: BallotLayout | None = None):
         self.result, self.places = result, result.places
         self.tree = node_tree(result) if rounding(result) == "end" else {}
         self.on = bool(self.tree)
@@ -85,11 +83,8 @@ class Trace:
         self._leaves: dict[tuple[str, str, str], Entry | None] = {}
         self._exprs: dict[tuple[str, str, str, str], tuple[str, Fraction] | None] = {}
         # 测评明细: 单位代码, 期间, 票号, [投票], items…, 合计, 状态
-        self.total_col = 3 + any(b.votes for b in result.ballots) + len(ballot_keys(result))
-        self.sheet_rows = BallotLayout(result).rows  # ballot i → its row in 测评明细
-        self._ballots: dict[tuple[str, str], list[int]] = {}
-        for i, b in enumerate(result.ballots):
-            self._ballots.setdefault((b.unit, b.period), []).append(i)
+        self.layout = layout if layout is not None else BallotLayout(result)
+        self.total_col = 3 + self.layout.votes + len(self.layout.keys)
 
     def ref(self, u: UnitResult, key: str, node: str, sheet: str = "") -> str:
         cell = xl_rowcol_to_cell(self.row[(u.code, key)], self.col[node])
@@ -102,6 +97,8 @@ class Trace:
     def leaf(self, u: UnitResult, key: str, leaf: str) -> Entry | None:
         k = (u.code, key, leaf)
         if k not in self._leaves:
+            if len(self._leaves) >= CACHED:
+                self._leaves.clear()
             self._leaves[k] = self._leaf(u, key, leaf)
         return self._leaves[k]
 
@@ -130,17 +127,13 @@ class Trace:
 
     def _mean(self, code: str, d: LeafDetail) -> Entry | None:
         """AVERAGEIFS over the unit's ballots from the leaf's file in 测评明细, when contiguous and exactly its value."""
-        ballots = self.result.ballots
-        rows = [i for i in self._ballots.get((code, d.period), [])
-                if f"{ballots[i].file} / {ballots[i].sheet}" == d.source]
-        if not rows or rows != list(range(rows[0], rows[-1] + 1)):
+        g = self.layout.groups.get((code, d.period, d.source))
+        if g is None or not g[4]:  # its ballots not in one run
             return None
-        first, last = self.sheet_rows[rows[0]], self.sheet_rows[rows[-1]]
-        if last - first != len(rows) - 1:  # a row of item names between them
+        first, last = g[2], g[3]
+        if last - first != g[1] - g[0]:  # a row of item names between them
             return None
-        totals = [exact(round_half_up(ballots[i].total, self.places)) for i in rows
-                  if ballots[i].status == "有效" and ballots[i].total is not None]
-        if not totals or sum(totals, Fraction(0)) / len(totals) != d.value:
+        if not g[6] or exact(g[5]) / g[6] != d.value:
             return None
 
         def span(col: int) -> str:
@@ -165,6 +158,8 @@ class Trace:
     def _expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
         k = (u.code, key, node, sheet)  # an inner node's subtree is asked for again by every node above it
         if k not in self._exprs:
+            if len(self._exprs) >= CACHED:
+                self._exprs.clear()
             self._exprs[k] = self._build_expr(u, key, node, sheet)
         return self._exprs[k]
 
@@ -207,28 +202,50 @@ class BallotLayout:
 
     Items every unit names alike (a fixed ballot: 评分) head their columns. Where each unit has its own
     criteria (系统 A: ten per village), the columns are headed 细则1 … and each unit's ballots follow a
-    row naming its own criteria; the ballot rows of one unit stay together (``Trace._mean``)."""
+    row naming its own criteria; the ballot rows of one unit stay together (``Trace._mean``).
+
+    One pass over the ballots (a province's are read back from the run's spool, ``io/spool.Ballots``, which
+    also knows the items, the units and whether any ballot is a vote without a pass of its own) gives the rows
+    naming criteria and, per unit, period and file, where its ballots are and the sum of their valid totals."""
 
     def __init__(self, result: RunResult):
-        self.keys = ballot_keys(result)
-        self.votes = any(b.votes for b in result.ballots)
+        ballots = result.ballots
+        about = getattr(ballots, "about", None)
+        if about is not None:
+            found, self.votes, used = about()
+        else:
+            found, self.votes, used = set(), False, {}
+            for b in ballots:
+                found.update(b.scores)
+                self.votes = self.votes or bool(b.votes)
+                used.setdefault(b.unit, None)
+        self.keys = sorted(found, key=criterion_order)
         labels = result.item_labels
-        used = list(dict.fromkeys(b.unit for b in result.ballots))
         named = [labels[u] for u in used if u in labels]
         shared = {k: named[0].get(k) for k in self.keys} if named else {}
         self.own = bool(named) and any(any(n.get(k) != shared[k] for k in self.keys) for n in named)
         self.names = [shared[k] if shared.get(k) and not self.own else f"细则{n}" if n < 10**6 else k
                       for n, k in map(criterion_order, self.keys)]
         self.labels = labels if self.own else {}
-        self.rows: list[int] = []  # ballot i → its sheet row
         self.named: dict[int, str] = {}  # sheet row → the unit whose criteria it names
+        # (unit, period, "file / sheet") → [first ballot, last ballot, first row, last row, one run, valid total, valid]
+        self.groups: dict[tuple[str, str, str], list] = {}
+        places, groups = result.places, self.groups
         r, last = 2, None
-        for b in result.ballots:
+        for i, b in enumerate(ballots):
             if b.unit != last and b.unit in self.labels:
                 self.named[r] = b.unit
                 r += 1
             last = b.unit
-            self.rows.append(r)
+            key = (b.unit, b.period, f"{b.file} / {b.sheet}")
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = [i, i, r, r, True, Decimal(0), 0]
+            else:
+                if g[1] != i - 1:
+                    g[4] = False  # another unit's or file's ballot between them
+                g[1], g[3] = i, r
+            if b.status == "有效" and b.total is not None:
+                g[5] += round_half_up(b.total, places)
+                g[6] += 1
             r += 1
-
-
