@@ -391,6 +391,8 @@ class FormParser:
         parsed.file_issues = file_issues(wb, fd.file, {parsed.sheet}, fd.unit or "")
         if self.pickle_rows:
             parsed.blob, parsed.rows, parsed.tally = pickled(parsed.rows, parsed.tally), [], []
+            # most forms have no issue: the empty tuple is one object for all of them where they arrive
+            parsed.issues, parsed.file_issues = parsed.issues or (), parsed.file_issues or ()  # type: ignore
         return replace(wb, sheets={}, parsed=parsed)
 
 
