@@ -31,7 +31,7 @@ def test_xlsxwriter_is_within_the_pinned_range():
 def test_every_private_name_is_there():
     missing = [name for name, there in xp.AVAILABLE.items() if not there]
     assert not missing, f"xlsxwriter {xlsxwriter.__version__} lacks {missing}: see io/xlsx_private.py"
-    assert xp.PACKAGE_REUSE
+    assert xp.SHARED_STRINGS and xp.ROW_XML
     wb = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
     assert hasattr(wb, "str_table") and wb.str_table.count == 0
 
@@ -41,39 +41,17 @@ def _members(data: bytes) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def _fill(wb: xlsxwriter.Workbook, texts: tuple[str, str]) -> None:
+@pytest.mark.parametrize("texts", [("甲", "固定", "乙"), ("丙村", "固定", "丙村"), ("<&>", " 空格 ", "\x01控制", "_x0041_")])
+def test_shared_strings_made_as_a_workbook_writes_them(texts):
+    """The shared strings of a workbook whose cells hold ``texts`` in order, and the table's count of them."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, **TEXT_OPTIONS})
     ws = wb.add_worksheet("表")
-    bold = wb.add_format({"bold": True})
-    ws.write_string(0, 0, texts[0], bold)
-    ws.write_string(1, 0, "固定")
-    ws.write_string(2, 1, texts[1])
-    ws.set_row(1, 30)
-
-
-def test_a_package_handed_over_and_written_again_with_other_strings():
-    """The parts a full write hands over, written again with another workbook's strings, make that workbook."""
-    opts = {"in_memory": True, **TEXT_OPTIONS}
-    kept = []
-    first = io.BytesIO()
-    wb = xp.package_workbook(first, opts)
-    _fill(wb, ("甲", "乙"))
-    xp.on_package(wb, kept.append)
+    for r, text in enumerate(texts):
+        ws.write_string(r, 0, text)
+    assert xp.shared_string_count(wb) == len(texts)
     wb.close()
-    assert len(kept) == 1 and dict((n, d) for n, _, d in kept[0])[xp.SHARED_STRINGS_PART] is None
-    assert {n for n, _, _ in kept[0]} == set(_members(first.getvalue()))
-
-    plain = io.BytesIO()
-    wb = xlsxwriter.Workbook(plain, opts)
-    _fill(wb, ("丙村", "丁"))
-    assert xp.shared_string_count(wb) == 3
-    wb.close()
-
-    reused = io.BytesIO()
-    wb = xp.package_workbook(reused, opts, kept[0])
-    for text in ("丙村", "固定", "丁"):  # as the cells would put them, in order
-        xp.add_shared_string(wb, text)
-    wb.close()
-    assert reused.getvalue() == plain.getvalue()
+    assert xp.shared_strings_xml(texts).encode("utf-8") == _members(buf.getvalue())[xp.SHARED_STRINGS_PART]
 
 
 def _sheet_xml(constant_memory: bool, write) -> bytes:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import struct
 import zipfile
 from datetime import datetime
 from typing import Any, Callable
 
+import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -87,29 +89,88 @@ class Sheet:
         return lambda *args, **kwargs: log.append((n, name, args, kwargs or None))
 
 class PackageCache:
-    """Packages already written, by the calls that made them (``Book._key``): every part but the shared strings,
-    as xlsxwriter wrote it; at most ``limit`` (the oldest go first; 0 keeps none). One per run of the forms
+    """Packages already written, by the calls that made them (``Book._key``): the zip xlsxwriter wrote, in pieces
+    (``_Zip``); at most ``limit`` (the oldest go first; 0 keeps none). One per run of the forms
     (``forms.write_period_forms``): worker processes start with the packages the run knew when they started."""
 
     def __init__(self, limit: int = 64):
         self.limit = limit
-        self._parts: dict[bytes, xp.Parts] = {}
+        self._zips: dict[bytes, _Zip] = {}
 
     def __len__(self) -> int:
-        return len(self._parts)
+        return len(self._zips)
 
     def __contains__(self, key: bytes | None) -> bool:
-        return key is not None and key in self._parts
+        return key is not None and key in self._zips
 
-    def get(self, key: bytes | None) -> xp.Parts | None:
-        return None if key is None else self._parts.get(key)
+    def get(self, key: bytes | None) -> "_Zip | None":
+        return None if key is None else self._zips.get(key)
 
-    def keep(self, key: bytes, parts: xp.Parts) -> None:
+    def keep(self, key: bytes, data: bytes) -> None:
+        """Remember ``data``, a workbook as xlsxwriter writes it, as the package of the calls ``key``."""
         if self.limit <= 0:
             return
-        while len(self._parts) >= self.limit:
-            del self._parts[next(iter(self._parts))]
-        self._parts[key] = parts
+        try:
+            pieces = _Zip(data)
+        except (ValueError, zipfile.BadZipFile, struct.error):
+            return
+        while len(self._zips) >= self.limit:
+            del self._zips[next(iter(self._zips))]
+        self._zips[key] = pieces
+
+
+class _Zip:
+    """A package's zip in pieces: each member's local record (header and compressed bytes) as zipfile wrote it and
+    its central directory record, so that a workbook of the same package but other cell strings is these pieces
+    with a new shared-strings member, written by zipfile as xlsxwriter has it write every member, and the
+    central directory's offsets moved (the zip format: local records, central records, end record)."""
+
+    __slots__ = ("local", "central", "strings")
+    _END = struct.Struct("<4s4H2LH")  # zipfile's end-of-central-directory record
+
+    def __init__(self, data: bytes):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+        sig, _, _, _, count, size, start, comment = self._END.unpack_from(data, len(data) - self._END.size)
+        if sig != b"PK\x05\x06" or comment or count != len(infos) or start + size + self._END.size != len(data):
+            raise ValueError("not a plain zip as zipfile writes it")
+        bounds = [i.header_offset for i in infos] + [start]
+        self.local = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+        self.central, pos = [], start
+        for _ in infos:
+            n, m, k = struct.unpack_from("<3H", data, pos + 28)  # name, extra and comment lengths
+            self.central.append(data[pos:pos + 46 + n + m + k])
+            pos += 46 + n + m + k
+        names = [i.filename for i in infos]
+        self.strings = names.index(_SST_PART) if _SST_PART in names else None
+
+    def with_strings(self, xml: str) -> bytes:
+        """The package with ``xml`` as its shared strings."""
+        local, central = list(self.local), list(self.central)
+        if self.strings is not None:
+            new = _Zip(_zip_of(_SST_PART, xml.encode("utf-8")))
+            local[self.strings], central[self.strings] = new.local[0], new.central[0]
+        out, records = bytearray(), []
+        for piece, record in zip(local, central):
+            record = bytearray(record)
+            struct.pack_into("<L", record, 42, len(out))  # where its local record starts
+            records.append(record)
+            out += piece
+        start = len(out)
+        for record in records:
+            out += record
+        out += self._END.pack(b"PK\x05\x06", 0, 0, len(records), len(records), len(out) - start, start, 0)
+        return bytes(out)
+
+
+def _zip_of(name: str, data: bytes) -> bytes:
+    """A zip of one member written as xlsxwriter writes each member of a workbook built in memory."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(info, data)
+    return buf.getvalue()
 
 
 class Book:
@@ -121,7 +182,7 @@ class Book:
 
     def __init__(self, title: str, base: dict[str, Any] | None = None, cache: PackageCache | None = None):
         self.base = dict(base or {})
-        self.cache = cache if cache is not None and cache.limit > 0 and xp.PACKAGE_REUSE else None
+        self.cache = cache if cache is not None and cache.limit > 0 and xp.SHARED_STRINGS else None
         self._log: list[tuple[int, str, tuple, dict | None]] = [
             (-1, "set_properties", ({"title": title, "author": "", "company": "", "manager": "",
                                      "created": datetime(2000, 1, 1)},), None)]
@@ -190,16 +251,14 @@ class Book:
         """The workbook's bytes; with ``keep`` False its package is not remembered for later workbooks."""
         cache = self.cache
         key = self._key() if cache is not None else None
-        parts = cache.get(key) if cache is not None else None
+        known = cache.get(key) if cache is not None else None
+        if known is not None:
+            # A known package: its shared strings as xlsxwriter makes them of the cell strings the calls give (each
+            # call one reference, in order; checked when the package was first written), the other members as they
+            # were written then.
+            return known.with_strings(xp.shared_strings_xml(self._texts))
         buf = io.BytesIO()
-        wb = xp.package_workbook(buf, _WORKBOOK_OPTIONS, parts)
-        if parts is not None:
-            # A known package: xlsxwriter's shared-string table gets the cell strings as the calls would have
-            # given them (each call one reference, in order; checked when the package was first written).
-            for text in self._texts:
-                xp.add_shared_string(wb, text)
-            wb.close()
-            return buf.getvalue()
+        wb = xlsxwriter.Workbook(buf, _WORKBOOK_OPTIONS)
         sheets: list[Worksheet] = []
         formats: list[Format] = []
         texts = iter(self._texts)
@@ -223,11 +282,12 @@ class Book:
                     continue
                 args = (*args[:pos], text, *args[pos:])
             getattr(sheets[n], name)(*args, **(kwargs or {}))
-        if cache is not None and keep and key is not None and xp.shared_string_count(wb) == len(self._texts):
-            # remembered: every cell string went into the table, once per call
-            xp.on_package(wb, lambda parts: cache.keep(key, parts))  # type: ignore[arg-type]
+        counted = xp.shared_string_count(wb) if cache is not None else -1
         wb.close()
-        return buf.getvalue()
+        data = buf.getvalue()
+        if cache is not None and keep and key is not None and counted == len(self._texts):
+            cache.keep(key, data)  # remembered: every cell string went into the table, once per call
+        return data
 
     def parts_of(self, data: bytes) -> None:
         """Remember ``data``, this book's workbook as xlsxwriter writes it (e.g. the ballots repeated by
@@ -236,13 +296,12 @@ class Book:
         if key is None or self.cache is None:
             return
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = z.namelist()
-            if not all(n.endswith((".xml", ".rels")) for n in names) or _SST_PART not in names:
+            if _SST_PART not in z.namelist():
                 return
             count = _SST_COUNT.search(z.read(_SST_PART).decode("utf-8"))
             if count is None or int(count.group(2)) != len(self._texts):
                 return
-            self.cache.keep(key, tuple((n, False, None if n == _SST_PART else z.read(n).decode("utf-8")) for n in names))
+        self.cache.keep(key, data)
 
 
 _SHEET_XML = "xl/worksheets/sheet1.xml"

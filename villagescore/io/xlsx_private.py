@@ -4,12 +4,12 @@ All of it is xlsxwriter's (pinned ``>=3.1,<4`` in pyproject.toml), and all of it
 public way to the same bytes, which the code takes whenever ``AVAILABLE`` says the private one is not there.
 The test fails loudly when a new xlsxwriter changes what these rely on, before anyone notices a slow run.
 
-* Package reuse (``io/replay.py``, the blank forms): a form's workbooks for different units differ only in
-  their strings. ``package_workbook`` returns a Workbook whose packager (``Workbook._get_packager``,
-  ``Packager._create_package``, ``Packager.filenames``, ``Packager._write_shared_strings_file``) either hands
-  over every part it wrote, or writes the parts of an equal package given to it and only the shared strings
-  anew; ``add_shared_string`` and ``shared_string_count`` reach the shared-string table (``Workbook.str_table``,
-  ``SharedStringTable._get_shared_string_index`` and ``count``).
+* Shared strings of a known package (``io/replay.py``, the blank forms): a form's workbooks for different units
+  differ only in their strings; once one is written, the next is the same zip but for its shared-strings part,
+  which ``shared_strings_xml`` makes with xlsxwriter's own writer (``SharedStringTable``,
+  ``_get_shared_string_index``, ``_sort_string_data``; ``SharedStrings``, ``_set_xml_writer``,
+  ``_assemble_xml_file``); ``shared_string_count`` reads the table's count of a workbook written
+  (``Workbook.str_table``).
 * Direct cell writes (``io/summary/engine.py``): ``cell_writer`` gives ``Worksheet._write_string`` and its
   kin, the methods behind ``write_string`` … without the A1-notation wrapper (the same code, one call less
   per cell); ``flush_rows`` hands a sheet's last row over in constant_memory mode
@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.packager import Packager
-from xlsxwriter.sharedstrings import SharedStringTable
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
 from villagescore.io.cells import write_text
 
 SHARED_STRINGS_PART = "xl/sharedStrings.xml"
-# (part name, binary, its bytes or text; None for the shared strings, written anew each time)
-Parts = tuple[tuple[str, bool, "str | bytes | None"], ...]
 
 _CELL_METHODS = ("write_string", "write_number", "write_blank", "write_formula")
 _ROW_METHODS = ("_write_row", "_check_dimensions", "_escape_control_characters", "_escape_data")
@@ -47,12 +44,10 @@ _ROW_METHODS = ("_write_row", "_check_dimensions", "_escape_control_characters",
 def _available() -> dict[str, bool]:
     """Each private name this module relies on, and whether this xlsxwriter has it."""
     return {
-        "Packager._create_package": hasattr(Packager, "_create_package"),
-        "Packager.filenames": hasattr(Packager(), "filenames"),
-        "Packager._write_shared_strings_file": hasattr(Packager, "_write_shared_strings_file"),
-        "Workbook._get_packager": hasattr(xlsxwriter.Workbook, "_get_packager"),
         "Workbook.str_table": True,  # set in Workbook.__init__: checked by the test on a workbook
-        "SharedStringTable._get_shared_string_index": hasattr(SharedStringTable, "_get_shared_string_index"),
+        **{f"SharedStringTable.{m}": hasattr(SharedStringTable, m)
+           for m in ("_get_shared_string_index", "_sort_string_data")},
+        **{f"SharedStrings.{m}": hasattr(SharedStrings, m) for m in ("_set_xml_writer", "_assemble_xml_file")},
         **{f"Worksheet._{m}": hasattr(Worksheet, f"_{m}") for m in _CELL_METHODS},
         "Worksheet._write_single_row": hasattr(Worksheet, "_write_single_row"),
         **{f"Worksheet.{m}": hasattr(Worksheet, m) for m in _ROW_METHODS},
@@ -61,63 +56,26 @@ def _available() -> dict[str, bool]:
 
 
 AVAILABLE = _available()
-PACKAGE_REUSE = all(v for k, v in AVAILABLE.items() if k.startswith(("Packager", "Workbook", "SharedString")))
+SHARED_STRINGS = all(v for k, v in AVAILABLE.items() if k.startswith(("Workbook", "SharedString")))
 ROW_XML = all(v for k, v in AVAILABLE.items() if k.startswith(("Worksheet", "Format")))
 
 
-# ------------------------------------------------------------------ package reuse (blank forms)
+# ------------------------------------------------------------------ shared strings (blank forms)
 
 
-class _Packager(Packager):
-    """xlsxwriter's packager; with the parts of an equal package known, only the shared strings are written."""
-
-    def __init__(self, parts: Parts | None, keep: Callable[[Parts], None] | None):
-        super().__init__()
-        self._parts, self._keep = parts, keep
-
-    def _create_package(self):  # type: ignore[no-untyped-def]
-        if self._parts is None:
-            files = super()._create_package()
-            if self._keep is not None:
-                self._keep(tuple((name, binary, None if name == SHARED_STRINGS_PART else handle.getvalue())
-                                 for handle, name, binary in files))
-            return files
-        for name, binary, data in self._parts:
-            if data is None:
-                self._write_shared_strings_file()  # appends its part, as in a full package
-            else:
-                self.filenames.append(((io.BytesIO if binary else io.StringIO)(data), name, binary))
-        return self.filenames
-
-
-class _Workbook(xlsxwriter.Workbook):
-    package: tuple[Parts | None, Callable[[Parts], None] | None] = (None, None)
-
-    def _get_packager(self) -> Packager:
-        return _Packager(*self.package)
-
-
-def package_workbook(buf: io.BytesIO, options: dict[str, Any], parts: Parts | None = None) -> xlsxwriter.Workbook:
-    """A Workbook writing into ``buf``. With ``parts`` (an equal package's, as ``on_package`` handed them over) its
-    close writes those parts and only the shared strings anew (fill the table with ``add_shared_string``).
-    Without ``PACKAGE_REUSE``: xlsxwriter's own Workbook (``parts`` must then be None)."""
-    if not PACKAGE_REUSE:
-        assert parts is None
-        return xlsxwriter.Workbook(buf, options)
-    wb = _Workbook(buf, options)
-    wb.package = (parts, None)
-    return wb
-
-
-def on_package(wb: xlsxwriter.Workbook, keep: Callable[[Parts], None]) -> None:
-    """Have the close of a ``package_workbook`` (written in full) pass every part it writes to ``keep``."""
-    if isinstance(wb, _Workbook) and wb.package[0] is None:
-        wb.package = (None, keep)
-
-
-def add_shared_string(wb: xlsxwriter.Workbook, text: str) -> None:
-    """Put ``text`` in the workbook's shared-string table, as a cell holding it would."""
-    wb.str_table._get_shared_string_index(text)
+def shared_strings_xml(texts: Iterable[str]) -> str:
+    """xl/sharedStrings.xml as xlsxwriter writes it for a workbook whose cells hold ``texts``, in this order (each
+    one reference)."""
+    table = SharedStringTable()
+    for text in texts:
+        table._get_shared_string_index(text)
+    table._sort_string_data()
+    writer = SharedStrings()
+    writer.string_table = table
+    fh = io.StringIO()
+    writer._set_xml_writer(fh)
+    writer._assemble_xml_file()
+    return fh.getvalue()
 
 
 def shared_string_count(wb: xlsxwriter.Workbook) -> int:
@@ -253,5 +211,4 @@ class RowSink:
         self._kept = max(self._kept, upto)
 
 
-__all__ = ["AVAILABLE", "PACKAGE_REUSE", "SHARED_STRINGS_PART", "package_workbook", "on_package", "add_shared_string",
-           "shared_string_count", "cell_writer", "text_writer", "flush_rows", "ROW_XML", "RowSink"]
+__all__ = ["AVAILABLE", "SHARED_STRINGS", "SHARED_STRINGS_PART", "shared_strings_xml", "shared_string_count", "cell_writer", "text_writer", "flush_rows", "ROW_XML", "RowSink"]
