@@ -132,8 +132,10 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
             d = real_dirs[p.parent] = p.parent.resolve()
         return d / p.name
 
+    resolved: dict[Path, Path] = {}  # each file's real path, found once (a file system call for every file)
+
     def zone(p: Path) -> str:
-        rp = real(p)
+        rp = resolved.pop(p, None) or real(p)
         flags = inside.get(rp.parent)
         if flags is None:  # is each folder the parent or an ancestor of the resolved path
             flags = inside[rp.parent] = [fr == rp.parent or fr in rp.parent.parents for fr in roots]
@@ -143,7 +145,10 @@ def collect(scheme: Scheme, folders: list[Path], report: Report, progress: Progr
         found = iter_workbook_files(folders, others)
     else:
         found, others = listed[0], list(listed[1])
-    paths = [p for p in found if not exclude or real(p) not in exclude]
+    excluded = {p.name for p in exclude}
+    if excluded:  # only a file of an output's name can be that output
+        resolved = {p: real(p) for p in found if p.name in excluded}
+    paths = [p for p in found if p not in resolved or resolved[p] not in exclude]
     early: dict[Path, Workbook | FileRefused] = {}
     prepare = None
     if plan is not None:

@@ -1,6 +1,6 @@
 """Every use of a library's private API, in this one module (``tests/test_xlsx_private.py`` checks each).
 
-All of it is xlsxwriter's (pinned ``>=3.1,<4`` in pyproject.toml), and all of it is for speed: each use has a
+All of it is xlsxwriter's (pinned ``>=3.3,<3.4`` in pyproject.toml: checked on 3.3.0 and 3.3.1), and all of it is for speed: each use has a
 public way to the same bytes, which the code takes whenever ``AVAILABLE`` says the private one is not there.
 The test fails loudly when a new xlsxwriter changes what these rely on, before anyone notices a slow run.
 
@@ -39,10 +39,15 @@ SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 
 _CELL_METHODS = ("write_string", "write_number", "write_blank", "write_formula")
 _ROW_METHODS = ("_write_row", "_check_dimensions", "_escape_control_characters", "_escape_data")
+_ROW_ATTRIBUTES = ("row_info", "row_sizes", "previous_row", "table", "constant_memory", "dim_colmin", "dim_colmax")
 
 
 def _available() -> dict[str, bool]:
     """Each private name this module relies on, and whether this xlsxwriter has it."""
+    try:
+        sheet = Worksheet()
+    except Exception:  # noqa: BLE001 - a constructor that changed: none of the attributes can be relied on
+        sheet = None
     return {
         "Workbook.str_table": True,  # set in Workbook.__init__: checked by the test on a workbook
         **{f"SharedStringTable.{m}": hasattr(SharedStringTable, m)
@@ -51,6 +56,7 @@ def _available() -> dict[str, bool]:
         **{f"Worksheet._{m}": hasattr(Worksheet, f"_{m}") for m in _CELL_METHODS},
         "Worksheet._write_single_row": hasattr(Worksheet, "_write_single_row"),
         **{f"Worksheet.{m}": hasattr(Worksheet, m) for m in _ROW_METHODS},
+        **{f"Worksheet.{a}": hasattr(sheet, a) for a in _ROW_ATTRIBUTES},
         "Format._get_xf_index": hasattr(Format, "_get_xf_index"),
     }
 
