@@ -1,16 +1,17 @@
 """County-scale benchmark: a made-up county of N villages, every system-A form filled.
 
-    python benchmarks/county.py                      # 600 villages (about 3,000 files)
-    python benchmarks/county.py --villages 6000      # growth check
-    python benchmarks/county.py --scales 60,600,6000 # ms per file at each size
+    python benchmarks/county.py                      # 600 villages (2,403 files), 3 interleaved rounds
+    python benchmarks/county.py --scales 600,6000    # also 6,000 villages (24,003 files): memory per file
+    python benchmarks/county.py --before ../old      # the same commands with the code of another tree, interleaved
     python benchmarks/county.py --profile            # also where compute spends its time (pyinstrument)
 
-It generates the county outside the repo (deterministic by --seed, with a few realistic faults:
-numbers typed as text, full-width digits, one missing form), then times as whole processes
-`villagescore template`, `validate` (when available) and `compute`, with wall seconds, files per
-second and peak memory (RSS). In the same run it times the floor: python-calamine reading every
-file's values and nothing else, and a plain pandas ``read_excel`` of every file, the way a
-hand-written script would, and prints the ratios compute/floor and pandas/compute.
+It generates the county outside the repo (deterministic by --seed, with a few realistic faults: numbers typed
+as text, full-width digits, one missing form; ``--reuse`` keeps a county generated before), then runs, in each
+of ``--rounds`` rounds, `villagescore template`, `validate` and `compute` as whole processes (wall seconds, CPU
+seconds with the workers, peak memory) and the floor: python-calamine reading every file's values and nothing
+else, in this process. The host may be shared: the ratios compute/floor and validate/floor are taken within a
+round, and their medians reported. With several scales, peak memory per file between the two largest gives the
+memory a province of 50,000 villages (200,003 files) would need.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -181,21 +183,10 @@ def floor_calamine(paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def floor_pandas(paths: list[Path]) -> float:
-    import warnings
-
-    import pandas as pd
-
-    warnings.simplefilter("ignore")  # pandas announces its future default engine on every call
-
-    start = time.perf_counter()
-    for p in paths:
-        pd.read_excel(p, sheet_name=None, header=None)
-    return time.perf_counter() - start
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "villagescore", *args]
+def cli(*args: str, tree: Path | None = None) -> list[str]:
+    """``villagescore args`` as a whole process, with the code of ``tree`` (default: this repository)."""
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree or ROOT)!r}); sys.argv[0] = 'villagescore'; "
+            "from villagescore.cli import main; main()", *args]
 
 
 def profile_compute(root: Path) -> None:
@@ -214,62 +205,96 @@ def profile_compute(root: Path) -> None:
     print("\n".join(lines[:60]))
 
 
-def run(n: int, seed: int, work: Path, pandas: bool, profile: bool = False) -> dict:
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def run(n: int, seed: int, work: Path, args) -> dict:
     root = work / f"county-{n}"
-    if root.exists():
-        shutil.rmtree(root)
-    t0 = time.perf_counter()
-    setup, files = generate(n, seed, root / "forms")
-    gen = time.perf_counter() - t0
-    print(f"\n== {n} villages: {files} files generated in {gen:.1f} s under {root}")
-    rows = []
-    tpl = timed(cli("template", "--roster", str(setup / "名册.xlsx"), "--criteria", str(setup / "考核细则.xlsx"),
-                    "--ledger", str(setup / "民生诉求台账.xlsx"), "--period", PERIOD, "-o", str(root / "blank"),
-                    "--seed", str(seed)))
-    rows.append(("template", tpl, len(workbooks(root / "blank"))))
-    has_validate = subprocess.run(cli("validate", "--help"), capture_output=True).returncode == 0
-    if has_validate:
-        rows.append(("validate", timed(cli("validate", str(root / "forms"))), files))
-    cmp_ = timed(cli("compute", str(root / "forms"), "-o", str(root / "summary.xlsx"), "--force"))
-    rows.append(("compute", cmp_, files))
+    if args.reuse and (root / "forms" / "00_基础信息" / "名册.xlsx").exists():
+        setup, files = root / "forms" / "00_基础信息", len(workbooks(root / "forms"))
+        print(f"\n== {n} villages: {files} files generated before, under {root}")
+    else:
+        if root.exists():
+            shutil.rmtree(root)
+        t0 = time.perf_counter()
+        setup, files = generate(n, seed, root / "forms")
+        print(f"\n== {n} villages: {files} files generated in {time.perf_counter() - t0:.1f} s under {root}")
     paths = workbooks(root / "forms")
-    floor = floor_calamine(paths)
-    pd_time = floor_pandas(paths) if pandas else None
+    trees = [("", None)] + ([("before ", args.before)] if args.before else [])
+    steps: dict[str, list[tuple]] = {}
+    for k in range(args.rounds):
+        for label, tree in (trees if k % 2 == 0 else trees[::-1]):  # alternate who goes first
+            if not args.no_template:
+                blank = root / "blank"
+                shutil.rmtree(blank, ignore_errors=True)
+                steps.setdefault(label + "template", []).append(timed(cli(
+                    "template", "--roster", str(setup / "名册.xlsx"), "--criteria", str(setup / "考核细则.xlsx"),
+                    "--ledger", str(setup / "民生诉求台账.xlsx"), "--period", PERIOD, "-o", str(blank), "--seed",
+                    str(seed), tree=tree)))
+            steps.setdefault(label + "validate", []).append(timed(cli("validate", str(root / "forms"), tree=tree)))
+            (root / "villagescore.db").unlink(missing_ok=True)
+            steps.setdefault(label + "compute", []).append(timed(cli(
+                "compute", str(root / "forms"), "-o", str(root / "summary.xlsx"), "--force", tree=tree)))
+        floor = floor_calamine(paths)
+        steps.setdefault("floor", []).append((floor, 0.0, 0, floor))
     print(f"machine: {machine()}")
-    print(f"{'step':<10}{'wall s':>8}{'files/s':>10}{'peak MB':>9}{'exit':>6}{'cpu s':>8}")
-    for name, (wall, rss, code, cpu), count in rows:
-        print(f"{name:<10}{wall:>8.2f}{count / wall:>10.0f}{rss:>9.0f}{code:>6}{cpu:>8.2f}")
-    print(f"{'floor':<10}{floor:>8.2f}{len(paths) / floor:>10.0f}{'':>9}   (python-calamine, values only, in-process)")
-    if pd_time is not None:
-        print(f"{'pandas':<10}{pd_time:>8.2f}{len(paths) / pd_time:>10.0f}{'':>9}   (pandas.read_excel, default engine)")
-    print(f"compute / floor = {cmp_[0] / floor:.2f}" + (f"   pandas / compute = {pd_time / cmp_[0]:.1f}"
-                                                       if pd_time is not None else ""))
-    print(f"compute: {1000 * cmp_[0] / files:.2f} ms per file")
+    print(f"{args.rounds} rounds; median wall, median CPU (with workers), highest peak memory")
+    print(f"{'step':<18}{'wall s':>8}{'cpu s':>8}{'peak MB':>9}{'exit':>6}   ratio to the floor, per round")
+    floors = [s[0] for s in steps["floor"]]
+    for name, runs in steps.items():
+        walls = [r[0] for r in runs]
+        ratios = "" if name == "floor" else " ".join(f"{w / f:.2f}" for w, f in zip(walls, floors))
+        print(f"{name:<18}{_median(walls):>8.2f}{_median([r[3] for r in runs]):>8.2f}"
+              f"{max(r[1] for r in runs):>9.0f}{runs[0][2]:>6}   {ratios}")
+    out = {"n": n, "files": files, "floor": _median(floors)}
+    for name in ("compute", "validate", "before compute", "before validate"):
+        if name in steps:
+            ratios = [r[0] / f for r, f in zip(steps[name], floors)]
+            out[name] = _median([r[0] for r in steps[name]])
+            out[name + " rss"] = max(r[1] for r in steps[name])
+            print(f"{name} / floor = {_median(ratios):.2f} (median of {len(ratios)})")
+    if "template" in steps:
+        out["template"] = _median([r[0] for r in steps["template"]])
+    print(f"compute: {1000 * out['compute'] / files:.2f} ms per file")
     print(f"--help: {startup():.2f} s (best of 10)")
-    if profile:
+    if args.profile:
         profile_compute(root)
-    return {"n": n, "files": files, "compute": cmp_[0], "floor": floor, "rss": cmp_[1]}
+    return out
+
+
+PROVINCE = 50_000  # villages: 4 files each, plus the 3 setup files
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--villages", type=int, default=600)
-    ap.add_argument("--scales", default="", help="comma-separated village counts, e.g. 60,600,6000")
+    ap.add_argument("--scales", default="", help="comma-separated village counts, e.g. 600,6000")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every step (medians reported)")
+    ap.add_argument("--before", type=Path, help="another source tree whose commands run in the same rounds")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "villagescore-bench")
-    ap.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison (slow at large N)")
+    ap.add_argument("--reuse", action="store_true", help="use a county generated before in the work folder")
+    ap.add_argument("--no-template", action="store_true", help="skip the template step")
     ap.add_argument("--keep", action="store_true", help="keep the generated county")
     ap.add_argument("--profile", action="store_true", help="profile compute with pyinstrument (pip install -e '.[bench]')")
     args = ap.parse_args()
     if ROOT in args.workdir.resolve().parents:
         sys.exit("choose a --workdir outside the repository")
     sizes = [int(x) for x in args.scales.split(",") if x] or [args.villages]
-    results = [run(n, args.seed, args.workdir, not args.no_pandas, args.profile) for n in sizes]
+    results = [run(n, args.seed, args.workdir, args) for n in sizes]
     if len(results) > 1:
-        print("\nGrowth (compute, ms per file):")
+        print("\nGrowth (compute):")
         for r in results:
             print(f"  {r['n']:>6} villages  {r['files']:>6} files  {1000 * r['compute'] / r['files']:7.2f} ms/file"
-                  f"  peak {r['rss']:.0f} MB")
+                  f"  peak {r['compute rss']:.0f} MB (validate {r['validate rss']:.0f} MB)")
+        a, b = results[-2], results[-1]
+        for step in ("compute", "validate"):
+            slope = (b[step + " rss"] - a[step + " rss"]) * 1024 / (b["files"] - a["files"])  # KB per file
+            files = 4 * PROVINCE + 3
+            at = b[step + " rss"] + slope * (files - b["files"]) / 1024
+            print(f"  {step}: {slope:.2f} KB more per file; a province of {PROVINCE:,} villages ({files:,} files): "
+                  f"about {at:.0f} MB")
     if not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
 

@@ -1,6 +1,8 @@
 """The command line through typer's CliRunner: messages in Chinese, exit codes, safe outputs."""
 
+import io
 import json
+import re
 import shutil
 
 import pytest
@@ -262,3 +264,29 @@ def test_output_paths_with_brackets_printed_as_typed(township, tmp_path):
     assert res.exit_code == 0, res.output
     flat = res.output.replace("\n", "")
     assert "[v2]汇总.xlsx" in flat and "[bold]公示.xlsx" in flat
+
+
+def test_print_report_shows_fifty_errors_first(monkeypatch):
+    from rich.console import Console
+
+    from villagescore.cli import render
+    from villagescore.core.issues import Report, issue
+
+    report = Report()
+    for i in range(120):
+        report.add(issue("draw-short", unit=f"C{i:03d}", file=f"f{i:03d}.xlsx", count=1, want=5))
+    for i in range(3):
+        report.add(issue("file-unreadable", file=f"z{i}.xlsx", reason="文件已损坏"))
+    out = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(file=out, width=200, highlight=False))
+    render.print_report(report)
+    text = out.getvalue()
+    rows = [line for line in text.splitlines() if re.search(r"\b[fz]\d+\.xlsx", line)]
+    assert len(rows) == 50
+    assert all(f"z{i}.xlsx" in text for i in range(3))  # errors first
+    assert "另有 73 条问题未显示" in text and "问题清单" in text and "--report" in text
+    assert "错误 3 条，提示 120 条。" in text
+    out.truncate(0)
+    short = Report(report.issues[:10])
+    render.print_report(short)
+    assert "未显示" not in out.getvalue()

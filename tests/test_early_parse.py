@@ -31,7 +31,7 @@ SAMPLES = [  # (scheme, folders, period)
 
 def _late(monkeypatch) -> None:
     """Parse every form after reading all files (the path taken when the setup is not known first)."""
-    monkeypatch.setattr(pipeline, "FormParser", lambda *args: None)
+    monkeypatch.setattr(pipeline, "FormParser", lambda *args, **kwargs: None)
 
 
 def _as_json(res) -> str:

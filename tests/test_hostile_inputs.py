@@ -44,11 +44,18 @@ COLUMNS = [Column(key="s", label="得分", type="number", min=Decimal(0), max=De
            Column(key="t", label="备注", type="text", max_length=100)]
 
 
+@pytest.mark.parametrize("column", COLUMNS, ids=lambda c: c.type + (c.max is None and "-unbounded" or ""))
+def test_a_blank_cell_is_neither_a_value_nor_an_issue(column):
+    """Blank is not wrong in itself: whether a blank cell matters is the table's business (required columns)."""
+    for raw in (None, "", "  ", "\u3000", "\n"):
+        assert normalize(raw, column) == (None, None, {}), repr(raw)
+
+
 @pytest.mark.parametrize("raw", HOSTILE_NUMBERS + HOSTILE_TEXTS, ids=repr)
 @pytest.mark.parametrize("column", COLUMNS, ids=lambda c: c.type + (c.max is None and "-unbounded" or ""))
 def test_any_number_is_a_value_or_a_coded_issue(raw, column):
     value, code, params = normalize(raw, column)
-    assert (value is None) == (code is not None) or (value is None and code is None and raw == "")
+    assert (value is None) == (code is not None)  # none of these is blank: exactly one of the two
     if code:
         assert code in CODES
         message = issue(code, **params).message

@@ -153,6 +153,24 @@ def _twin_parts(p):
         z.writestr("xl/worksheets/sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
 
 
+def _rename(path: Path, names: dict[str, str]) -> Path:
+    """Rename zip members in place (their bytes and the order kept)."""
+    with zipfile.ZipFile(path) as z:
+        parts = [(names.get(i.filename, i.filename), z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts:
+            z.writestr(name, data)
+    return path
+
+
+def _twin_parts_in_two_cases(p):
+    book(p.with_suffix(".src"), GOOD)
+    with zipfile.ZipFile(p.with_suffix(".src")) as src, zipfile.ZipFile(p, "w") as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+        z.writestr("XL/Worksheets/Sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
+
+
 def _password(p):
     p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500) + "EncryptionInfo".encode("utf-16-le")
                   + bytes(100) + "EncryptedPackage".encode("utf-16-le") + bytes(500))
@@ -172,6 +190,7 @@ WRONG = {
     "Strict Open XML workbook": ("严格.xlsx", _strict, "file-unreadable", "Strict Open XML"),
     "XML with a DTD and entities": ("实体.xlsx", _dtd, "file-unreadable", "DTD"),
     "zip with two parts of one name": ("重名.xlsx", _twin_parts, "file-unreadable", "重名"),
+    "zip with one part's name twice, in two cases": ("大小写.xlsx", _twin_parts_in_two_cases, "file-unreadable", "重名"),
 }
 
 
@@ -298,6 +317,8 @@ def crash_corpus(tmp_path_factory):
     wb.active["XFD1048576"] = "误输入"
     wb.save(far)
     cases["far cell xlsx"] = far
+    cases["far cell xlsx, parts named in capitals"] = rezip(far, d / "caps.xlsx", lambda n, x: x)  # calamine finds
+    _rename(cases["far cell xlsx, parts named in capitals"], {"xl/worksheets/sheet1.xml": "XL/Worksheets/Sheet1.XML"})
     bomb = book(d / "bomb.src.xlsx", GOOD)
     zeros = b"<row>" + b"<c><v>0</v></c>" * 500_000 + b"</row>"
     cases["zip bomb"] = rezip(bomb, d / "bomb.xlsx", sheet_xml(lambda x: x.replace(b"</sheetData>",
@@ -347,6 +368,7 @@ def crash_corpus(tmp_path_factory):
 
 CRASH = {
     "far cell xlsx": ["read", 3, 2, {"录入表": "XFD1048576"}],
+    "far cell xlsx, parts named in capitals": ["read", 3, 2, {"录入表": "XFD1048576"}],
     "zip bomb": ["file-unreadable", "", "", "压缩比"],
     "zip bomb with lying sizes": ["file-unreadable", "", "", "校验失败"],
     "declared dimension XFD1048576": ["read", 3, 2, {}],
@@ -617,3 +639,59 @@ def test_units_files_and_coverage(messy):
     assert set(skipped.values()) == {"本工具输出的文件，已跳过"} and len(skipped) == 2
     assert not [i for i in result.report.issues if "汇总" in i.file]
     assert result.exit_code == 1 and result.counts["unreadable"] == 1
+
+
+def test_collect_zones_as_before(scheme, tmp_path):
+    """Each file's zone is the index of the first folder given that holds it once resolved (symlinks too)."""
+    import os
+    import shutil
+
+    from villagescore.core.issues import Report
+    from villagescore.stages.collect import _display_bases, collect, is_inside, list_folders, shown_name
+    from villagescore.io.reader import iter_workbook_files
+
+    h1, h2 = tmp_path / "a" / "2025H1表格", tmp_path / "b" / "2025H2表格"
+    shutil.copytree(ROOT / "samples" / "qingshi" / "2025H1表格", h1)
+    shutil.copytree(ROOT / "samples" / "qingshi" / "2025H2表格", h2)
+    link = h2 / "链接"
+    try:
+        link.mkdir()
+        os.symlink(next(h1.glob("QS01_*/*.xlsx")), link / "指向上半年.xlsx")
+        os.symlink(h1 / "QS02_河口村", h2 / "目录链接")
+    except OSError:
+        pytest.skip("no symlinks here")
+    expected_link = ["1", "0", ""]  # [b, a]: a's index; [h1, …]: h1's; [b] alone: none
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for folders in ([Path("b/2025H2表格"), Path("a/2025H1表格")], [h1, h2, h2 / "QS01_青山村"],
+                        [Path("a/../b/2025H2表格")]):
+            col = collect(scheme, list_folders(folders, {Path("a/2025H1表格/乡党委县委评分表_2025H1.xlsx")}), Report())
+            expected = {}
+            for p in iter_workbook_files(folders, []):
+                zone = next((str(i) for i, f in enumerate(folders) if is_inside(p, [f])), "")
+                expected[shown_name(p, _display_bases(folders))] = zone
+            assert col.zones == {k: v for k, v in expected.items() if k in col.zones}
+            assert len(col.zones) >= len(expected) - 1
+            linked = [z for name, z in col.zones.items() if "指向上半年" in name]
+            assert linked == [expected_link.pop(0)]  # the link resolves into the 2025H1 folder
+    finally:
+        os.chdir(cwd)
+
+
+def test_setup_unit_index():
+    import pickle
+
+    from villagescore.core.records import Setup, Unit
+
+    s = Setup([Unit("A", "甲"), Unit("B", "乙"), Unit("A", "甲二")])
+    assert s.unit("A").name == "甲" and s.unit("C") is None  # the first of a code, as the linear scan gave
+    s.units.append(Unit("C", "丙"))
+    assert s.unit("C").name == "丙"
+    s.units[0] = Unit("X", "戊")
+    assert s.unit("A").name == "甲二" and s.unit("X").name == "戊"
+    s.units = [Unit("Z", "庚")]
+    assert s.unit("X") is None and s.unit("Z").name == "庚"
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy == s and repr(copy) == repr(s) and copy.unit("Z").name == "庚"
+    assert "_by_code" not in repr(s)

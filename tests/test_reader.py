@@ -306,3 +306,45 @@ def test_refusal_names_its_place():
     i = err.issue("青山村.xls", unit="V1")
     assert (i.file, i.sheet, i.cell, i.unit) == ("青山村.xls", "测评票", "IV65536", "V1")
     assert i.message.startswith("工作表“测评票”在 IV65536 处有内容，超出可读取的范围（前 10000 行、200 列）")
+
+
+def _with_part(src: Path, dst: Path, name: str, change) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info.filename, change(data) if info.filename == name else data)
+    return dst
+
+
+def _bad_crc(path: Path, name: str) -> Path:
+    """The member ``name`` stored with a CRC that does not match its bytes."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    for sig, at in ((b"PK\x01\x02", 16), (b"PK\x03\x04", 14)):  # central directory and local header
+        pos = data.find(sig)
+        while pos != -1:
+            head = 46 if sig == b"PK\x01\x02" else 30
+            if data[pos + head:pos + head + len(name)] == name.encode():
+                data[pos + at:pos + at + 4] = ((info.CRC ^ 1) & 0xFFFFFFFF).to_bytes(4, "little")
+            pos = data.find(sig, pos + 4)
+    path.write_bytes(bytes(data))
+    return path
+
+
+LAUGHS = b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+
+
+def test_parts_nothing_reads_are_not_opened(tmp_path):
+    """The guards open the parts python-calamine reads (workbook, relationships, strings, styles, sheets), in full;
+    a part nobody reads (the theme, the document properties) is checked only by its size in the zip directory."""
+    src = make_book(tmp_path / "src.xlsx", [["票号", "班子团结"], [1, 8.3]], identity=IDENTITY)
+    props = _with_part(src, tmp_path / "props.xlsx", "docProps/core.xml", lambda d: LAUGHS + d.split(b"?>", 1)[-1])
+    assert read_workbook(props).sheets["录入表"][1] == [1.0, 8.3]
+    theme = _bad_crc(_with_part(src, tmp_path / "theme.xlsx", "xl/theme/theme1.xml", lambda d: d), "xl/theme/theme1.xml")
+    assert read_workbook(theme).sheets["录入表"][1] == [1.0, 8.3]
+    for part in ("xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        with pytest.raises(FileRefused, match="DTD"):
+            read_workbook(_with_part(src, tmp_path / "dtd.xlsx", part, lambda d: LAUGHS + d.split(b"?>", 1)[-1]))
+        with pytest.raises(FileRefused, match="校验失败"):
+            read_workbook(_bad_crc(_with_part(src, tmp_path / "crc.xlsx", part, lambda d: d), part))

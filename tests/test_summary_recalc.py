@@ -23,7 +23,8 @@ from villagescore.core.explain import evaluate, formula_fields
 from villagescore.core.issues import Report
 from villagescore.core.numbers import round_half_up
 from villagescore.core.records import BallotLine, GradeResult, LeafDetail, RunResult, Unit, UnitResult
-from villagescore.io.summary import _join, _term, build_summary
+from villagescore.io.summary import build_summary
+from villagescore.io.summary.trace import join_terms as _join, term as _term
 from villagescore.pipeline import compute
 
 from township import filled

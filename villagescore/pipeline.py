@@ -22,7 +22,8 @@ from villagescore.core.records import RunResult, name_units
 from villagescore.core.run import Earlier
 from villagescore.core.scheme import Scheme
 from villagescore.stages import Progress
-from villagescore.stages.check import Checked, decide_rows, decision_book, unit_inputs
+from villagescore.io.spool import Ballots, Spool
+from villagescore.stages.check import Checked, Dropped, decide_rows, decision_book, unit_inputs
 from villagescore.stages.collect import (Collected, Listed, collect, identify_foreign, list_folders,
                                          read_setup_files, resolve_foreign)
 from villagescore.stages.grade import result
@@ -61,18 +62,24 @@ def validate(scheme: Scheme, folders: list[Path], *, period: str | None = None, 
     FatalInput like compute when there is no roster or no form at all.
     """
     chk = check_folders(scheme, folders, period=period, roster=roster, criteria=criteria, progress=progress,
-                        exclude=exclude, every_period=True, listed=listed, decisions=decisions)
+                        exclude=exclude, every_period=True, listed=listed, decisions=decisions, keep_ballots=False)
     return validation(scheme, chk)
 
 
 def check_folders(scheme: Scheme, folders: list[Path], *, period: str | None, roster: Path | None,
                   criteria: Path | None, progress: Progress | None, exclude: set[Path] | None,
-                  every_period: bool = False, listed: Listed | None = None, decisions: Path | None = None) -> Checked:
+                  every_period: bool = False, listed: Listed | None = None, decisions: Path | None = None,
+                  keep_ballots: bool = True) -> Checked:
     """Read the folders and run every check (files, cells, tables, coverage, ballots), scoring each unit: what
-    compute and validate share."""
+    compute and validate share.
+
+    The forms' rows wait in a spool (``io/spool.py``) until their unit is scored, and are let go then; with
+    ``keep_ballots`` the ballot lines go to the spool as each unit is scored, for 测评明细 (validate keeps none):
+    a county's or a province's rows and ballots are never all in memory."""
     report = Report()
+    spool = Spool()
     col, chosen = read_folders(scheme, folders, report, roster=roster, criteria=criteria, progress=progress,
-                               exclude=exclude, listed=listed)
+                               exclude=exclude, listed=listed, spool=spool)
     setup = chosen.setup
     report.extend(chosen.issues)
     unit_zone = chosen.unit_zone or {}
@@ -92,6 +99,7 @@ def check_folders(scheme: Scheme, folders: list[Path], *, period: str | None, ro
     parse_forms(scheme, setup, col, periods, report)
     settle_surveys(col, report)
     chk = Checked(report, col, setup, target, periods, unit_zone=unit_zone)
+    chk.lines, chk.ballots = (Ballots(spool), Ballots(spool)) if keep_ballots else (Dropped(), Dropped())
     chk.book = decision_book(scheme, setup, col, target, periods, decisions, report)
     for p in periods:
         decide_rows(scheme, setup, col, p, chk)
@@ -102,14 +110,15 @@ def check_folders(scheme: Scheme, folders: list[Path], *, period: str | None, ro
 
 def read_folders(scheme: Scheme, folders: list[Path], report: Report, *, roster: Path | None,
                  criteria: Path | None, progress: Progress | None = None, exclude: set[Path] | None = None,
-                 listed: Listed | None = None) -> tuple[Collected, FoldersSetup]:
+                 listed: Listed | None = None, spool: Spool | None = None) -> tuple[Collected, FoldersSetup]:
     """Every workbook of the folders and the setup the run uses, read in two phases.
 
     Phase one reads the setup: from the ``00_基础信息`` folders (or ``--roster``), before any form is read.
     Phase two reads every workbook, each form parsed against that setup where it is read (in the reading
     workers). When the whole folders decide on another setup (a roster outside ``00_基础信息``), or phase one
     could not decide one, the setup is read from everything found and the forms parsed early are read again, to
-    be parsed against it; the result is the same either way, only slower."""
+    be parsed against it; the result is the same either way, only slower. ``spool``: where the forms' rows wait
+    (``io/spool.py``)."""
     files = list_folders(folders, exclude, listed)
     # phase one: the setup
     setup_files = read_setup_files(scheme, files)
@@ -120,8 +129,9 @@ def read_folders(scheme: Scheme, folders: list[Path], report: Report, *, roster:
         first = None
     read_from = setup_inputs(setup_files.col, roster, criteria)
     # phase two: the forms, parsed against that setup where they are read
-    parser = FormParser(scheme, first.setup, files.bases) if first is not None else None
-    col = collect(scheme, files, report, progress, setup_files, parser)
+    # (their rows sent back pickled, into the spool unread until their unit is scored)
+    parser = FormParser(scheme, first.setup, files.bases, pickle_rows=True) if first is not None else None
+    col = collect(scheme, files, report, progress, setup_files, parser, spool)
     if first is not None and setup_inputs(col, roster, criteria) == read_from:
         return col, first
     chosen = folders_setup(scheme, folders, col, roster, criteria)  # another setup: the forms parsed again

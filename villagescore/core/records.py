@@ -14,7 +14,7 @@ from typing import Any
 from villagescore.core.issues import Issue, Report
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     code: str
     name: str
@@ -38,7 +38,7 @@ class Unit:
         return f"{self.parent_name} {self.label}" if self.parent else self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Criterion:
     unit: str
     aspect: str
@@ -51,7 +51,7 @@ class Criterion:
         return f"c{self.index:02d}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     unit: str
     request_id: str
@@ -81,7 +81,7 @@ class Row:
         return {k: f"{v}{self.row}" for k, v in (self.letters or {}).items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class FormData:
     """One filled entry sheet, identified by its hidden identity record."""
 
@@ -97,7 +97,7 @@ class FormData:
     empty: bool = False  # nobody has typed into it yet: it counts for nobody (one form-empty issue says so)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputFile:
     path: str
     sha256: str
@@ -148,7 +148,7 @@ class Setup:
 # ---------------------------------------------------------------- results
 
 
-@dataclass
+@dataclass(slots=True)
 class LeafDetail:
     """How one leaf value came about, for 分项得分, 测评明细 and ``explain``."""
 
@@ -201,7 +201,7 @@ class Decided:
         return f"党委研究决定（{self.meeting}，{self.date}）"
 
 
-@dataclass
+@dataclass(slots=True)
 class GradeResult:
     grading: str
     grade: str | None  # None when pending or withheld
@@ -221,7 +221,7 @@ class GradeResult:
         return self.decision.source if self.decision is not None else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class UnitResult:
     unit: Unit
     exact: dict[str, Any] = field(default_factory=dict)  # node → Fraction, for the target period
@@ -287,7 +287,7 @@ class QuotaLine:
     note: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class BallotLine:
     """A ballot row as read, for 测评明细."""
 

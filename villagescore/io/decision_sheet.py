@@ -20,7 +20,7 @@ from villagescore.core.issues import Issue, issue
 from villagescore.core.periods import Period
 from villagescore.core.records import DecisionItem, RunResult
 from villagescore.core.tables import parse_table
-from villagescore.io.forms import _FIXED, _HEAD, _INFO, _INPUT, _NOTE, _TITLE, HEADER_ROW, LINE, _Book, _lines, _page
+from villagescore.io.forms import _FIXED, _HEAD, _INFO, _INPUT, _NOTE, _TITLE, HEADER_ROW, LINE, _book, _lines, _page
 from villagescore.io.reader import Workbook
 
 SHEET = SHEET_TITLE
@@ -48,7 +48,7 @@ def build_decision_sheet(result: RunResult) -> bytes:
     towns = {u.unit.township for u in result.units if u.unit.township}
     info = "    ".join([*(f"乡镇：{t}" for t in towns if len(towns) == 1), f"期间：{period.label}",
                         f"方案：{result.scheme_name}", f"计算时间：{result.computed_at}"])
-    book = _Book(title)
+    book = _book(title)
     ws = book.add_sheet(SHEET)
     widths = [5, 13, 9, 11, 40, 23, 10, 20, 12]
     for i, w in enumerate(widths):

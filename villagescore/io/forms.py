@@ -5,28 +5,20 @@ the visible table sheet first (row 1 title, row 2 info line, row 3 instruction, 
 row of ``layout.entry_columns`` / ``layout.setup_columns`` labels, records from row 5), and a very
 hidden identity sheet (``layout.IDENTITY_SHEET``) of key/value strings. Workbooks are built in
 memory and returned as bytes; ``write_period_forms`` writes a period's whole set atomically.
+
+This module is the layout: what each form holds and where. How a workbook's calls reach xlsxwriter (recorded,
+then played, reusing the package of equal workbooks written before in the run) is ``io/replay.py``.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
-import pickle
 import re
-import zipfile
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
-
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.packager import Packager
-from xlsxwriter.sharedstrings import SharedStringTable
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
 
 from villagescore import TEMPLATE_VERSION
 from villagescore.core import layout
@@ -37,7 +29,8 @@ from villagescore.core.records import Criterion, Setup, Unit
 from villagescore.core import scheme as scheme_model
 from villagescore.core.scheme import Column, Form, Scheme
 from villagescore.io import page
-from villagescore.io.cells import TEXT_OPTIONS, display_width, looks_rich, write_text
+from villagescore.io.cells import display_width
+from villagescore.io.replay import Book, Fmt, PackageCache, Sheet, repeat_copies
 
 FONT = "宋体"
 HEADER_ROW = 3  # zero-based; row 4 as Excel shows it
@@ -204,246 +197,12 @@ def _declare_validation(c: Column) -> dict[str, Any]:
             "error_message": f"“{c.label}”只能选择：是、否。"}
 
 
-# ------------------------------------------------------------------ workbook
+# ------------------------------------------------------------------ workbook (recorded calls: io/replay.py)
 
 
-class _Fmt(int):
-    """A cell format of a ``_Book``: the place of its ``add_format`` in the book's calls (an int of its own type,
-    so that a call's key tells it from a number)."""
-
-    __slots__ = ()
-
-
-# Worksheet methods a form may call (each logged with its arguments, replayed on xlsxwriter's Worksheet),
-# and the argument of those that put a cell string into the shared-string table.
-_SHEET_METHODS = frozenset({
-    "write_blank", "write_number", "set_row", "set_column", "data_validation",
-    "freeze_panes", "protect", "set_paper", "set_landscape", "set_portrait", "set_margins", "center_horizontally",
-    "fit_to_pages", "repeat_rows", "print_area", "set_footer", "activate", "set_h_pagebreaks", "very_hidden",
-    "insert_image",
-})
-_CELL_TEXT = {"write_string": 2, "merge_range": 4}
-
-
-class _Sheet:
-    """A worksheet of a ``_Book``: each call is logged (method, arguments) for the book to replay on
-    xlsxwriter's Worksheet when the workbook is closed. A cell string (``_CELL_TEXT``) is kept apart, in the
-    book's list of cell strings, and left out of the call's arguments."""
-
-    __slots__ = ("_log", "_n", "_texts")
-
-    def __init__(self, log: list, texts: list[str], n: int):
-        self._log, self._texts, self._n = log, texts, n
-
-    def write_string(self, row: int, col: int, text: str, fmt: _Fmt | None = None) -> None:
-        self._texts.append(text)
-        self._log.append((self._n, "write_string", (row, col, fmt), None))
-
-    def merge_range(self, first_row: int, first_col: int, last_row: int, last_col: int, text: str,
-                    fmt: _Fmt | None = None) -> None:
-        self._texts.append(text)
-        self._log.append((self._n, "merge_range", (first_row, first_col, last_row, last_col, fmt), None))
-
-    def write_blank(self, row: int, col: int, blank: None, fmt: _Fmt | None = None) -> None:
-        self._log.append((self._n, "write_blank", (row, col, blank, fmt), None))
-
-    def write_number(self, row: int, col: int, number: float, fmt: _Fmt | None = None) -> None:
-        self._log.append((self._n, "write_number", (row, col, number, fmt), None))
-
-    def set_row(self, row: int, height: float) -> None:
-        self._log.append((self._n, "set_row", (row, height), None))
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name not in _SHEET_METHODS:
-            raise AttributeError(name)
-        log, n = self._log, self._n
-        return lambda *args, **kwargs: log.append((n, name, args, kwargs or None))
-
-
-# Packages already written in this process, by the calls that made them (``_Book._key``): every part but the
-# shared strings, as xlsxwriter wrote it. A form's workbooks for different units differ only in their strings
-# (unit name, criteria texts …), and calls that differ only in cell strings (with the same strings equal to
-# each other, in the same places) make the same package but for xl/sharedStrings.xml.
-_PACKAGES: dict[bytes, tuple[tuple[str, bool, str | bytes | None], ...]] = {}
-PACKAGES_KEPT = 64
-_SST_PART = "xl/sharedStrings.xml"
-_TEXT_SAFE = 16383  # a cell string this long or shorter is never shortened by xlsxwriter (32,767 UTF-16 units)
-
-
-def _keep_package(key: bytes, parts: tuple[tuple[str, bool, str | bytes | None], ...]) -> None:
-    if PACKAGES_KEPT <= 0:
-        return
-    while len(_PACKAGES) >= PACKAGES_KEPT:
-        del _PACKAGES[next(iter(_PACKAGES))]
-    _PACKAGES[key] = parts
-
-
-class _Packager(Packager):
-    """xlsxwriter's packager; with the parts of an equal package known, only the shared strings are written."""
-
-    def __init__(self, key: bytes | None, parts: tuple | None):
-        super().__init__()
-        self._key, self._parts = key, parts
-
-    def _create_package(self):  # type: ignore[no-untyped-def]
-        if self._parts is None:
-            files = super()._create_package()
-            if self._key is not None:
-                _keep_package(self._key, tuple(
-                    (name, binary, None if name == _SST_PART else handle.getvalue()) for handle, name, binary in files))
-            return files
-        for name, binary, data in self._parts:
-            if data is None:
-                self._write_shared_strings_file()  # appends its part, as in a full package
-            else:
-                self.filenames.append(((io.BytesIO if binary else io.StringIO)(data), name, binary))
-        return self.filenames
-
-
-class _Workbook(xlsxwriter.Workbook):
-    package: tuple[bytes | None, tuple | None] = (None, None)
-
-    def _get_packager(self) -> Packager:
-        return _Packager(*self.package)
-
-
-_WORKBOOK_OPTIONS = {"in_memory": True, **TEXT_OPTIONS}
-_PACKAGES_OK = all(hasattr(c, a) for c, a in ((Packager, "_create_package"), (Packager(), "filenames"),
-                                              (Packager, "_write_shared_strings_file"),
-                                              (xlsxwriter.Workbook, "_get_packager"),
-                                              (SharedStringTable, "_get_shared_string_index")))
-
-
-class _Book:
-    """One in-memory workbook: deterministic properties, cached CJK formats, identity sheet.
-
-    The sheets' calls are logged and played on xlsxwriter when the workbook is closed; when a workbook of
-    the same calls but for its cell strings was written before in this process, only those strings are
-    played (for the shared-string table) and the other parts are the ones xlsxwriter wrote then."""
-
-    def __init__(self, title: str):
-        self._log: list[tuple[int, str, tuple, dict | None]] = [
-            (-1, "set_properties", ({"title": title, "author": "", "company": "", "manager": "",
-                                     "created": datetime(2000, 1, 1)},), None)]
-        self._formats: dict[tuple, _Fmt] = {}
-        self._nfmt = 0
-        self.sheets: list[_Sheet] = []
-        self._texts: list[str] = []  # the cell strings of the logged calls, in order
-        self._keyed: tuple[int, bytes | None] = (-1, None)  # (log length, key) of the last _key()
-
-    def add_sheet(self, name: str) -> _Sheet:
-        self._log.append((-1, "add_worksheet", (name,), None))
-        sheet = _Sheet(self._log, self._texts, len(self.sheets))
-        self.sheets.append(sheet)
-        return sheet
-
-    def fmt(self, *styles: dict[str, Any], **props: Any) -> _Fmt:
-        merged = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
-        for s in (*styles, props):
-            merged.update(s)
-        key = tuple(sorted(merged.items()))
-        found = self._formats.get(key)
-        if found is None:
-            self._log.append((-1, "add_format", (merged,), None))
-            found = self._formats[key] = _Fmt(self._nfmt)
-            self._nfmt += 1
-        return found
-
-    def banner(self, ws: _Sheet, row: int, first: int, last: int, text: str, fmt: _Fmt, height: float) -> None:
-        if last > first:
-            ws.merge_range(row, first, row, last, text, fmt)
-        else:
-            ws.write_string(row, first, text, fmt)
-        ws.set_row(row, height)
-
-    def identity(self, values: dict[str, str]) -> None:
-        ws = self.add_sheet(layout.IDENTITY_SHEET)
-        extra = [k for k in values if k not in layout.IDENTITY_KEYS]  # after the contract's keys (e.g. scan_*)
-        for r, key in enumerate([*layout.IDENTITY_KEYS, *extra]):
-            ws.write_string(r, 0, key)
-            ws.write_string(r, 1, values.get(key, ""))
-        ws.very_hidden()
-        ws.protect()
-
-    def _key(self) -> bytes | None:
-        """The calls as bytes (pickled: equal bytes, equal arguments of the same types) with, in place of the
-        cell strings, which of them are equal (each string's order of first use); None when the calls cannot
-        be compared (an argument pickle does not take, or a string xlsxwriter would shorten)."""
-        if self._keyed[0] == len(self._log):
-            return self._keyed[1]
-        first: dict[str, int] = {}
-        pattern = [first.setdefault(t, len(first)) for t in self._texts]
-        key = None  # never for a text xlsxwriter would take for rich-text XML: written apart (``close``)
-        if not self._texts or (max(map(len, self._texts)) <= _TEXT_SAFE and not any(map(looks_rich, self._texts))):
-            try:
-                key = pickle.dumps((self._log, pattern), protocol=5)
-            except (pickle.PicklingError, TypeError, AttributeError):
-                key = None
-        self._keyed = (len(self._log), key)
-        return key
-
-    def known(self) -> bool:
-        """Whether a workbook of the same calls but for its cell strings was written before (in this process)."""
-        return _PACKAGES_OK and PACKAGES_KEPT > 0 and self._key() in _PACKAGES
-
-    def close(self, *, keep: bool = True) -> bytes:
-        """The workbook's bytes; with ``keep`` False its package is not remembered for later workbooks."""
-        use = _PACKAGES_OK and PACKAGES_KEPT > 0
-        key = self._key() if use else None
-        parts = _PACKAGES.get(key) if key is not None else None
-        buf = io.BytesIO()
-        wb = _Workbook(buf, _WORKBOOK_OPTIONS) if use else xlsxwriter.Workbook(buf, _WORKBOOK_OPTIONS)
-        if parts is not None:
-            # A known package: xlsxwriter's shared-string table gets the cell strings as the calls would have
-            # given them (each call one reference, in order; checked when the package was first written).
-            wb.package = (None, parts)
-            add = wb.str_table._get_shared_string_index
-            for text in self._texts:
-                add(text)
-            wb.close()
-            return buf.getvalue()
-        sheets: list[Worksheet] = []
-        formats: list[Format] = []
-        texts = iter(self._texts)
-        for n, name, args, kwargs in self._log:
-            if n < 0:
-                if name == "add_worksheet":
-                    sheets.append(wb.add_worksheet(*args))
-                elif name == "add_format":
-                    formats.append(wb.add_format(*args))
-                else:
-                    getattr(wb, name)(*args)
-                continue
-            args = tuple([formats[a] if type(a) is _Fmt else a for a in args])
-            pos = _CELL_TEXT.get(name)
-            if pos is not None:
-                text = next(texts)
-                if looks_rich(text):  # kept a text (io.cells): the cell written apart, the range merged blank
-                    if name == "merge_range":
-                        sheets[n].merge_range(*args[:pos], "", *args[pos:])
-                    write_text(sheets[n], args[0], args[1], text, args[-1] if len(args) > pos else None)
-                    continue
-                args = (*args[:pos], text, *args[pos:])
-            getattr(sheets[n], name)(*args, **(kwargs or {}))
-        if use and keep and key is not None and wb.str_table.count == len(self._texts):
-            wb.package = (key, None)  # remembered: every cell string went into the table, once per call
-        wb.close()
-        return buf.getvalue()
-
-    def parts_of(self, data: bytes) -> None:
-        """Remember ``data``, this book's workbook as xlsxwriter writes it (e.g. the ballots repeated by
-        ``_repeat_ballots``), as the package of its calls."""
-        key = self._key() if _PACKAGES_OK and PACKAGES_KEPT > 0 else None
-        if key is None:
-            return
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = z.namelist()
-            if not all(n.endswith((".xml", ".rels")) for n in names) or _SST_PART not in names:
-                return
-            count = _SST_COUNT.search(z.read(_SST_PART).decode("utf-8"))
-            if count is None or int(count.group(2)) != len(self._texts):
-                return
-            _keep_package(key, tuple((n, False, None if n == _SST_PART else z.read(n).decode("utf-8")) for n in names))
+def _book(title: str, cache: PackageCache | None = None) -> Book:
+    """A form workbook in the CJK font; with ``cache``, packages of equal calls are reused (``io/replay.py``)."""
+    return Book(title, {"font_name": FONT, "font_size": 11, "valign": "vcenter"}, cache)
 
 
 def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit | None = None,
@@ -458,7 +217,7 @@ def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit
     }
 
 
-def _page(ws: _Sheet, landscape: bool) -> None:
+def _page(ws: Sheet, landscape: bool) -> None:
     ws.set_paper(9)
     ws.set_landscape() if landscape else ws.set_portrait()
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
@@ -503,7 +262,7 @@ def _cell_style(c: Column, fixed: bool) -> dict[str, Any]:
     return style
 
 
-def _write_table(book: _Book, t: _Table) -> None:
+def _write_table(book: Book, t: _Table) -> None:
     ws = book.add_sheet(t.sheet)
     n, cols = len(t.columns), t.columns
     widths = [_width(c, [r[i] for r in t.rows]) for i, c in enumerate(cols)]
@@ -631,7 +390,7 @@ def build_setup_workbook(form_id: str, scheme: Scheme, units: list[Unit] | None 
                 f"每项默认 {plain(spec.default_points)} 分（可改）；灰底已预填，只需填写“考核细则”。")
     township = _township(scheme, units or [])
     info = _info(scheme, "", None, township)
-    book = _Book(title)
+    book = _book(title)
     _write_table(book, _Table(title, title, info, note, cols, _rows(cols, _merge(records, values)), fixed))
     if form_id == "roster" and scheme.scheme.member_types:
         pcols = layout.people_columns(scheme)
@@ -697,15 +456,15 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
                          units: list[Unit] | None = None, criteria: list[Criterion] | None = None,
                          draw: Draw | None = None, values: list[dict[str, Any]] | None = None,
                          members: list[Unit] | None = None, tally: list[dict[str, Any]] | None = None,
-                         declared: str | None = None, more: Callable[[_Book], None] | None = None,
-                         identity: dict[str, str] | None = None) -> bytes:
+                         declared: str | None = None, more: Callable[[Book], None] | None = None,
+                         identity: dict[str, str] | None = None, cache: PackageCache | None = None) -> bytes:
     """The entry workbook of ``form`` for one unit (unit scope) or for all ``units`` (township scope).
 
     ``values`` (records by column key, row by row) are written in as if typed: demo and benchmark data.
     A vote ballot votes on the unit's ``members`` and has a second sheet to enter hand-counted totals
     instead (``tally``: its records typed in the same way). A register has a 本期无… box (``declared``: typed in).
     ``more`` adds sheets after these (e.g. the review sheet of ballots read from scans, ``io/omr_book.py``);
-    ``identity``: keys added to the identity record.
+    ``identity``: keys added to the identity record; ``cache``: packages of workbooks written before in the run.
     """
     period = _period(period)
     if form.scope == "unit" and unit is None:
@@ -726,7 +485,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
                    _entry_note(form, cols, fixed, draw), cols,
                    _rows(cols, _merge(_records(form, unit, units, draw), values)), fixed,
                    layout.none_column(form), declared, SIGNATURES.get(form.kind, ""))
-    book = _Book(form.title)
+    book = _book(form.title, cache)
     _write_table(book, table)
     if form.kind == "vote_ballot":
         tcols = layout.vote_tally_columns(form)
@@ -745,7 +504,7 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
 # ------------------------------------------------------------------ printable ballots
 
 
-def _print_close(book: _Book, ws: _Sheet, breaks: list[int], end: tuple[int, int], identity: dict[str, str]) -> _Book:
+def _print_close(book: Book, ws: Sheet, breaks: list[int], end: tuple[int, int], identity: dict[str, str]) -> Book:
     """A printed-ballot workbook finished: a page per ballot, portrait A4, its identity record (not closed)."""
     ws.set_h_pagebreaks(breaks)
     ws.print_area(0, 0, *end)
@@ -755,7 +514,7 @@ def _print_close(book: _Book, ws: _Sheet, breaks: list[int], end: tuple[int, int
     return book
 
 
-def _ballot_head(book: _Book, ws: _Sheet, f: dict[str, _Fmt], row: int, last: int, texts: tuple[str, str, str],
+def _ballot_head(book: Book, ws: Sheet, f: dict[str, Fmt], row: int, last: int, texts: tuple[str, str, str],
                 copy: int, heads: list[str]) -> int:
     """The top of one printed ballot (title; unit and period with the 票号; the note; the table head); the next row."""
     title, label, note = texts
@@ -769,7 +528,8 @@ def _ballot_head(book: _Book, ws: _Sheet, f: dict[str, _Fmt], row: int, last: in
     return row + 4
 
 
-def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, criteria: list[Criterion]) -> bytes:
+def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, criteria: list[Criterion],
+                        cache: PackageCache | None = None) -> bytes:
     """``form.evaluators`` numbered ballots (票号 01..N), one A4 page each, with no name field.
 
     The items are the entry sheet's item columns (same labels, same maxima, same order).
@@ -794,10 +554,10 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
     runs = [(name, len(list(run))) for name, run in itertools.groupby(aspects)] if has_aspect else []
     page = 4 + len(items) + 1  # rows per ballot
 
-    def build(every_copy: bool) -> _Book:
+    def build(every_copy: bool) -> Book:
         """The workbook; with ``every_copy`` False only the first ballot and the other ballots' 票号 are written
-        (``_repeat_ballots`` then writes the other ballots' rows into the sheet)."""
-        book = _Book(form.title)
+        (``repeat_copies`` then writes the other ballots' rows into the sheet)."""
+        book = _book(form.title, cache)
         ws = book.add_sheet(sheet)
         for i, w in enumerate(widths):
             ws.set_column(i, i, w)
@@ -841,89 +601,17 @@ def build_print_ballots(scheme: Scheme, form: Form, period: str, unit: Unit, cri
 
     full = build(True)
     if form.evaluators > 1 and not full.known():  # a new shape: the first ballot written, then repeated
-        fast = _repeat_ballots(build(False).close(keep=False), form.evaluators, page, last)
+        fast = repeat_copies(build(False).close(keep=False), form.evaluators, page, last)
         if fast is not None:
-            full.parts_of(fast)  # the package of the full write (tests/test_perf_equivalence.py)
+            full.parts_of(fast)  # the package of the full write (tests/test_forms_golden.py)
             return fast
     return full.close()
 
 
-_SHEET_XML = "xl/worksheets/sheet1.xml"
-_ROW_XML = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
-_ROW_NUMBER = re.compile(r'(<row r="|<c r="[A-Z]+)(\d+)"')
-_MERGE_XML = re.compile(r'<mergeCells count="\d+">((?:<mergeCell ref="[A-Z]+\d+:[A-Z]+\d+"/>)*)</mergeCells>')
-_MERGE_REF = re.compile(r'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"/>')
-_SST_COUNT = re.compile(r'(<sst [^>]*?count=")(\d+)(")')
 
 
-def _repeat_ballots(data: bytes, copies: int, page: int, last: int) -> bytes | None:
-    """The workbook of ``copies`` identical ballots of ``page`` rows, from one where only the first ballot
-    and the others' 票号 (the merged cell ending in column ``last``) were written: the first ballot's rows
-    and merges repeated in the sheet XML with their row numbers moved, each with its own 票号, and the
-    shared-string count of a full write. The same package, part for part, as writing every cell (checked by
-    tests/test_perf_equivalence.py); None when the sheet is not laid out as expected (write every cell)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        infos = z.infolist()
-        parts = {i.filename: z.read(i) for i in infos}
-    if _SHEET_XML not in parts or _SST_PART not in parts:
-        return None
-    xml = parts[_SHEET_XML].decode("utf-8")
-    head, sep, rest = xml.partition("<sheetData>")
-    body, sep2, tail = rest.partition("</sheetData>")
-    rows = [(int(m.group(1)), m.group(0)) for m in _ROW_XML.finditer(body)]
-    if not sep or not sep2 or "".join(x for _, x in rows) != body or [r for r, _ in rows[:page]] != \
-            list(range(1, page + 1)):
-        return None
-    col = xl_col_to_name(last - 1)
-    spans = f' spans="1:{last + 1}" '
-    first = rows[:page]
-    if any(spans not in x.partition(">")[0] for _, x in first):  # every row of a ballot spans every column
-        return None
-    # the other ballots' 票号: one merged cell each, in row 2 of its page
-    serial = re.compile(rf'<c r="{col}(\d+)" s="(\d+)" t="s"><v>(\d+)</v></c>')
-    found = {int(m.group(1)): (m.group(2), m.group(3)) for _, x in rows[page:] for m in serial.finditer(x)}
-    own = serial.search(first[1][1])
-    if own is None or own.group(1) != "2" or sorted(found) != [k * page + 2 for k in range(1, copies)] or \
-            any(s != own.group(2) for s, _ in found.values()):
-        return None
-    template = "".join(x for _, x in first).replace("{", "{{").replace("}", "}}")
-    template = template.replace(own.group(0), f'<c r="{col}{{1}}" s="{own.group(2)}" t="s"><v>{{{page}}}</v></c>', 1)
-    template = _ROW_NUMBER.sub(lambda m: f'{m.group(1)}{{{int(m.group(2)) - 1}}}"', template)
-    copies_xml = [template.format(*range(k * page + 1, (k + 1) * page + 1), found[k * page + 2][1] if k else
-                                  own.group(3)) for k in range(copies)]
-    merges = _MERGE_XML.search(tail)
-    if merges is None:
-        return None
-    refs = [(a, int(r1), b, int(r2)) for a, r1, b, r2 in _MERGE_REF.findall(merges.group(1))]
-    mine = [m for m in refs if m[3] <= page]
-    if refs[:len(mine)] != mine or len(refs) != len(mine) + copies - 1:
-        return None
-    merged = "".join(f'<mergeCell ref="{a}{r1 + k * page}:{b}{r2 + k * page}"/>'
-                     for k in range(copies) for a, r1, b, r2 in mine)
-    tail = (tail[:merges.start()] + f'<mergeCells count="{len(mine) * copies}">{merged}</mergeCells>'
-            + tail[merges.end():])
-    expected = f'<dimension ref="A1:{xl_col_to_name(last)}{copies * page}"/>'
-    if expected not in head:
-        return None
-    parts[_SHEET_XML] = (head + sep + "".join(copies_xml) + sep2 + tail).encode("utf-8")
-    strings = parts[_SST_PART].decode("utf-8")
-    per_copy = copies_xml[0].count(' t="s">')  # string cells of one ballot, its 票号 among them
-    count = _SST_COUNT.search(strings)
-    if count is None:
-        return None
-    strings = (strings[:count.start(2)] + str(int(count.group(2)) + (copies - 1) * (per_copy - 1))
-               + strings[count.end(2):])
-    parts[_SST_PART] = strings.encode("utf-8")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
-        for info in infos:  # the same entries as xlsxwriter writes them (in memory: dated 1 Jan 1980)
-            entry = zipfile.ZipInfo(info.filename, info.date_time)
-            entry.compress_type = info.compress_type
-            z.writestr(entry, parts[info.filename])
-    return buf.getvalue()
-
-
-def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, members: list[Unit]) -> bytes:
+def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, members: list[Unit],
+                      cache: PackageCache | None = None) -> bytes:
     """``form.evaluators`` numbered vote ballots (票号 01..N), one A4 page each: everyone voted on (the unit
     itself, then its people, as on the entry sheet) with a box under each option; no name field."""
     if form.kind != "vote_ballot":
@@ -934,7 +622,7 @@ def build_print_votes(scheme: Scheme, form: Form, period: str, unit: Unit, membe
     widths = [32, *[max(7, 40 / max(len(form.options), 1))] * len(form.options)]  # fits portrait A4 at 100%
     last = len(heads) - 1
     sheet = _sheet_name(f"{form.short}（打印）")
-    book = _Book(form.title)
+    book = _book(form.title, cache)
     ws = book.add_sheet(sheet)
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
@@ -982,7 +670,7 @@ PARALLEL_MIN_UNITS = 48
 def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
                 draw: Draw | None, members: list[Unit] | None = None,
                 parent: Unit | None = None, values: dict[str, list[dict]] | None = None,
-                evaluators: int | None = None) -> list[tuple[str, bytes]]:
+                evaluators: int | None = None, cache: PackageCache | None = None) -> list[tuple[str, bytes]]:
     """Every unit-scope workbook of one unit, as (path relative to the period folder, bytes).
 
     A person's forms (e.g. a secretary's rectification list) go into the folder of the person's unit;
@@ -995,19 +683,30 @@ def _unit_files(scheme: Scheme, period: str, unit: Unit, crit: list[Criterion],
         out.append((f"{folder}/{period_file_name(scheme, form, period, unit)}",
                     build_entry_workbook(scheme, form, period, unit=unit, criteria=crit,
                                          draw=draw if form.kind == "callback" else None, members=members,
-                                         values=(values or {}).get(form.id))))
+                                         values=(values or {}).get(form.id), cache=cache)))
         if form.kind == "score_ballot" and form.printable:
             out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
-                        build_print_ballots(scheme, form, period, unit, crit)))
+                        build_print_ballots(scheme, form, period, unit, crit, cache)))
         if form.kind == "vote_ballot" and form.printable:
             out.append((f"{folder}/{period_file_name(scheme, form, period, unit, printable=True)}",
-                        build_print_votes(scheme, form, period, unit, members or [])))
+                        build_print_votes(scheme, form, period, unit, members or [], cache)))
     return out
+
+
+_worker_cache: PackageCache | None = None  # in a worker process of write_period_forms: the run's packages
+
+
+def _start_worker(cache: PackageCache) -> None:
+    global _worker_cache
+    _worker_cache = cache
+    from villagescore.io.batch import watch_parent
+
+    watch_parent()
 
 
 def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
     scheme, period, jobs = args
-    return [f for job in jobs for f in _unit_files(scheme, period, *job)]
+    return [f for job in jobs for f in _unit_files(scheme, period, *job, cache=_worker_cache)]
 
 
 def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path, draws: dict[str, Draw],
@@ -1018,7 +717,8 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
 
     Workbooks are built into a staging folder inside ``out_dir`` (on both cores for a large roster)
     and moved into place only when all were built, so a problem (e.g. a unit without criteria)
-    writes nothing and memory stays bounded however many units there are.
+    writes nothing and memory stays bounded however many units there are. Workbooks of a shape written
+    before in the run reuse its package (``replay.PackageCache``): the workers start with the first unit's.
     """
     import os
     import shutil
@@ -1036,6 +736,7 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
              (values or {}).get(u.code), evaluators) for u in setup.units]
     written: list[str] = []
     made: set[Path] = {staging}
+    cache = PackageCache()
 
     def keep(files: list[tuple[str, bytes]]) -> None:
         for rel, data in files:
@@ -1053,23 +754,21 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
         for form in (f for f in scheme.forms if f.scope == "township"):
             keep([(period_file_name(scheme, form, period, None),
                    build_entry_workbook(scheme, form, period,
-                                        units=[u for u in setup.units if form.applies(u.type)]))])
+                                        units=[u for u in setup.units if form.applies(u.type)], cache=cache))])
         workers = min(os.cpu_count() or 1, 8)
         if len(jobs) >= PARALLEL_MIN_UNITS and workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            # the first unit here: the workers (forked) start with its packages known (_PACKAGES)
-            keep(_unit_files(scheme, period, *jobs[0]))
+            # the first unit here: the workers start with its packages known
+            keep(_unit_files(scheme, period, *jobs[0], cache=cache))
             size = max(4, len(jobs) // (workers * 32))  # small chunks: no worker is left with a long tail
             chunks = [(scheme, period, jobs[i:i + size]) for i in range(1, len(jobs), size)]
-            from villagescore.io.batch import watch_parent
-
-            with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(cache,)) as pool:
                 for files in pool.map(_chunk_files, chunks):
                     keep(files)
         else:
             for job in jobs:
-                keep(_unit_files(scheme, period, *job))
+                keep(_unit_files(scheme, period, *job, cache=cache))
         # a unit's folder that is not there yet moves in whole; into one that is, file by file
         moved: dict[str, bool] = {}
         for rel in written:

@@ -220,7 +220,8 @@ def _sniff_ole(data: bytes) -> str:
 
 # ------------------------------------------------------------------ .xlsx / .ods (zip) guards
 
-_WORKSHEET = re.compile(r"^/?xl/worksheets/(?!_rels/)")  # calamine opens worksheets only under xl/worksheets/
+# calamine opens worksheets only under xl/worksheets/, finding a part by its name in any case
+_WORKSHEET = re.compile(r"^/?xl/worksheets/(?!_rels/)", re.IGNORECASE)
 _SHEET_DATA = re.compile(rb"<(?P<p>(?:[\w.-]+:)?)sheetData\b[^>]*?(?:/>|>.*?</(?P=p)sheetData>)", re.DOTALL)
 _ROW_OR_CELL = re.compile(
     rb"<(?:[\w.-]+:)?row\b(?P<row>[^>]*)>"
@@ -258,19 +259,29 @@ def _has_dtd(body: bytes) -> bool:
     return (b"<!" in body or b"<\x00!" in body) and any(w in body for w in _DTD)
 
 
+def _beyond(last: str) -> re.Pattern[bytes]:
+    """A cell reference of a column after ``last`` (two letters, as for MAX_COLS = 200: GR), in any case."""
+    assert len(last) == 2
+    a, b = last.upper()
+    after = lambda ch: f"{chr(ord(ch) + 1)}-Z{chr(ord(ch) + 1).lower()}-z" if ch != "Z" else "^\\s\\S"
+    return re.compile(rf'<c r="(?:[A-Za-z]{{3}}|[{after(a)}][A-Za-z]|[{a}{a.lower()}][{after(b)}])\d'.encode())
+
+
+_FAR_ROW = re.compile(rb'<row r="(\d{6,})"')  # six digits or more: perhaps beyond MAX_ROWS
+_FAR_COL = _beyond(column_letter(MAX_COLS - 1))  # column_letter counts from 0: GR
+
+
 def _plain_sheet(data: bytes) -> bool:
     """True when a sheet has no formula, error cell, hidden row or unreferenced cell, and stays within
     the limits: then the per-cell visit cannot find anything and is skipped (the scans run in C)."""
     if not data.startswith(b"<sheetData") or _needs_visit(data):
         return False  # namespace prefixes, formulas, errors or hidden rows: look at every cell
-    rows = _ROW_REF.findall(data)
-    cols = _CELL_REF.findall(data)
-    if len(rows) != data.count(b"<row ") + data.count(b"<row>") or \
-            len(cols) != data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>"):
-        return False  # a row or cell without its reference: positions must be counted one by one
-    if rows and max(map(int, rows)) > MAX_ROWS:
+    if data.count(b'<row r="') != data.count(b"<row ") + data.count(b"<row>") or \
+            data.count(b'<c r="') != data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>"):
+        return False  # a row or cell whose reference is not first, or missing: look at every one
+    if any(int(r) > MAX_ROWS for r in _FAR_ROW.findall(data)):
         return False
-    return all(_col_index(c) < MAX_COLS for c in set(cols))
+    return _FAR_COL.search(data) is None
 
 
 def _col_index(letters: bytes) -> int:
@@ -343,6 +354,27 @@ def _trim_sheet(xml: bytes) -> tuple[bytes, str | None]:
     return out, scan.cut
 
 
+# The parts of an .xlsx python-calamine opens (it finds a part by its name in any case): each is inflated with
+# its size and CRC checked and scanned for DTDs; the other parts, which nothing reads, only pass the checks on
+# the zip directory (sizes, ratios, names).
+_READ_PARTS = frozenset({"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/sharedstrings.xml", "xl/styles.xml"})
+_READ_FOLDERS = ("xl/worksheets/", "/xl/worksheets/", "xl/tables/", "/xl/tables/")
+
+
+def _is_read(name: str) -> bool:
+    low = name.lower()
+    return low in _READ_PARTS or low.startswith(_READ_FOLDERS)
+
+
+def _part(members: dict[str, bytes], name: str) -> tuple[str, bytes]:
+    """(member name, bytes) of the part ``name`` as calamine finds it (any case); ("", b"") when missing."""
+    if name in members:
+        return name, members[name]
+    low = name.lower()
+    found = next((n for n in members if n.lower() == low), "")
+    return found, members.get(found, b"")
+
+
 def _guard_zip(data: bytes) -> tuple[bytes, str, dict[str, _Scan], bool]:
     """Check an OOXML/ODF zip; return (bytes for calamine, format, sheet → scan, has macros)."""
     try:
@@ -355,15 +387,17 @@ def _guard_zip(data: bytes) -> tuple[bytes, str, dict[str, _Scan], bool]:
         raise _refuse(f"文件解压后超过 {MAX_UNZIPPED >> 20} MB，内容异常")
     if len(sheets) > MAX_SHEETS:
         raise _refuse(f"工作表超过 {MAX_SHEETS} 个，内容异常")
-    if len({i.filename for i in infos}) != len(infos):  # which copy would calamine read? never guess
+    if len({i.filename.lower() for i in infos}) != len(infos):  # which copy would calamine read? never guess
         raise _refuse("文件内容异常（压缩包中有重名的部件），可能是恶意构造的文件")
     if any(i.file_size > (1 << 20) and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
         raise _refuse("文件压缩比异常（可能是恶意构造的文件）")
+    ods = any(i.filename == "mimetype" for i in infos)
     members: dict[str, bytes] = {}
-    try:  # reading every member checks its CRC and never inflates beyond the declared size
+    try:  # reading a member checks its CRC and never inflates beyond the declared size
         for i in infos:
-            body = _inflate(data, i)
-            members[i.filename] = zf.read(i) if body is None else body
+            if ods or _is_read(i.filename):
+                body = _inflate(data, i)
+                members[i.filename] = zf.read(i) if body is None else body
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and "encrypt" in str(exc).lower():
             raise FileRefused("password-protected", {}) from None
@@ -371,46 +405,47 @@ def _guard_zip(data: bytes) -> tuple[bytes, str, dict[str, _Scan], bool]:
     for name, body in members.items():
         if name.lower().endswith((".xml", ".rels", ".vml")) and _has_dtd(body):
             raise _refuse("文件内部含有不允许的 XML 声明（DTD/实体），可能是恶意构造的文件")
-    if "mimetype" in members:
+    names = [i.filename for i in infos]
+    if ods:
         if b"opendocument.spreadsheet" not in members["mimetype"][:100]:
             raise _refuse("这是 OpenDocument 文字或演示文件，不是表格")
         if b"encryption-data" in members.get("META-INF/manifest.xml", b""):
             raise FileRefused("password-protected", {})
-        macros = any(n.startswith(("Basic/", "Scripts/")) and not n.endswith("/") for n in members)
+        macros = any(n.startswith(("Basic/", "Scripts/")) and not n.endswith("/") for n in names)
         return data, "ods", _scan_ods(members.get("content.xml", b"")), macros
-    if "xl/workbook.xml" in members or sheets:
-        if _STRICT in members.get("xl/workbook.xml", b"")[:4096]:
+    book_name, book_xml = _part(members, "xl/workbook.xml")
+    if book_name or sheets:
+        if _STRICT in book_xml[:4096]:
             raise _refuse("这是“Strict Open XML 电子表格”格式，本工具不能读取；"
                           "请在 Excel 中另存为“Excel 工作簿(*.xlsx)”后提交")
-    elif "xl/workbook.bin" in members:
+    elif "xl/workbook.bin" in names:
         raise _refuse("这是 Excel 二进制工作簿（.xlsb）")
-    elif any(n.startswith("word/") for n in members):
+    elif any(n.startswith("word/") for n in names):
         raise _refuse("这是 Word 文档（.docx），不是表格")
-    elif any(n.startswith("ppt/") for n in members):
+    elif any(n.startswith("ppt/") for n in names):
         raise _refuse("这是 PowerPoint 演示文稿，不是表格")
     else:
         raise _refuse("这是普通压缩包，不是 Excel 工作簿；请解压后提交其中的表格")
-    macros = any(n.lower().endswith("vbaproject.bin") for n in members)
-    names = _sheet_names_by_member(members)
+    macros = any(n.lower().endswith("vbaproject.bin") for n in names)
+    by_member = _sheet_names_by_member(members)
     scans: dict[str, _Scan] = {}
     changed = False
-    strings = members.get("xl/sharedStrings.xml", b"")
+    sst_name, strings = _part(members, "xl/sharedStrings.xml")
     head = _SST_HEAD.search(strings[:4096])
     if head and any(int(n) > len(strings) // 8 + 1 for n in _COUNTS.findall(head.group(0))):
         # calamine reserves memory for the strings the header counts: an impossible count is dropped
-        members["xl/sharedStrings.xml"] = (strings[:head.start()] + _COUNTS.sub(b"", head.group(0))
-                                           + strings[head.end():])
+        members[sst_name] = strings[:head.start()] + _COUNTS.sub(b"", head.group(0)) + strings[head.end():]
         changed = True
     for i in sheets:
         members[i.filename], scan, ch = _scan_sheet(members[i.filename])
-        scans[names.get(i.filename, i.filename)] = scan
+        scans[by_member.get(i.filename.lstrip("/").lower(), i.filename)] = scan
         changed |= ch
     if not changed:
         return data, "xlsx", scans, macros
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for i in infos:
-            z.writestr(i.filename, members[i.filename])
+            z.writestr(i.filename, members[i.filename] if i.filename in members else zf.read(i))
     return out.getvalue(), "xlsx", scans, macros
 
 
@@ -463,12 +498,12 @@ def _local(tag: str) -> str:
 
 
 def _sheet_names_by_member(members: dict[str, bytes]) -> dict[str, str]:
-    """Worksheet member path → sheet name, from workbook.xml and its relationships."""
-    book = members.get("xl/workbook.xml")
-    rels = members.get("xl/_rels/workbook.xml.rels")
-    if book is None or rels is None:
+    """Worksheet member path (lower case) → sheet name, from workbook.xml and its relationships."""
+    book = _part(members, "xl/workbook.xml")[1]
+    rels = _part(members, "xl/_rels/workbook.xml.rels")[1]
+    if not book or not rels:
         return {}
-    return dict(_sheet_names(book, rels))  # a copy: the cached answer is shared
+    return {path.lower(): name for path, name in _sheet_names(book, rels).items()}
 
 
 @functools.lru_cache(maxsize=256)

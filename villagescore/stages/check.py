@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from villagescore.core import layout
@@ -35,13 +36,24 @@ class Checked:
     scores: dict[str, dict[str, UnitScore]] = field(default_factory=lambda: defaultdict(dict))  # period → unit →
     vetoes: dict[str, list[str]] = field(default_factory=dict)
     entered: dict[str, dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
-    ballots: list = field(default_factory=list)  # vote ballots as read (score ballots come with the scores)
+    # the ballot lines for 测评明细, kept in the run's spool (``io/spool.py``; validate keeps none): score ballots as
+    # each unit is scored (``lines``), vote ballots as each form is counted (``ballots``, after the score ballots)
+    lines: Any = field(default_factory=list)
+    ballots: Any = field(default_factory=list)
+    balloted: set[str] = field(default_factory=set)  # units with ballot lines
     # (period, unit code or, for a township form, its township's folder index or "", form) → files
     used: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     unit_zone: dict[str, str] = field(default_factory=dict)  # unit → its township's folder (a county run)
     conflicts: set[tuple[str, str, str]] = field(default_factory=set)
     held: set[str] = field(default_factory=set)  # units held back by a township form not typed into (said once)
     book: DecisionBook = field(default_factory=lambda: DecisionBook(""))  # the committee's decisions (党委研究事项)
+
+
+class Dropped:
+    """Ballot lines nobody will read (validate writes no 测评明细)."""
+
+    def extend(self, lines) -> None:
+        pass
 
 
 def slot(scheme: Scheme, col: Collected, fd: FormData) -> str:
@@ -233,6 +245,7 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
                      tally_sheet=layout.VOTE_TALLY_SHEET, unit=unit, period=fd.period, issued=issued)
     report.extend(vc.issues)
     chk.ballots.extend(vc.ballots)
+    chk.balloted.update(b.unit for b in vc.ballots)
     sheet = fd.sheet if vc.how != "测评结果汇总" else layout.VOTE_TALLY_SHEET
     counted = {"发放": issued if issued is not None else "—", "收回": vc.returned, "有效票": vc.valid} \
         if vc.how == "逐票录入" else {"人工统计": "测评结果汇总"}

@@ -6,7 +6,9 @@ File I/O through ``villagescore.io``; never imports typer or rich.
 
 from __future__ import annotations
 
+import pickle
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +25,7 @@ from villagescore.stages import Progress
 from villagescore.io.batch import Prepare, read_workbooks
 from villagescore.io.omr_files import is_printed_ballots
 from villagescore.io.reader import OTHER_DATA, FileRefused, Workbook, iter_workbook_files, read_workbook
+from villagescore.io.spool import Spool, spooled_rows
 
 Listed = tuple[list[Path], list[Path]]  # the folders' workbooks and other data files (iter_workbook_files)
 
@@ -104,8 +107,8 @@ def form_of(scheme: Scheme, wb: Workbook, name: str) -> FormData | None:
     except KeyError:
         return None
     sheet = ident.get("sheet") or (wb.sheet_order[0] if wb.sheet_order else "")
-    return FormData(form_id, ident.get("unit_code") or None, ident.get("period", ""), name, sheet, wb.sha256, [],
-                    dict(ident))
+    meta = {sys.intern(k): sys.intern(v) for k, v in ident.items()}  # a county's forms share their keys and words
+    return FormData(form_id, meta.get("unit_code") or None, meta.get("period", ""), name, sheet, wb.sha256, [], meta)
 
 
 def _own_output(wb: Workbook) -> bool:
@@ -160,7 +163,9 @@ def list_folders(folders: list[Path], exclude: set[Path] | None = None, listed: 
         found, others = listed[0], list(listed[1])
     out = Folders(folders, [], others, {p.resolve() for p in (exclude or set())}, _display_bases(folders),
                   [f.resolve() for f in folders])  # resolved once, not for every file
-    out.workbooks = [p for p in found if not out.exclude or out.real(p) not in out.exclude]
+    names = {p.name for p in out.exclude}  # only a file of an output's name can be that output: the others are
+    # not resolved here (a file system call for every file)
+    out.workbooks = [p for p in found if p.name not in names or out.real(p) not in out.exclude]
     return out
 
 
@@ -192,7 +197,8 @@ def read_setup_files(scheme: Scheme, files: Folders) -> SetupFiles:
 
 
 def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress | None = None,
-            setup_files: SetupFiles | None = None, parser: Prepare | None = None) -> Collected:
+            setup_files: SetupFiles | None = None, parser: Prepare | None = None, spool: Spool | None = None
+            ) -> Collected:
     """Phase two's reading: every workbook of the folders, sorted by its identity record.
 
     Lock files and this tool's own outputs are skipped quietly; workbooks without an identity record are kept in
@@ -201,6 +207,9 @@ def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress |
     ``setup_files`` (phase one's, taken over: their grids are let go) are not read again. ``parser``: what each
     reading worker does with a workbook once read (``parse.FormParser``: a form parsed against the setup of phase
     one), or None. The files are recorded in the same order and the same way either way.
+
+    ``spool``: where the rows a worker parsed and sent back pickled (``ParsedForm.blob``) are kept, unread, until
+    their unit is scored; without one they are read back at once.
     """
     out = Collected()
     early: dict[Path, Workbook | FileRefused] = {}
@@ -213,6 +222,8 @@ def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress |
     rest = read_workbooks([p for p in files.workbooks if p not in early], prepare=parser)
     for path in files.workbooks:  # in this order, however many processes read them
         wb = early.pop(path) if path in early else next(rest)[1]
+        if isinstance(wb, Workbook) and wb.parsed is not None and wb.parsed.blob is not None:
+            _unpack(wb.parsed, spool)
         name = files.name(path)
         if progress:
             progress(name)
@@ -226,6 +237,31 @@ def collect(scheme: Scheme, files: Folders, report: Report, progress: Progress |
             report.add(issue("file-not-workbook", file=name, kind=OTHER_DATA[path.suffix.lower()]))
             out.files.append(InputFile(name, "", status="不是工作簿，未读取"))
     return out
+
+
+# identity keys only parsing reads (the form, its unit and period are FormData's own fields)
+PARSED_AWAY = frozenset({"tool", "role", "scheme_id", "scheme_version", "template_version", "sheet", "seed", "drawn",
+                         "unit_name", "form_id", "unit_code", "period"})
+
+
+class Parsed:
+    """What is kept of a workbook parsed where it was read: the parsed form and the file's path (a county's
+    workbooks are many: no grids, no identity record)."""
+
+    __slots__ = ("path", "parsed")
+    sheets: dict = {}  # no grids (shared, never changed)
+
+    def __init__(self, path: str, parsed):
+        self.path, self.parsed = path, parsed
+
+
+def _unpack(parsed, spool: Spool | None) -> None:
+    """A form's rows sent back pickled: into the spool as they are (read back when first used), or read now."""
+    if spool is not None:
+        parsed.rows, parsed.tally = spooled_rows(spool, parsed.blob)
+    else:
+        parsed.rows, parsed.tally = pickle.loads(parsed.blob)
+    parsed.blob = None
 
 
 def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], path: Path, name: str, zone: str,
@@ -280,9 +316,15 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
         report.add(issue("file-unknown", file=name))
         out.files.append(InputFile(name, wb.sha256, status="已跳过"))
         return
-    out.workbooks[name] = wb
+    if wb.parsed is not None:
+        # parsed where it was read: only the parsed form is kept (and where the file is, to read it again if the
+        # setup turns out to be another), and of the identity record what checking reads after parsing
+        out.workbooks[name] = Parsed(str(wb.path), wb.parsed)  # type: ignore[assignment]
+        fd.meta = {k: v for k, v in fd.meta.items() if k not in PARSED_AWAY}
+    else:
+        out.workbooks[name] = wb
     out.forms.append(fd)
-    out.files.append(InputFile(name, wb.sha256, form_id, ident.get("unit_code", ""), ident.get("period", "")))
+    out.files.append(InputFile(name, wb.sha256, form_id, fd.unit or "", fd.period))
 
 
 # ------------------------------------------------------------------ tables the office made itself

@@ -21,9 +21,9 @@ def result(scheme: Scheme, chk: Checked, earlier: Earlier | None = None) -> RunR
     """Results, ranks, grades and lists of the period checked (or the year from its parts); ``earlier`` gives the
     archived grades of an earlier period (for streak rules such as 提级管理)."""
     report, setup, target, periods = chk.report, chk.setup, chk.target, chk.periods
-    results, ballots = unit_results(scheme, setup.units, chk.scores, target, report.units_with_errors() | chk.held,
-                                    chk.vetoes)
-    ballots.extend(chk.ballots)
+    results, _ = unit_results(scheme, setup.units, chk.scores, target, report.units_with_errors() | chk.held,
+                              chk.vetoes)  # the scores' ballots went to chk.lines as each unit was scored
+    ballots = chk.lines.then(chk.ballots)  # score ballots, then vote ballots (io/spool.Ballots)
     places, entered = scheme.scheme.places, chk.entered
     quota, notes = grade_results(scheme, results, places, entered, period=target, earlier=earlier, book=chk.book)
     chk.book.finish(periods)
@@ -36,7 +36,7 @@ def result(scheme: Scheme, chk: Checked, earlier: Earlier | None = None) -> RunR
     return run_result(scheme, target, periods, results, quota, notes, report=report, files=files, ballots=ballots,
                       lists=make_lists(scheme, results, rows), items=tracked_items(scheme, target, rows),
                       scan_note=scan_note,
-                      item_labels=item_labels(scheme, setup, {b.unit for b in ballots}),
+                      item_labels=item_labels(scheme, setup, chk.balloted),
                       decisions=chk.book.ordered())
 
 

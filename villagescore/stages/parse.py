@@ -27,11 +27,12 @@ from villagescore.core.normalize import clean_text, is_blank, normalize, squash
 from villagescore.core.tables import HEADER_SCAN, column_letter, find_header, parse_table
 from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook, sheet_issues
 from villagescore.io.setup_reader import with_unit
+from villagescore.io.spool import pickled
 from villagescore.stages.collect import Collected, form_of, shown_name, units_named
 from villagescore.stages.survey import SURVEY_KEY
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedForm:
     """What checking needs of a form's workbook once it is parsed (no grids)."""
 
@@ -41,6 +42,9 @@ class ParsedForm:
     issues: list[Issue] = field(default_factory=list)  # cells, the sheet, the draw, identities, in that order
     file_issues: list[Issue] = field(default_factory=list)  # macros and hidden sheets of the file
     empty: bool = False  # nobody has typed into it yet (a register: nor declared 本期无…): counts for nobody
+    # rows and tally pickled where they were parsed (``FormParser.pickle_rows``), for the reading process to put in
+    # its spool as they are (``collect``); ``rows`` and ``tally`` are empty meanwhile
+    blob: bytes | None = None
 
 
 def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
@@ -331,6 +335,7 @@ class FormParser:
     scheme: Scheme
     setup: Setup
     bases: list[Path]  # the folders file names are shown from (``collect._display_bases``)
+    pickle_rows: bool = False  # send the rows back pickled (``ParsedForm.blob``): the reader spools them unread
 
     def name(self, path: Path) -> str:
         return shown_name(path, self.bases)
@@ -346,6 +351,10 @@ class FormParser:
                 return wb
         parsed = parse_form(self.scheme, self.setup, fd, wb)
         parsed.file_issues = file_issues(wb, fd.file, {parsed.sheet}, fd.unit or "")
+        if self.pickle_rows:
+            parsed.blob, parsed.rows, parsed.tally = pickled(parsed.rows, parsed.tally), [], []
+            # most forms have no issue: the empty tuple is one object for all of them where they arrive
+            parsed.issues, parsed.file_issues = parsed.issues or (), parsed.file_issues or ()  # type: ignore
         return replace(wb, sheets={}, parsed=parsed)
 
 
@@ -401,12 +410,18 @@ def parse_forms(scheme: Scheme, setup: Setup, col: Collected, periods: list[str]
 
 
 def unparse(col: Collected, report: Report) -> None:
-    """Read again the workbooks a reading worker parsed with a setup that is not the one used."""
+    """Read again the workbooks a reading worker parsed with a setup that is not the one used (their forms get back
+    the identity record parsing reads)."""
+    forms: dict[str, list[FormData]] = defaultdict(list)
+    for fd in col.forms:
+        forms[fd.file].append(fd)
     for name, wb in list(col.workbooks.items()):
         if wb.parsed is None:
             continue
         try:
-            col.workbooks[name] = read_workbook(wb.path)
+            col.workbooks[name] = again = read_workbook(Path(wb.path))
+            for fd in forms[name]:
+                fd.meta = {**(again.identity or {}), **fd.meta}
         except FileRefused as exc:  # changed on disk since it was read
             report.add(exc.issue(name))
             col.forms = [fd for fd in col.forms if fd.file != name]

@@ -23,6 +23,10 @@ def score_period(scheme: Scheme, period: str, inputs: dict[str, UnitInputs], chk
             if g.entered and ui.rows.get(g.entered.form):
                 chk.entered[g.id][code] = ui.rows[g.entered.form][0].get(g.entered.field)
         sc = score_unit(scheme, ui)
+        if sc.ballots:  # into the run's ballot lines (the spool), not kept with the score
+            chk.lines.extend(sc.ballots)
+            chk.balloted.update(b.unit for b in sc.ballots)
+            sc.ballots = []
         chk.scores[period][code] = sc
         report.extend(sc.issues)
         stopped.update(i.unit for i in sc.issues if i.severity is Severity.ERROR)
