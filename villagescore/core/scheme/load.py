@@ -4,9 +4,9 @@ problem as a Chinese line naming its key path (and its line in the file when the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from decimal import Decimal
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import ValidationError
 
@@ -16,6 +16,9 @@ from villagescore.core.scheme.forms import FORM_KINDS, Column, ColumnType
 from villagescore.core.scheme.model import Scheme
 from villagescore.core.scheme.nodes import LEAF_KINDS, Combine
 from villagescore.core.scheme_expand import KeyPath, expand
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # what ValidationError.errors() gives
 
 
 _MESSAGES = {
@@ -71,7 +74,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:30]}…（共 {len(text)} 字）"
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     """A pydantic error in Chinese: ours as written, pydantic's by type, never its English text."""
     kind = err["type"]
     if kind in _MESSAGES:
@@ -83,7 +86,7 @@ def _message(err: dict[str, Any]) -> str:
         except (KeyError, IndexError):
             text = "超出允许的范围"
         given = err.get("input")
-        if kind in ("too_long", "too_short") and hasattr(given, "__len__"):
+        if kind in ("too_long", "too_short") and isinstance(given, Sized):
             return f"{text}，写了 {len(given)} 项"
         if kind.startswith("string_") and isinstance(given, str):
             return f"{text}，写了 {len(given)} 个字"
@@ -148,7 +151,12 @@ def _parse(printed: str, data: dict[str, Any]) -> KeyPath:
                 part = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("id") == part), part)
         out.append(part)
         try:
-            node = node[part] if isinstance(node, dict) or isinstance(node, list) and isinstance(part, int) else None
+            if isinstance(node, dict):
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int):
+                node = node[part]
+            else:
+                node = None
         except (KeyError, IndexError):
             node = None
     return tuple(out)

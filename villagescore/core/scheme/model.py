@@ -144,21 +144,23 @@ class Scheme(Strict):
                             problems.append(f"lists[{i + 1}]：表格“{lst.form}”没有列“{k}”")
                     for k, values in lst.where.items():  # as for a leaf's where: option columns only
                         col = lf.column(k)
-                        for v in values if col is not None and col.type == "option" and col.options else []:
-                            if v not in col.options:
-                                problems.append(f"lists[{i + 1}].where.{k}：选项“{v}”不是表格“{lst.form}”列“{k}”的选项"
+                        if col is None or col.type != "option" or not col.options:
+                            continue
+                        for value in values:
+                            if value not in col.options:
+                                problems.append(f"lists[{i + 1}].where.{k}：选项“{value}”不是表格“{lst.form}”列“{k}”的选项"
                                                 f"（可选：{'、'.join(col.options)}）")
-        for v in self.vetoes:
-            for gid, grade in v.forces.items():
+        for veto in self.vetoes:
+            for gid, grade in veto.forces.items():
                 if gid not in grading_ids or grade not in grading_ids[gid].grades:
-                    problems.append(f"vetoes.{v.id}.forces：等次“{gid}={grade}”不存在")
-            for gid, cancelled in v.cancels.items():
+                    problems.append(f"vetoes.{veto.id}.forces：等次“{gid}={grade}”不存在")
+            for gid, cancelled in veto.cancels.items():
                 if gid not in grading_ids:
-                    problems.append(f"vetoes.{v.id}.cancels：等次“{gid}”不存在")
+                    problems.append(f"vetoes.{veto.id}.cancels：等次“{gid}”不存在")
                     continue
                 for grade in cancelled:
                     if grade not in grading_ids[gid].grades:
-                        problems.append(f"vetoes.{v.id}.cancels：等次“{gid}={grade}”不存在"
+                        problems.append(f"vetoes.{veto.id}.cancels：等次“{gid}={grade}”不存在"
                                         f"（“{gid}”的等次：{'、'.join(grading_ids[gid].grades)}）")
         if self.annual.weights and sum(self.annual.weights.values(), Decimal(0)) != 1:
             problems.append("annual.weights：权重合计应为 1")
