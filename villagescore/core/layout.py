@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from villagescore.core.records import Criterion, Unit
-from villagescore.core.scheme import RESERVED_KEYS, Column, ColumnType, Form, Scheme, ScoreBallot, VoteBallot
+from villagescore.core.scheme import (
+    RESERVED_KEYS,
+    Column,
+    ColumnType,
+    Form,
+    FormBase,
+    Scheme,
+    ScoreBallot,
+    VoteBallot,
+)
 
 IDENTITY_SHEET = "_villagescore"
 IDENTITY_KEYS = (
@@ -72,9 +81,13 @@ def roster_columns(scheme: Scheme | None = None) -> list[Column]:
     return cols
 
 
-def issued(form: Form, count: int | None) -> Form:
+FormT = TypeVar("FormT", bound=FormBase)
+
+
+def issued(form: FormT, count: int | None) -> FormT:
     """``form`` with ``count`` ballots issued (a unit's 测评人数 or a run's ``--evaluators``); as it is without one."""
-    if not isinstance(form, (ScoreBallot, VoteBallot)) or not count or count == form.evaluators:
+    printed = form.evaluators if isinstance(form, (ScoreBallot, VoteBallot)) else None  # ballots only
+    if printed is None or not count or count == printed:
         return form
     return form.model_copy(update={"evaluators": count})
 
