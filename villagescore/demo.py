@@ -100,11 +100,14 @@ def declare_none(path: Path, label: str | None = None, value: str | None = "是"
     """Tick a register's 本期无… box (``label``, or the first cell above the header starting with 本期无) with 是,
     as a clerk does for a register with nothing this period (``value`` None clears it)."""
     from openpyxl import load_workbook
+    from openpyxl.cell.cell import MergedCell
 
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     for row in ws.iter_rows(min_row=1, max_row=10):
         for cell in row:
+            if isinstance(cell, MergedCell):  # covered by a merged range: no value of its own
+                continue
             text = str(cell.value or "").strip()
             if text and (text == label if label else text.startswith("本期无")):
                 ws.cell(cell.row, cell.column + 1).value = value

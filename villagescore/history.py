@@ -8,6 +8,7 @@ Like ``pipeline``, this module does I/O through ``villagescore.io`` and never im
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from villagescore.core.grading import Undecided
 from villagescore.core.normalize import squash
@@ -18,6 +19,9 @@ from villagescore.core.records import InputFile, Item, Previous, RunResult, Setu
 from villagescore.core.scheme import Scheme
 from villagescore.core.scoring import combine_periods, rounded
 from villagescore.io.archive import Archive
+
+if TYPE_CHECKING:
+    from villagescore.core.decisions import Decision
 
 
 class HistoryMissing(Exception):
@@ -78,9 +82,9 @@ def track_items(result: RunResult, archive: Archive) -> None:
                             "已列在“整改事项”中，请核实整改情况。")
 
 
-def open_items(items: list) -> list:
+def open_items(items: list[Item]) -> list[Item]:
     """Items still open: each problem of a unit as last listed (items oldest first), if its status is open."""
-    last: dict[tuple[str, str], object] = {}
+    last: dict[tuple[str, str], Item] = {}
     for it in items:
         last[_item_key(it)] = it
     return [it for it in last.values() if it.open]
@@ -119,13 +123,14 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: 
     if target.kind != "year" or not scheme.annual.weights:
         raise HistoryMissing(f"{year} 不是年度期间，或方案没有规定全年如何合并（[annual] weights）")
     parts = [f"{target.year}{part}" for part in scheme.annual.weights]
-    runs = {p: archive.current(scheme.scheme.id, p) for p in parts}
-    missing = [p for p, r in runs.items() if r is None]
+    current = {p: archive.current(scheme.scheme.id, p) for p in parts}
+    missing = [p for p, r in current.items() if r is None]
     if missing:
         raise HistoryMissing(f"结果档案库中没有 {'、'.join(missing)} 的计算结果，无法合并 {target.label}"
                              "（请先分别计算各期，或同时给出各期的表格文件夹）")
-    values = {p: archive.exact_values(r.id) for p, r in runs.items()}  # type: ignore[union-attr]
-    units = _units(archive, [r.id for r in runs.values()])  # type: ignore[union-attr]
+    runs = {p: r for p, r in current.items() if r is not None}  # every part (none is missing)
+    values = {p: archive.exact_values(r.id) for p, r in runs.items()}
+    units = _units(archive, [r.id for r in runs.values()])
     places = scheme.scheme.places
     results = []
     for unit in units:
@@ -135,7 +140,7 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: 
         results.append(UnitResult(unit, exact=exact, rounded=rounded(exact, places),
                                   by_period={p: rounded(v, places) for p, v in pp.items()} if ok else {}, ok=ok))
     report = Report()
-    found = []
+    found: list[Decision] = []
     if decisions is not None:
         try:
             wb = read_workbook(decisions)
@@ -148,12 +153,16 @@ def annual_from_archive(scheme: Scheme, archive: Archive, year: str, decisions: 
     book.finish([str(target)])
     report.extend(name_units(book.issues, Setup(units)))
     first = scheme.gradings[0].id if scheme.gradings else ""
-    results.sort(key=lambda r: (not r.ok, (r.grades.get(first).rank or 10**9) if r.grades.get(first) else 10**9,
-                                r.code))
-    run_ids = "、".join(f"{p} 第 {r.id} 次计算" for p, r in runs.items())  # type: ignore[union-attr]
+
+    def first_rank(r: UnitResult) -> int:
+        gr = r.grades.get(first)
+        return (gr.rank or 10**9) if gr else 10**9
+
+    results.sort(key=lambda r: (not r.ok, first_rank(r), r.code))
+    run_ids = "、".join(f"{p} 第 {r.id} 次计算" for p, r in runs.items())
     waiting = []
     for p, r in runs.items():
-        open_ = sorted({d.unit for d in archive.decisions(r.id) if not d.decision})  # type: ignore[union-attr]
+        open_ = sorted({d.unit for d in archive.decisions(r.id) if not d.decision})
         if open_:
             waiting.append(f"{p}（{'、'.join(open_)}）")
     if waiting:

@@ -32,7 +32,7 @@ from villagescore.core.omr import PAGE_ANSWERS, BallotLayout, Payload, answers, 
 from villagescore.core.omr_review import WHOLE, ReviewItem
 from villagescore.core.periods import Period
 from villagescore.core.records import Setup, Unit
-from villagescore.core.scheme import Form, Scheme
+from villagescore.core.scheme import Form, Scheme, ScoreBallot, VoteBallot
 from villagescore.core.tables import column_letter, is_footer
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.batch import _context, cpu_count
@@ -42,6 +42,7 @@ from villagescore.core.issues import FatalInput
 
 Progress = Callable[[str, int], None]  # (file name, pages done since the last call)
 BALLOT_KINDS = ("score_ballot", "vote_ballot")
+Ballot = ScoreBallot | VoteBallot  # the forms of BALLOT_KINDS
 PAGES_PER_TASK = 8
 PARALLEL_MIN_PAGES = 6  # fewer pages are read in this process (fork); spawn costs more (PARALLEL_MIN_PAGES_SPAWN)
 PARALLEL_MIN_PAGES_SPAWN = 40
@@ -76,7 +77,7 @@ class Catalog:
         self.forms, self.evaluators = state.get("forms"), state.get("evaluators")
         self._cache = {}
 
-    def issued(self, form: Form, unit: Unit, period: str) -> Form:
+    def issued(self, form: Ballot, unit: Unit, period: str) -> Ballot:
         """``form`` with the ballots issued to ``unit``: as its entry workbook in the forms folder records them,
         else the roster's 测评人数, else ``evaluators``, else the scheme's (the order ``template`` follows)."""
         count = unit.evaluators or self.evaluators
@@ -90,9 +91,9 @@ class Catalog:
                 count = int(made)
         return layout.issued(form, count)
 
-    def form(self, form_id: str) -> Form | None:
+    def form(self, form_id: str) -> Ballot | None:
         f = next((f for f in self.scheme.forms if f.id == form_id), None)
-        return f if f is not None and f.kind in BALLOT_KINDS else None
+        return f if isinstance(f, (ScoreBallot, VoteBallot)) else None
 
     def layout(self, form_id: str, unit_code: str, period: str) -> BallotLayout | None:
         key = (form_id, unit_code, period)
@@ -137,6 +138,7 @@ def _read_task(task: tuple[str, str, int, int]) -> list:
     from villagescore.io.omr_read import PageRead, ScanFileError, read_file_pages
 
     path, name, first, last = task
+    assert _catalog is not None  # _start runs first (a worker's initializer, or before the tasks in this process)
     try:
         return list(read_file_pages(Path(path), name, _catalog, range(first, last + 1) if last else None))
     except ScanFileError as exc:
@@ -193,7 +195,7 @@ class ScanFile:
 @dataclass
 class UnitScan:
     unit: Unit
-    form: Form
+    form: Ballot
     path: Path  # the entry workbook
     received: int = 0  # ballots (serials) seen
     read: int = 0  # read whole by machine
@@ -238,7 +240,7 @@ def list_scans(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
         for f in sorted(files):
-            if os.path.splitext(f)[1].lower() in SCAN_SUFFIXES and not is_lock_or_system_file(f):
+            if os.path.splitext(f)[1].lower() in SCAN_SUFFIXES and not is_lock_or_system_file(Path(f)):
                 found.append(Path(root) / f)
     return found
 
@@ -396,8 +398,9 @@ def _sort_pages(scheme: Scheme, setup: Setup, catalog: Catalog, reads: list, run
     order = {u.code: i for i, u in enumerate(setup.units)}
     for (form_id, code, serial), pages in sorted(ballots.items(), key=lambda kv: (order.get(kv[0][1], 0), kv[0])):
         lay = catalog.layout(form_id, code, run.period)
-        unit = setup.unit(code)
-        form = catalog.issued(catalog.form(form_id), unit, run.period)  # ballots issued: as printed
+        unit, ballot = setup.unit(code), catalog.form(form_id)
+        assert lay is not None and unit is not None and ballot is not None  # as the pages were kept above
+        form = catalog.issued(ballot, unit, run.period)  # ballots issued: as printed
         us = units.get((form_id, code))
         if us is None:
             folder = out / unit_folder(unit)
@@ -553,7 +556,7 @@ def print_ballots(scheme: Scheme, setup: Setup, period: str, out: Path,
         if unit.parent:
             continue
         for form in scheme.forms:
-            if form.kind not in BALLOT_KINDS or form.scope != "unit" or not form.applies(unit.type):
+            if not isinstance(form, (ScoreBallot, VoteBallot)) or form.scope != "unit" or not form.applies(unit.type):
                 continue
             members = setup.members(unit.code, form.members or scheme.scheme.member_types) \
                 if form.kind == "vote_ballot" else None

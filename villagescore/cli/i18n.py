@@ -82,10 +82,10 @@ def _translate_click() -> None:
         if not name.startswith(("click", "typer")) or mod is None:
             continue
         if getattr(mod, "_", None) is gettext.gettext:
-            mod._ = _zh  # type: ignore[attr-defined]
+            setattr(mod, "_", _zh)  # the module's gettext function replaced
             PATCHED.append(f"{name}._")
         if getattr(mod, "ngettext", None) is gettext.ngettext:
-            mod.ngettext = _nzh  # type: ignore[attr-defined]
+            setattr(mod, "ngettext", _nzh)
             PATCHED.append(f"{name}.ngettext")
 
 
@@ -156,16 +156,20 @@ def _chinese_usage_errors() -> None:
     def write_usage(self, prog, args="", prefix=None):
         return plain_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
-    formatting.HelpFormatter.write_usage = write_usage
+    setattr(formatting.HelpFormatter, "write_usage", write_usage)  # a method replaced on purpose (not a slip)
     PATCHED.append("HelpFormatter.write_usage (用法：)")
     _plain_help_layout(formatting)
 
     def message(exc) -> str:
         if isinstance(exc, exceptions.MissingParameter):
-            try:
-                hint = exc.param_hint if isinstance(exc.param_hint, str) else exc.param.get_error_hint()
-            except Exception:  # noqa: BLE001
-                hint = ""
+            hint = ""
+            if isinstance(exc.param_hint, str):
+                hint = exc.param_hint
+            elif exc.param is not None:
+                try:
+                    hint = exc.param.get_error_hint()
+                except Exception:  # noqa: BLE001
+                    hint = ""
             return f"缺少参数 {hint}".rstrip()
         if isinstance(exc, exceptions.NoSuchOption):
             near = f"（是不是想写 {'、'.join(exc.possibilities)}？）" if exc.possibilities else ""
@@ -184,5 +188,5 @@ def _chinese_usage_errors() -> None:
             utils.echo(f"{self.ctx.get_usage()}\n{hint}", file=file)
         utils.echo(f"错误：{message(self)}", file=file)
 
-    exceptions.UsageError.show = show
+    setattr(exceptions.UsageError, "show", show)  # a method replaced on purpose (not a slip)
     PATCHED.append("UsageError.show")

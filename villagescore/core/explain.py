@@ -141,11 +141,12 @@ def _grade_text(gr: GradeResult | None) -> str:
 
 
 def _stance(result: RunResult, u: UnitResult, gid: str, gr: GradeResult, line) -> str:
-    tie = gr.decision.tie if gr.decision is not None else None
-    if tie is not None and tie.count(line.grade):
+    decision = gr.decision
+    tie = decision.tie if decision is not None else None
+    if decision is not None and tie is not None and tie.count(line.grade):
         where = "恰好跨越名额线" if tie.line == line.rule and tie.inside == line.grade else "待党委研究"
         return (f"本单位与同分单位{where}（{len(tie.units)} 个单位中 {tie.count(line.grade)} 个为“{line.grade}”），"
-                f"经{gr.decision.source}确定本单位为“{gr.grade}”")
+                f"经{decision.source}确定本单位为“{gr.grade}”")
     if gr.grade == line.grade:
         if gr.reason.startswith("一票否决"):
             return f"本单位因{gr.reason}为“{line.grade}”，计入该名额"

@@ -25,7 +25,7 @@ class Candidate:
     code: str
     key: tuple[Decimal, ...]  # (rounded score, rounded tie-breaker 1, …): higher is better
     vetoes: tuple[Veto, ...] = ()
-    other: dict[str, str | None] = field(default_factory=dict)  # grades of earlier gradings
+    other: dict[str, str | Undecided | None] = field(default_factory=dict)  # grades of earlier gradings
     funds_base: Decimal | None = None
     name: str = ""
 
@@ -236,9 +236,9 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
             reason[x] = short
     results: dict[str, GradeResult] = {}
     for c in cands:
-        tie = pending.get(c.code)
-        res = GradeResult(grading.id, None if tie else grade[c.code], tie.grades if tie else (), reason.get(c.code, ""),
-                          rank[c.code], tie=tie)
+        unit_tie = pending.get(c.code)
+        res = GradeResult(grading.id, None if unit_tie else grade[c.code], unit_tie.grades if unit_tie else (),
+                          reason.get(c.code, ""), rank[c.code], tie=unit_tie)
         results[c.code] = with_consequence(grading, res, c, places)
     count_lines(quota, results, {c.code: _name(c) for c in cands})
     return GradingOutcome(results, quota, notes, tie_notes)
@@ -340,7 +340,8 @@ def _entered_grade(grading: Grading, c: Candidate, g: str) -> tuple[str | None, 
     return lower, why + f"，改为“{lower}”"
 
 
-def grade_streak(grading: Grading, cands: list[Candidate], earlier: list[tuple[str, dict | None]], places: int = 2,
+def grade_streak(grading: Grading, cands: list[Candidate],
+                 earlier: list[tuple[str, dict[str, str | Undecided | None] | None]], places: int = 2,
                  label: str = "") -> GradingOutcome:
     """``grading.streak``: the grade when this period's and each earlier period's grade (newest first, from
     the archive) are all among the streak's grades; the default otherwise. Without every earlier period's
@@ -361,9 +362,10 @@ def grade_streak(grading: Grading, cands: list[Candidate], earlier: list[tuple[s
                f"无法判断是否连续 {streak.periods} 期为“{wanted}”，本期未能适用此规则")
         results = {c.code: GradeResult(grading.id, grading.default, (), why, rank[c.code]) for c in cands}
         return GradingOutcome(results, [QuotaLine(grading.id, rule, streak.grade, len(cands), "—", 0, 0, why)], [why])
+    archived = [(p, grades) for p, grades in earlier if grades is not None]  # every period (none is missing)
     results = {}
     for c in cands:
-        chain = [("本期", c.other.get(streak.grading))] + [(p, grades.get(c.code)) for p, grades in earlier]  # type: ignore[union-attr]
+        chain = [("本期", c.other.get(streak.grading))] + [(p, grades.get(c.code)) for p, grades in archived]
         open_ = [(p, g) for p, g in chain if isinstance(g, Undecided)]
         if all(g in streak.grades for _, g in chain):
             periods = "、".join(p for p, _ in reversed(earlier))

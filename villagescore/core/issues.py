@@ -337,7 +337,8 @@ def compact(issues: list[Issue], cap: int = ISSUES_PER_FILE_AND_CODE) -> list[Is
         if at is not None:
             run = merged[at]
             first, end = run.cell.split(":") if ":" in run.cell else (run.cell, run.cell)
-            if int(_REF.fullmatch(end).group(2)) == row - 1:
+            end_ref = _REF.fullmatch(end)  # a cell or range merged above: always a reference
+            if end_ref is not None and int(end_ref.group(2)) == row - 1:
                 merged[at] = replace(run, cell=f"{first}:{col}{row}", count=run.count + 1)
                 continue
         last[key] = len(merged)

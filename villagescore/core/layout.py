@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from villagescore.core.records import Criterion, Unit
-from villagescore.core.scheme import RESERVED_KEYS, Column, Form, Scheme, VoteBallot
+from villagescore.core.scheme import (
+    RESERVED_KEYS,
+    Column,
+    ColumnType,
+    Form,
+    FormBase,
+    Scheme,
+    ScoreBallot,
+    VoteBallot,
+)
 
 IDENTITY_SHEET = "_villagescore"
 IDENTITY_KEYS = (
@@ -32,7 +42,7 @@ IDENTITY_KEYS = (
 YES_NO = ["是", "否"]
 
 
-def _col(key: str, label: str, type: str = "text", **kw) -> Column:  # noqa: A002
+def _col(key: str, label: str, type: ColumnType = "text", **kw: Any) -> Column:  # noqa: A002
     """A column; the same arguments give the same (frozen) column, built once: every unit's forms ask for
     their columns again, and a validated model is slow to build."""
     items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kw.items()))
@@ -40,9 +50,10 @@ def _col(key: str, label: str, type: str = "text", **kw) -> Column:  # noqa: A00
 
 
 @functools.lru_cache(maxsize=8192)
-def _column(key: str, label: str, type: str, spelled: str, items: tuple) -> Column:  # noqa: A002
+def _column(key: str, label: str, type: ColumnType, spelled: str, items: tuple) -> Column:  # noqa: A002
     # ``spelled`` keys the cache by the arguments as written (Decimal 10 and 10.0 are equal, not the same)
-    return Column(key=key, label=label, type=type, **{k: list(v) if isinstance(v, tuple) else v for k, v in items})
+    rest: dict[str, Any] = {k: list(v) if isinstance(v, tuple) else v for k, v in items}
+    return Column(key=key, label=label, type=type, **rest)
 
 
 # ------------------------------------------------------------ setup forms (filled once)
@@ -70,9 +81,13 @@ def roster_columns(scheme: Scheme | None = None) -> list[Column]:
     return cols
 
 
-def issued(form: Form, count: int | None) -> Form:
+FormT = TypeVar("FormT", bound=FormBase)
+
+
+def issued(form: FormT, count: int | None) -> FormT:
     """``form`` with ``count`` ballots issued (a unit's 测评人数 or a run's ``--evaluators``); as it is without one."""
-    if form.kind not in BALLOT_KINDS or not count or count == form.evaluators:
+    printed = form.evaluators if isinstance(form, (ScoreBallot, VoteBallot)) else None  # ballots only
+    if printed is None or not count or count == printed:
         return form
     return form.model_copy(update={"evaluators": count})
 

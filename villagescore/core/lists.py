@@ -23,8 +23,9 @@ def make_lists(scheme: Scheme, results: list[UnitResult], rows: dict[str, dict[s
     out = []
     for lst in scheme.lists:
         form = scheme.form(lst.form) if lst.form else None
-        keys = lst.columns or ([c.key for c in form.columns] if form else [])
-        labels = [form.column(k).label for k in keys] if form else []
+        columns = {c.key: c for c in form.columns} if form else {}  # the scheme checks a list's columns exist
+        keys = lst.columns or list(columns)
+        labels = [columns[k].label for k in keys] if form else []
         entries = []
         for r in results:
             grade = ""
@@ -33,7 +34,7 @@ def make_lists(scheme: Scheme, results: list[UnitResult], rows: dict[str, dict[s
                 if gr is None or gr.grade not in lst.grades:
                     continue
                 grade = gr.grade
-            matching = [x for x in (rows.get(lst.form, {}).get(r.code, []) if form else [])
+            matching = [x for x in (rows.get(form.id, {}).get(r.code, []) if form else [])
                         if all(x.get(k) in allowed for k, allowed in lst.where.items())]
             if not lst.grading and not matching:
                 continue
@@ -46,8 +47,10 @@ def make_lists(scheme: Scheme, results: list[UnitResult], rows: dict[str, dict[s
 def tracked_items(scheme: Scheme, period: str, rows: dict[str, dict[str, list[Row]]]):
     """The rows of tracked registers (问题整改清单) as items, in form, unit and row order."""
     out = []
-    for form in (f for f in scheme.forms if f.track is not None):
+    for form in scheme.forms:
         t = form.track
+        if t is None:
+            continue
         for code in sorted(rows.get(form.id, {})):
             for r in rows[form.id][code]:
                 problem = _text(r.get(t.problem))

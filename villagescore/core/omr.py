@@ -301,8 +301,8 @@ def _score_pages(form: ScoreBallot, items: list[tuple[str, str, str, Decimal]]):
         y = body_top
         questions = []
         aspect_runs = itertools.groupby(enumerate(chunk), key=lambda t: t[1][2])
-        for aspect, run in aspect_runs:
-            run = list(run)
+        for aspect, same_aspect in aspect_runs:
+            run = list(same_aspect)
             if has_aspect:
                 ay = y + run[0][0] * h
                 shapes.append(_grid_cell(x_aspect, ay, aspect_w, h * len(run)))

@@ -85,19 +85,20 @@ def apply_review(cols: list[Column], entry: list[list[Any]], review: list[list[A
     """The entry sheet's grid with the review sheet's answers written in, the issues of the review, and the
     number of ballots (serials) it covers."""
     where = {"file": file, "sheet": REVIEW_SHEET, "unit": unit}
-    rows, issues, _ = parse_table(review, review_columns(), **where, keep_if_only={"seq"})
+    rows, issues, _ = parse_table(review, review_columns(), file=file, sheet=REVIEW_SHEET, unit=unit,
+                                  keep_if_only={"seq"})
     found = find_header(entry, cols)
     if found is None:
         return entry, issues, 0
     head, pos = found
     by_key = {c.key: c for c in cols}
     lines: dict[int, int] = {}  # serial → 0-based grid row
-    for r in range(head + 1, len(entry)):
-        cells = entry[r]
+    for i in range(head + 1, len(entry)):
+        cells = entry[i]
         p = pos.get(SERIAL_KEY)
         if p is not None and p < len(cells):
             try:
-                lines.setdefault(int(Decimal(clean_text(cells[p]))), r)
+                lines.setdefault(int(Decimal(clean_text(cells[p]))), i)
             except (InvalidOperation, ValueError):
                 continue
     grid = list(entry)

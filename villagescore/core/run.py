@@ -63,9 +63,9 @@ def _applies(scheme: Scheme, nid: str, unit_type: str) -> bool:
 Earlier = Callable[[str], "dict[str, dict[str, str | Undecided | None]] | None"]
 
 
-def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[str, str | None] | None]]:
+def _earlier(g, period: str, earlier: Earlier | None) -> list[tuple[str, dict[str, str | Undecided | None] | None]]:
     """The grades of ``g.streak.grading`` in the periods before ``period``, newest first (None: not archived)."""
-    out: list[tuple[str, dict[str, str | None] | None]] = []
+    out: list[tuple[str, dict[str, str | Undecided | None] | None]] = []
     if not period:
         return out
     p = Period.parse(period)

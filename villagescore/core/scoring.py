@@ -158,6 +158,8 @@ def _filtered(rows: list[Row], where: dict[str, list[str]]) -> list[Row]:
 def _count_points(node: CountPoints, inp: UnitInputs, nid: str) -> LeafOutcome:
     rows = inp.rows.get(node.form, [])
     match = "/".join(node.match)
+    count: Fraction | int
+    inputs: dict[str, Any]
     if node.field is None:  # a tally: the counts under the matching options
         src = inp.sources.get(node.form, Source())
         if not rows:
@@ -227,7 +229,7 @@ def _deduction(node: Deduction, inp: UnitInputs, nid: str) -> LeafOutcome:
         for r in rows for k in node.where if r.get(k) == PENDING_MARK
     ]
     cond = "、".join(f"{'/'.join(v)}" for v in node.where.values())
-    inputs = {"登记件数": len(rows), f"{cond or '扣分'}件数": len(hits)}
+    inputs: dict[str, Any] = {"登记件数": len(rows), f"{cond or '扣分'}件数": len(hits)}
     if node.distinct:
         inputs["扣分事项"] = "、".join(units) or "无"
     rule = (f"满分 {_fmt(node.start)}，" + ("每项" if node.distinct else "每件") + f"{cond}扣 {_fmt(node.per)} 分，"
@@ -237,9 +239,10 @@ def _deduction(node: Deduction, inp: UnitInputs, nid: str) -> LeafOutcome:
 
 def _register_sum(node: RegisterSum, inp: UnitInputs, nid: str) -> LeafOutcome:
     rows = _filtered(inp.rows.get(node.form, []), node.where)
-    if node.field:
+    if node.field is not None:
         total = sum((exact(r.get(node.field)) for r in rows if r.get(node.field) is not None), Fraction(0))
     else:
+        assert node.points_by is not None  # the model gives exactly one of field and points_by
         total = sum((exact(node.points_map.get(str(r.get(node.points_by)), Decimal(0))) for r in rows), Fraction(0))
     value = total
     if node.cap is not None:
@@ -333,12 +336,13 @@ def score_unit(scheme: Scheme, inp: UnitInputs) -> UnitScore:
     places = scheme.scheme.places
     for nid in needed_nodes(scheme, inp.unit.type):
         node = scheme.nodes[nid]
+        value: Fraction | None
         if isinstance(node, Combine):
-            parts = [(values.get(p), w) for p, w in node.weights.items() if p in values]
-            if len(parts) != len(node.weights) or any(v is None for v, _ in parts):
+            parts = [(v, w) for p, w in node.weights.items() if (v := values.get(p)) is not None]
+            if len(parts) != len(node.weights):  # a part not scored (or not applying)
                 value = None
             else:
-                value = sum((v * exact(w) for v, w in parts), Fraction(0))  # type: ignore[operator]
+                value = sum((v * exact(w) for v, w in parts), Fraction(0))
         else:
             out = LEAVES[type(node)](node, inp, nid)
             value = _post(node, out.value)
@@ -370,10 +374,11 @@ def combine_periods(scheme: Scheme, per_period: dict[str, dict[str, Fraction | N
             w = weights.get(part)
             v = values.get(nid)
             if w is None or v is None:
-                total = None  # type: ignore[assignment]
+                out[nid] = None
                 break
             total += v * exact(w)
-        out[nid] = total
+        else:
+            out[nid] = total
     return out
 
 

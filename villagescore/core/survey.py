@@ -130,16 +130,16 @@ def count(form: Tally, grid: list[list[Any]], cols: Columns, units: list[Unit], 
     sv = form.survey
     assert sv is not None
     by_answer: dict[str, str] = {}
-    for option, texts in sv.answers.items():
+    for answer_of, texts in sv.answers.items():
         for t in texts:
-            by_answer[_norm(t)] = option
+            by_answer[_norm(t)] = answer_of
     ignored = {_norm(t) for t in sv.ignore}
     by_unit: dict[str, str] = {}
     for u in units:
         for name in (u.code, u.name, u.full_name):
             by_unit.setdefault(_norm(name), u.code)
-    for text, code in sv.units.items():
-        by_unit[_norm(text)] = code
+    for text, unit_code in sv.units.items():
+        by_unit[_norm(text)] = unit_code
     known = {u.code for u in units}
     out = Counted()
     counts: dict[tuple[str, str], dict[str, dict[str, int]]] = {}

@@ -183,6 +183,7 @@ def parse_table(
     Returns (rows, issues, header row number 1-based or None).
     """
     where = {"file": file, "sheet": sheet, "unit": unit}
+    found: tuple[int, dict[str, int]] | None
     if header_row is not None:
         cells = grid[header_row - 1] if 0 < header_row <= len(grid) else []
         found = (header_row - 1, _match_header(cells, columns))

@@ -282,19 +282,21 @@ def _unfrac(text: str | None) -> Fraction | None:
 class Archive:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.db = None
         deadline = time.monotonic() + BUSY_SECONDS
         try:
-            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            _retrying(lambda: self.db.execute("PRAGMA journal_mode=WAL").fetchone(), deadline)
-            self.db.execute("PRAGMA foreign_keys=ON")
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
+        self.db = db
+        try:
+            _retrying(lambda: db.execute("PRAGMA journal_mode=WAL").fetchone(), deadline)
+            db.execute("PRAGMA foreign_keys=ON")
             _retrying(self._migrate, deadline)
         except sqlite3.Error as exc:
-            if self.db is not None:
-                self.db.close()
+            db.close()
             raise ArchiveError(self.path, sqlite_reason(exc, self.path)) from None
         except ArchiveError:
-            self.db.close()
+            db.close()
             raise
 
     # ---------------------------------------------------------------- schema
@@ -391,6 +393,7 @@ class Archive:
              ",".join(result.periods), result.tool_version, result.computed_at, now,
              len(result.report.errors), len(result.report.warnings),
              result.display[-1] if result.display else "", result.gradings[0][0] if result.gradings else ""))
+        assert cur.lastrowid is not None  # an INSERT sets it
         run_id = int(cur.lastrowid)
         self.db.executemany(
             "INSERT INTO run_files VALUES (?,?,?,?,?,?,?)",
@@ -400,12 +403,12 @@ class Archive:
             self.db.execute("INSERT INTO unit_results VALUES (?,?,?,?,?,?,?,?)",
                             (run_id, u.code, u.unit.name, u.unit.type, u.unit.secretary, u.unit.township,
                              None if base is None else str(base), int(u.ok)))
-            rows = [(run_id, u.code, result.period, node, _frac(v),
-                     str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
+            scores = [(run_id, u.code, result.period, node, _frac(v),
+                       str(u.rounded[node]) if node in u.rounded else None) for node, v in u.exact.items()]
             for period, values in u.by_period.items():
                 if period != result.period:
-                    rows += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
-            self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", rows)
+                    scores += [(run_id, u.code, period, node, None, str(v)) for node, v in values.items()]
+            self.db.executemany("INSERT INTO unit_scores VALUES (?,?,?,?,?,?)", scores)
             self.db.executemany(
                 "INSERT INTO unit_grades (run_id, unit_code, grading, grade, pending, rank, reason, source,"
                 " funds_change, provisional) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -413,20 +416,20 @@ class Archive:
                   None if g.funds_change is None else str(g.funds_change), int(g.provisional))
                  for gid, g in u.grades.items()])
         seq: dict[str, int] = {}
-        rows = []
+        tracked = []
         for it in result.items:
             seq[it.unit] = seq.get(it.unit, 0) + 1
-            rows.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
-                         it.status, int(it.open), it.repeated))
-        self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-        rows = []
+            tracked.append((run_id, it.unit, it.period, seq[it.unit], it.problem, it.measure, it.owner, it.deadline,
+                            it.status, int(it.open), it.repeated))
+        self.db.executemany("INSERT INTO rectifications VALUES (?,?,?,?,?,?,?,?,?,?,?)", tracked)
+        decided: list[tuple[Any, ...]] = []
         for item in result.decisions:
             for unit in item.units:
                 d = item.decided.get(unit)
-                rows.append((run_id, len(rows) + 1, item.key, item.kind, item.period, item.grading, unit, item.title,
-                             item.options_text(unit), d.choice if d else "", d.meeting if d else "",
-                             d.date if d else "", d.file if d else ""))
-        self.db.executemany("INSERT INTO run_decisions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                decided.append((run_id, len(decided) + 1, item.key, item.kind, item.period, item.grading, unit,
+                                item.title, item.options_text(unit), d.choice if d else "", d.meeting if d else "",
+                                d.date if d else "", d.file if d else ""))
+        self.db.executemany("INSERT INTO run_decisions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", decided)
         return run_id
 
     def items(self, scheme_id: str | None, before: str | None = None, unit: str | None = None) -> list[Item]:
@@ -440,8 +443,9 @@ class Archive:
         if unit is not None:
             sql += " AND x.unit_code = ?"
             args.append(unit)
-        found = [Item(*row[:7], bool(row[7]), row[8])
-                 for row in self.db.execute(sql + " ORDER BY x.period, x.seq", args)]
+        found = [Item(code, period, problem, measure, owner, deadline, status, bool(open_), repeated)
+                 for code, period, problem, measure, owner, deadline, status, open_, repeated
+                 in self.db.execute(sql + " ORDER BY x.period, x.seq", args)]
         if before is not None:
             limit = Period.parse(before)
             found = [i for i in found if Period.parse(i.period).ends_before(limit)]
@@ -455,7 +459,9 @@ class Archive:
         if scheme_id:
             sql += " WHERE scheme_id = ?"
             args = (scheme_id,)
-        return [Run(*row[:8], bool(row[8]), *row[9:]) for row in self.db.execute(sql + " ORDER BY id", args)]
+        return [Run(rid, sid, name, period, periods, tool, computed, recorded, bool(current), errors, warnings, digest)
+                for rid, sid, name, period, periods, tool, computed, recorded, current, errors, warnings, digest
+                in self.db.execute(sql + " ORDER BY id", args)]
 
     def current(self, scheme_id: str, period: str) -> Run | None:
         return next((r for r in self.runs(scheme_id) if r.period == period and r.current), None)

@@ -163,9 +163,9 @@ def overview_workbook(title: str, period: str, scheme: Scheme, units: list[list[
                 if image_col is not None and i == image_col:
                     ws.write_blank(r, i, None, f_cell)
                     if v:
-                        w, h = _size(v)
-                        scale = PAGE_PX / max(w, 1)
-                        height = max(height, h * scale * 0.75 + 6)
+                        width_px, height_px = _size(v)
+                        scale = PAGE_PX / max(width_px, 1)
+                        height = max(height, height_px * scale * 0.75 + 6)
                         ws.insert_image(r, i, f"page{r}.jpg", {"image_data": io.BytesIO(v), "x_scale": scale,
                                                                 "y_scale": scale, "x_offset": 3, "y_offset": 3,
                                                                 "object_position": 1})

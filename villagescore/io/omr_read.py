@@ -97,9 +97,9 @@ def iter_pages(path: Path, data: bytes | None = None, pages: range | None = None
         ok, images = cv2.imdecodemulti(raw, cv2.IMREAD_GRAYSCALE)
         if not ok or not images:
             raise ScanFileError("不是可以读取的 TIFF 图像")
-        for i, image in enumerate(images):
+        for i, page in enumerate(images):
             if pages is None or i + 1 in pages:
-                yield i + 1, _reduced(image), None
+                yield i + 1, _reduced(page), None
         return
     image = _decode(raw)
     if image is None:
@@ -234,6 +234,9 @@ class PageRead:
     detail: str = ""  # why a page was not read, for the clerk
 
 
+_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)  # what read_barcodes takes (a set of formats)
+
+
 def _code(image: np.ndarray) -> list[tuple[Payload | None, str, np.ndarray]]:
     """Machine codes on the page: (payload or None when not ours, text, 4×2 corners TL TR BR BL)."""
     found = []
@@ -241,13 +244,13 @@ def _code(image: np.ndarray) -> list[tuple[Payload | None, str, np.ndarray]]:
     if short > CODE_SHORT * 1.2:  # a smaller copy first: the code is large enough, and it is read faster
         f = CODE_SHORT / short
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_LINEAR)
-        found = [(b, 1 / f) for b in zxingcpp.read_barcodes(small, formats=zxingcpp.BarcodeFormat.QRCode)]
+        found = [(b, 1 / f) for b in zxingcpp.read_barcodes(small, formats=_QR)]
     if not found:
-        found = [(b, 1.0) for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+        found = [(b, 1.0) for b in zxingcpp.read_barcodes(image, formats=_QR)]
     if not found and short <= 3000 and not _blank(image):  # a small, soft photograph: its modules enlarged
         f = 1.6
         large = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-        found = [(b, 1 / f) for b in zxingcpp.read_barcodes(large, formats=zxingcpp.BarcodeFormat.QRCode)]
+        found = [(b, 1 / f) for b in zxingcpp.read_barcodes(large, formats=_QR)]
     out = []
     for b, scale in found:
         p = b.position

@@ -60,7 +60,8 @@ def _derived(scheme: Scheme | None, base: str | None, grades: dict[str, str | No
         return None, None
     places = scheme.scheme.places
     part = Period.parse(period).kind != "year"
-    applied, provisional = [], []
+    applied: list[Decimal] = []
+    provisional: list[Decimal] = []
     for g in scheme.gradings:
         cons = g.consequences.get(grades.get(g.id) or "")
         if cons is not None and cons.funds is not None:
