@@ -518,14 +518,18 @@ class RowWriter:
         found = self._styles.get(key)
         if found is None:
             fmt = fmts.get(c, _NONE) if fmts else _NONE
-            found = self._styles[key] = self.sink.style(self.cell(kind, fmt))  # type: ignore[union-attr]
+            sink = self.sink
+            assert sink is not None  # rows go to the sink (``_plain``) only where there is one
+            found = self._styles[key] = sink.style(self.cell(kind, fmt))
         return found
 
     def _text(self, text: str) -> tuple[str | None, int]:
         """A text's cell XML after its style (``RowSink.text``) and its display width."""
         found = self._texts.get(text)
         if found is None:
-            tail = self.sink.text_tail(text)  # type: ignore[union-attr]
+            sink = self.sink
+            assert sink is not None  # rows go to the sink (``_plain``) only where there is one
+            tail = sink.text_tail(text)
             found = self._texts[text] = (tail, -1 if "\n" in text else text_width(text))
         return found
 
@@ -570,9 +574,10 @@ class RowWriter:
                     return False
                 shown = number(value.value, value.places)[0]
                 if value.formula:
-                    x = sink.formula(ref, style(fmts, c, "num"), value.formula, shown)  # type: ignore[assignment]
-                    if x is None:
+                    xf = sink.formula(ref, style(fmts, c, "num"), value.formula, shown)
+                    if xf is None:
                         return False
+                    x = xf
                 else:
                     x = sink.number(ref, style(fmts, c, "num"), shown)
             elif isinstance(value, int):

@@ -152,9 +152,9 @@ class Trace:
             return Entry(cached, places=self.places)
         built = self._expr(u, key, node, sheet)
         why = "缺少计算所需的分项数值" if built is None else _risk(built[1], cached, self.places)
-        if why:
+        if why or built is None:  # (None has its why)
             return Entry(cached, note=f"此格为数值而非公式：{why}。", places=self.places)
-        return Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)  # type: ignore[index]
+        return Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)
 
     def _expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
         k = (u.code, key, node, sheet)  # an inner node's subtree is asked for again by every node above it
