@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from villagescore.core.records import Criterion, Unit
 from villagescore.core.scheme import (
@@ -21,6 +21,9 @@ from villagescore.core.scheme import (
     ScoreBallot,
     VoteBallot,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 IDENTITY_SHEET = "_villagescore"
 IDENTITY_KEYS = (
@@ -60,7 +63,14 @@ def _column(key: str, label: str, type: ColumnType, spelled: str, items: tuple) 
 
 
 BALLOT_KINDS = ("score_ballot", "vote_ballot")
+Ballot: TypeAlias = ScoreBallot | VoteBallot  # the forms of BALLOT_KINDS
 EVALUATORS_MAX = 1000
+
+
+def is_ballot(form: Form) -> TypeIs[Ballot]:
+    """Whether ``form`` is a ballot (its kind one of ``BALLOT_KINDS``): the type checker then knows it has
+    ``evaluators``, and that a form that is not one has none."""
+    return form.kind in BALLOT_KINDS
 
 
 def roster_columns(scheme: Scheme | None = None) -> list[Column]:

@@ -125,8 +125,8 @@ class Setup:
         index = self.__dict__.get("_by_code")
         if index is None or index[0] is not units or index[1] != len(units):
             by_code: dict[str, int] = {}
-            for i, u in enumerate(units):
-                by_code.setdefault(u.code, i)
+            for at, u in enumerate(units):
+                by_code.setdefault(u.code, at)
             index = self.__dict__["_by_code"] = (units, len(units), by_code)
         i = index[2].get(code)
         if i is None:

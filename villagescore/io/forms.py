@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeAlias
 
 from villagescore import TEMPLATE_VERSION
 from villagescore.core import layout
@@ -154,6 +154,7 @@ def _make_validation(c: Column) -> dict[str, Any]:
     """Data validation of an input column: dropdown, number range or text length, with Chinese messages."""
     need = "（必填）" if c.required else ""
     common = {"input_title": _clip(c.label, 32), "error_title": "输入有误", "error_type": "stop", "show_error": True}
+    rule: dict[str, Any]  # xlsxwriter's data_validation options
     if c.type == "option":
         opts = "、".join(c.options)
         if len(",".join(c.options)) > 255:
@@ -162,7 +163,8 @@ def _make_validation(c: Column) -> dict[str, Any]:
         ask, err = f"请从下拉列表中选择：{opts}{need}", f"“{c.label}”只能选择：{opts}。"
     elif c.type == "band":  # a letter from the dropdown, or points typed in: the list only informs
         opts = "、".join(c.options)
-        rng = f"{plain(c.min if c.min is not None else Decimal(0))} 至 {plain(c.max)}"  # type: ignore[arg-type]
+        assert c.max is not None  # a band column has its max (Column's check)
+        rng = f"{plain(c.min if c.min is not None else Decimal(0))} 至 {plain(c.max)}"
         rule = {"validate": "list", "source": list(c.options)}
         common["error_type"] = "information"
         ask = f"从下拉列表选择档次（{opts}），或直接填写 {rng} 之间的分数（最多 {c.places} 位小数）{need}"
@@ -213,7 +215,7 @@ def _identity(scheme: Scheme, role: str, form_id: str, sheet: str, *, unit: Unit
         "form_id": form_id, "unit_code": unit.code if unit else "", "unit_name": unit.name if unit else "",
         "period": period, "template_version": TEMPLATE_VERSION, "sheet": sheet,
         "seed": str(draw.seed) if draw else "", "drawn": ",".join(draw.ids) if draw else "",
-        "issued": str(form.evaluators) if form and form.kind in BALLOT_KINDS else "",
+        "issued": str(form.evaluators) if form and layout.is_ballot(form) else "",
     }
 
 
@@ -416,7 +418,7 @@ def _items(form: Form, criteria: list[Criterion] | None, unit: Unit | None) -> l
 
 
 def _records(form: Form, unit: Unit | None, units: list[Unit], draw: Draw | None) -> list[dict[str, Any]]:
-    if form.kind in BALLOT_KINDS:
+    if layout.is_ballot(form):
         return [{"serial": i} for i in range(1, form.evaluators + 1)]
     if form.kind == "callback":
         if draw is None:
@@ -477,8 +479,9 @@ def build_entry_workbook(scheme: Scheme, form: Form, period: str, *, unit: Unit 
     pos = _positions(cols)
     fixed = {pos[k] for k in layout.prefilled_keys(form) if k in pos}
     draw = draw if form.kind == "callback" else None
-    extra = (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ()
-    if form.kind in BALLOT_KINDS:
+    extra: tuple[str, ...] = (
+        (f"抽取种子：{draw.seed}", f"台账 {draw.available} 件，抽取 {len(draw.entries)} 件") if draw else ())
+    if layout.is_ballot(form):
         extra = (f"发放测评票：{form.evaluators} 张",)
     sheet = _sheet_name(form.short)
     table = _Table(sheet, form.title, _info(scheme, period, unit, _township(scheme, units), extra),
@@ -704,7 +707,13 @@ def _start_worker(cache: PackageCache) -> None:
     watch_parent()
 
 
-def _chunk_files(args: tuple) -> list[tuple[str, bytes]]:
+# a unit's arguments of ``_unit_files`` after the scheme and period: unit, criteria, draw, members, parent, values,
+# evaluators
+_UnitJob: TypeAlias = tuple[Unit, list[Criterion], Draw | None, list[Unit], Unit | None, dict[str, list[dict]] | None,
+                            int | None]
+
+
+def _chunk_files(args: tuple[Scheme, str, list[_UnitJob]]) -> list[tuple[str, bytes]]:
     scheme, period, jobs = args
     return [f for job in jobs for f in _unit_files(scheme, period, *job, cache=_worker_cache)]
 
@@ -732,8 +741,8 @@ def write_period_forms(scheme: Scheme, setup: Setup, period: str, out_dir: Path,
     for u in setup.units:
         if u.parent:
             people.setdefault(u.parent, []).append(u)
-    jobs = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []), by_code.get(u.parent),
-             (values or {}).get(u.code), evaluators) for u in setup.units]
+    jobs: list[_UnitJob] = [(u, setup.criteria.get(u.code, []), draws.get(u.code), people.get(u.code, []),
+                             by_code.get(u.parent), (values or {}).get(u.code), evaluators) for u in setup.units]
     written: list[str] = []
     made: set[Path] = {staging}
     cache = PackageCache()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 A4 = (595.3, 841.9)  # points, portrait
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}  # inches
@@ -83,7 +84,7 @@ def span(p: Plan, ncols: int, first: bool) -> tuple[int, int]:
     return (p.keys, p.breaks[0] - 1) if first else (p.breaks[-1], ncols - 1)
 
 
-def shrink(widths: list[float], floors: dict[int, float], *, landscape: bool, min_scale: float = MIN_SCALE) -> list[float]:
+def shrink(widths: list[float], floors: Mapping[int, float], *, landscape: bool, min_scale: float = MIN_SCALE) -> list[float]:
     """``widths`` with the wrapping text columns in ``floors`` (column → its narrowest) narrowed evenly, just enough
     for the sheet to print one page wide at ``min_scale``; as they are when that needs no narrowing or when
     even the narrowest would not do (the sheet then splits over pages and keeps its wide columns)."""

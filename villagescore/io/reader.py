@@ -135,7 +135,7 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def is_lock_or_system_file(path: Path) -> bool:
+def is_lock_or_system_file(path: str | Path) -> bool:
     """Office/WPS lock files (~$a.xlsx, .~lock.a.xlsx#), macOS ._ files, Thumbs.db, .DS_Store."""
     name = Path(path).name
     return name.startswith(("~$", ".~", "._")) or name.lower() in _SYSTEM_NAMES
@@ -262,7 +262,7 @@ def _has_dtd(body: bytes) -> bool:
 def _beyond(last: str) -> re.Pattern[bytes]:
     """A cell reference of a column after ``last`` (two letters, as for MAX_COLS = 200: GR), in any case."""
     assert len(last) == 2
-    a, b = last.upper()
+    a, b = last[0].upper(), last[1].upper()
     after = lambda ch: f"{chr(ord(ch) + 1)}-Z{chr(ord(ch) + 1).lower()}-z" if ch != "Z" else "^\\s\\S"
     return re.compile(rf'<c r="(?:[A-Za-z]{{3}}|[{after(a)}][A-Za-z]|[{a}{a.lower()}][{after(b)}])\d'.encode())
 

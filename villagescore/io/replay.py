@@ -151,8 +151,8 @@ class _Zip:
             new = _Zip(_zip_of(_SST_PART, xml.encode("utf-8")))
             local[self.strings], central[self.strings] = new.local[0], new.central[0]
         out, records = bytearray(), []
-        for piece, record in zip(local, central):
-            record = bytearray(record)
+        for piece, entry in zip(local, central):
+            record = bytearray(entry)
             struct.pack_into("<L", record, 42, len(out))  # where its local record starts
             records.append(record)
             out += piece

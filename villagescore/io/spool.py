@@ -60,7 +60,9 @@ class _Pending:
     __slots__ = ("spool", "token", "lists")
 
     def __init__(self, spool: Spool, token: Token):
-        self.spool, self.token, self.lists = spool, token, []
+        self.spool = spool
+        self.token: Token | None = token  # None once loaded (or every list cleared)
+        self.lists: list[SpooledRows] = []
 
     def load(self) -> None:
         if self.token is None:

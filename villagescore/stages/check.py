@@ -16,7 +16,7 @@ from villagescore.core import layout
 from villagescore.core.decisions import DecisionBook
 from villagescore.core.issues import FatalInput, Report, issue
 from villagescore.core.records import FormData, InputFile, Setup
-from villagescore.core.scheme import Form, Scheme
+from villagescore.core.scheme import Form, Scheme, VoteBallot
 from villagescore.core.scoring import Source, UnitInputs, UnitScore
 from villagescore.core.votes import count_votes
 from villagescore.io.reader import FileRefused, read_workbook
@@ -235,7 +235,7 @@ def _forms_missing(scheme: Scheme, setup: Setup, period: str, groups: dict[tuple
                     inputs[m.code].sources[f.id] = Source(reported=True)
 
 
-def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[str, UnitInputs],
+def _votes(scheme: Scheme, setup: Setup, form: VoteBallot, fd: FormData, inputs: dict[str, UnitInputs],
            issued: int | None, report: Report, chk: Checked) -> None:
     """A vote ballot becomes one tally row for the unit and one for each person it votes on."""
     unit = fd.unit or ""
@@ -247,8 +247,9 @@ def _votes(scheme: Scheme, setup: Setup, form: Form, fd: FormData, inputs: dict[
     chk.ballots.extend(vc.ballots)
     chk.balloted.update(b.unit for b in vc.ballots)
     sheet = fd.sheet if vc.how != "测评结果汇总" else layout.VOTE_TALLY_SHEET
-    counted = {"发放": issued if issued is not None else "—", "收回": vc.returned, "有效票": vc.valid} \
-        if vc.how == "逐票录入" else {"人工统计": "测评结果汇总"}
+    counted: dict[str, int | str] = (
+        {"发放": issued if issued is not None else "—", "收回": vc.returned, "有效票": vc.valid}
+        if vc.how == "逐票录入" else {"人工统计": "测评结果汇总"})
     for key, _ in targets:
         code = unit if key == layout.SELF_KEY else key
         row = vc.per_target.get(key)

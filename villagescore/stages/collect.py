@@ -19,7 +19,7 @@ from villagescore.core.issues import Report, issue
 from villagescore.core.normalize import clean_text, squash
 from villagescore.core.periods import periods_in
 from villagescore.core.records import FormData, InputFile, Setup
-from villagescore.core.scheme import Form, Scheme
+from villagescore.core.scheme import Column, Form, Scheme
 from villagescore.core.tables import find_header
 from villagescore.stages import Progress
 from villagescore.io.batch import Prepare, read_workbooks
@@ -319,6 +319,7 @@ def _take(scheme: Scheme, out: Collected, report: Report, seen: dict[str, str], 
     if wb.parsed is not None:
         # parsed where it was read: only the parsed form is kept (and where the file is, to read it again if the
         # setup turns out to be another), and of the identity record what checking reads after parsing
+        # (a Parsed stands in for the Workbook: checking reads only its path, parsed form and empty sheets)
         out.workbooks[name] = Parsed(str(wb.path), wb.parsed)  # type: ignore[assignment]
         fd.meta = {k: v for k, v in fd.meta.items() if k not in PARSED_AWAY}
     else:
@@ -351,6 +352,7 @@ def _match_form(scheme: Scheme, setup: Setup, grid: list[list]) -> tuple[Form, s
     """(form, units whose criteria the header carries or None, 0-based header row) of the best-matching form."""
     best: tuple[tuple[Fraction, int], Form, set[str] | None, int] | None = None
     for form in scheme.forms:
+        options: list[tuple[list[Column], set[str] | None]]  # (the columns, the units whose criteria they carry)
         if form.kind == "score_ballot" and form.items == "criteria":
             options = [(layout.entry_columns(scheme, form, cs), {code}) for code, cs in setup.criteria.items() if cs]
         else:

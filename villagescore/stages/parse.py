@@ -21,8 +21,8 @@ from pathlib import Path
 from villagescore.core import layout
 from villagescore.core.issues import Issue, Report, issue
 from villagescore.core.omr_review import SHEET_KEY, apply_review
-from villagescore.core.records import FormData, Row, Setup
-from villagescore.core.scheme import Form, Scheme
+from villagescore.core.records import FormData, Row, Setup, Unit
+from villagescore.core.scheme import CallbackForm, Form, Scheme
 from villagescore.core.normalize import clean_text, is_blank, normalize, squash
 from villagescore.core.tables import HEADER_SCAN, column_letter, find_header, parse_table
 from villagescore.io.reader import FileRefused, Workbook, file_issues, read_workbook, sheet_issues
@@ -57,7 +57,7 @@ def form_members(scheme: Scheme, setup: Setup, form: Form, code: str) -> list:
 def capacity(form: Form, setup: Setup) -> int:
     """The records a form's entry sheet holds as printed: a row per ballot, drawn request, tally line, register
     row or unit (rows further down than a margin below them are not read)."""
-    if form.kind in ("score_ballot", "vote_ballot"):
+    if layout.is_ballot(form):
         return form.evaluators
     if form.kind == "callback":
         return form.draw
@@ -98,7 +98,7 @@ def parse_form(scheme: Scheme, setup: Setup, fd: FormData, wb: Workbook) -> Pars
     if review:  # ballots read from scans: the clerk's answers on the review sheet, as if typed (core/omr_review.py)
         if review in wb.sheets:
             grid, found, _ = apply_review(cols, grid, wb.sheets[review], file=fd.file, sheet=sheet, unit=unit,
-                                          halves=form.halves)
+                                          halves=layout.is_ballot(form) and form.halves)  # (scans: ballots only)
             out.issues.extend(found)
         else:
             out.issues.append(issue("sheet-missing", file=fd.file, unit=unit, sheet=review))
@@ -236,7 +236,7 @@ def _word(text: str, code: str) -> bool:
 def _named(text: str, setup: Setup) -> frozenset[str]:
     """``units_named`` remembered per text for this setup (a folder's name is asked for by each of its files)."""
     units = setup.units
-    cache = setup.__dict__.get("_named")
+    cache: tuple[list[Unit], int, dict[str, frozenset[str]]] | None = setup.__dict__.get("_named")
     if cache is None or cache[0] is not units or cache[1] != len(units):
         cache = setup.__dict__["_named"] = (units, len(units), {})
     found = cache[2].get(text)
@@ -285,7 +285,7 @@ def identity_matches(setup: Setup, fd: FormData, wb: Workbook, title_rows: list[
                   claimed=names[claimed.code], shown=said(shown), folder=f"“{folder}”" if folder else "（无）")]
 
 
-def draw_check(form: Form, fd: FormData, rows: list[Row]) -> list[Issue]:
+def draw_check(form: CallbackForm, fd: FormData, rows: list[Row]) -> list[Issue]:
     """Callback rows must be exactly the requests drawn when the form was made."""
     where = {"file": fd.file, "sheet": fd.sheet, "unit": fd.unit or ""}
     if fd.meta.get("foreign"):
@@ -353,8 +353,9 @@ class FormParser:
         parsed.file_issues = file_issues(wb, fd.file, {parsed.sheet}, fd.unit or "")
         if self.pickle_rows:
             parsed.blob, parsed.rows, parsed.tally = pickled(parsed.rows, parsed.tally), [], []
-            # most forms have no issue: the empty tuple is one object for all of them where they arrive
-            parsed.issues, parsed.file_issues = parsed.issues or (), parsed.file_issues or ()  # type: ignore
+            # most forms have no issue: the empty tuple is one object for all of them where they arrive (a memory
+            # trick the lists' type cannot say: the receiver only iterates them)
+            parsed.issues, parsed.file_issues = parsed.issues or (), parsed.file_issues or ()  # type: ignore[assignment]
         return replace(wb, sheets={}, parsed=parsed)
 
 

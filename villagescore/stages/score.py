@@ -7,7 +7,7 @@ Never touches a file; never imports typer or rich.
 from __future__ import annotations
 
 from villagescore.core.issues import Issue, Severity, issue
-from villagescore.core.scheme import Scheme
+from villagescore.core.scheme import Combine, Scheme
 from villagescore.core.scoring import UnitInputs, UnitScore, score_unit
 from villagescore.stages.check import Checked
 
@@ -42,6 +42,7 @@ def _unexplained(scheme: Scheme, sc: UnitScore, period: str) -> list[Issue]:
     for d in sc.details:
         if d.value is None and d.period == period and d.source:  # no source: a missing or conflicting form,
             node = scheme.nodes[d.node]                             # already reported
+            assert not isinstance(node, Combine)  # a detail is a leaf's
             form = scheme.form(node.form)
             field = getattr(node, "field", None)
             col = form.column(field) if field else None

@@ -18,8 +18,8 @@ from decimal import Decimal
 from villagescore.core.issues import Report, issue
 from villagescore.core.periods import Period, periods_in
 from villagescore.core.records import FormData, Setup
-from villagescore.core.scheme import Form, Scheme
-from villagescore.core.survey import count, find_columns, missing_columns
+from villagescore.core.scheme import Scheme, Tally
+from villagescore.core.survey import Counted, count, find_columns, missing_columns
 
 SURVEY_KEY = "survey"  # FormData.meta key: the rows were counted from an export, not parsed from a sheet
 
@@ -29,8 +29,8 @@ class Export:
     name: str  # the file as shown
     sheet: str
     sha256: str
-    form: Form
-    counted: object  # core.survey.Counted
+    form: Tally
+    counted: Counted
     periods_in_name: set[str] = field(default_factory=set)
 
 
@@ -38,7 +38,7 @@ def find_exports(scheme: Scheme, setup: Setup, col, report: Report) -> list[Expo
     """Workbooks without an identity record that are a survey form's export: counted, and taken out of the
     office's own tables."""
 
-    forms = [f for f in scheme.forms if f.survey is not None]
+    forms = [(f, f.survey) for f in scheme.forms if f.survey is not None]  # (a tally, its questionnaire)
     found: list[Export] = []
     if not forms:
         return found
@@ -47,11 +47,11 @@ def find_exports(scheme: Scheme, setup: Setup, col, report: Report) -> list[Expo
         hits = []
         for sheet in wb.visible():
             grid = wb.sheets[sheet]
-            for form in forms:
+            for form, survey in forms:
                 cols = find_columns(form, grid)
                 if cols is None:
                     missing = missing_columns(form, grid)
-                    if missing and len(missing) < len(form.survey.questions):
+                    if missing and len(missing) < len(survey.questions):
                         for label in missing:
                             report.add(issue("survey-column-missing", file=name, sheet=sheet, label=label))
                     continue
@@ -102,7 +102,7 @@ def add_tallies(scheme: Scheme, col, exports: list[Export], periods: list[str], 
                          units=len({c for c, _ in per_unit}), period=label + extra))
 
 
-def _add(a, b, form: Form):
+def _add(a, b, form: Tally):
     from villagescore.core.records import Row
 
     return Row({"row": a.values["row"], **{o: (a.values.get(o) or Decimal(0)) + (b.values.get(o) or Decimal(0))

@@ -66,8 +66,7 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
 def _carried_values(scheme: Scheme, items: list | None) -> dict[str, dict[str, list[dict]]]:
     """unit → tracked form → rows typed into it (by column key)."""
     out: dict[str, dict[str, list[dict]]] = {}
-    for form in (f for f in scheme.forms if f.track is not None):
-        t = form.track
+    for form, t in ((f, f.track) for f in scheme.forms if f.track is not None):
         for it in items or []:
             rows = out.setdefault(it.unit, {}).setdefault(form.id, [])
             if len(rows) < form.max_rows:

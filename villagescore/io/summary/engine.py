@@ -46,7 +46,7 @@ def text_width(text: str) -> int:
     return max(map(display_width, text.split("\n")))
 
 
-def line_count(text: str, width: int) -> int:
+def line_count(text: str, width: float) -> int:
     """Lines a wrapped text takes in a column ``width`` units wide."""
     room = max((width - 1) * 1.1, 1)  # widths are in units of the 11-point default font; text is 10-point
     if "\n" not in text:
@@ -118,9 +118,9 @@ class Styles:
         try:
             return self._cells[key]
         except KeyError:
-            pass
+            keep = True
         except TypeError:  # an unhashable property value: no shortcut
-            key = None
+            keep = False
         if kind == "blank":
             style = self(border=1, **fmt)
         elif kind == "int":
@@ -129,7 +129,7 @@ class Styles:
             style = self(border=1, text_wrap=True, **fmt)
         else:
             style = self(border=1, num_format=self.num, **fmt)
-        if key is not None:
+        if keep:
             self._cells[key] = style
         return style
 
@@ -197,7 +197,7 @@ class Grid:
     # -- cells (recorded; written by ``finish``)
     def put(self, r: int, c: int, value: Any, **fmt: Any) -> None:
         """A table cell: bordered, formatted by the kind of ``value``, text wrapped."""
-        self._add(r, ("rec", c, [value], fmt and {0: fmt}))
+        self._add(r, ("rec", c, [value], {0: fmt} if fmt else fmt))  # no formats: the empty dict
 
     def string(self, r: int, c: int, text: str, fmt) -> None:
         """A text in a format of its own: it does not widen its column."""
@@ -325,7 +325,7 @@ class Grid:
             if old is None or width > old:
                 widths[c] = width
 
-    def _widths(self) -> list[int]:
+    def _widths(self) -> list[float]:
         """Column widths: the widest value plus 2, a header line plus 1 (its text is centred and bold-free of
         numbers' padding), within the column's cap; all widened evenly if the title needs more."""
         raw: dict[int, int] = {}
@@ -345,8 +345,8 @@ class Grid:
         scale = self.scale
         self.widths = {c: w if scale == 1 else math.ceil(w * scale) for c, w in raw.items()}
         heads = {c: w if scale == 1 else math.ceil(w * scale) for c, w in heads.items()}
-        widths = [min(max(max(self.widths.get(c, 0), 4) + 2, heads.get(c, 0) + 1), self.caps.get(c, CAP))
-                  for c in range(self.ncols)]
+        widths: list[float] = [min(max(max(self.widths.get(c, 0), 4) + 2, heads.get(c, 0) + 1), self.caps.get(c, CAP))
+                               for c in range(self.ncols)]
         short = self.heading - sum(widths)
         return [w + math.ceil(short / len(widths)) for w in widths] if short > 0 else widths
 
@@ -397,7 +397,7 @@ class RowWriter:
     """Writes a sheet's recorded rows into xlsxwriter, one row at a time in increasing order, each row's
     height set while it is the current row (``Grid.finish``)."""
 
-    def __init__(self, g: Grid, widths: list[int]):
+    def __init__(self, g: Grid, widths: list[float]):
         self.g, self.ws, self.st, self.widths = g, g.ws, g.st, widths
         ws = g.ws
         self.string_, self.number_ = text_writer(ws), cell_writer(ws, "write_number")
@@ -518,14 +518,18 @@ class RowWriter:
         found = self._styles.get(key)
         if found is None:
             fmt = fmts.get(c, _NONE) if fmts else _NONE
-            found = self._styles[key] = self.sink.style(self.cell(kind, fmt))  # type: ignore[union-attr]
+            sink = self.sink
+            assert sink is not None  # rows go to the sink (``_plain``) only where there is one
+            found = self._styles[key] = sink.style(self.cell(kind, fmt))
         return found
 
     def _text(self, text: str) -> tuple[str | None, int]:
         """A text's cell XML after its style (``RowSink.text``) and its display width."""
         found = self._texts.get(text)
         if found is None:
-            tail = self.sink.text_tail(text)  # type: ignore[union-attr]
+            sink = self.sink
+            assert sink is not None  # rows go to the sink (``_plain``) only where there is one
+            tail = sink.text_tail(text)
             found = self._texts[text] = (tail, -1 if "\n" in text else text_width(text))
         return found
 
@@ -570,9 +574,10 @@ class RowWriter:
                     return False
                 shown = number(value.value, value.places)[0]
                 if value.formula:
-                    x = sink.formula(ref, style(fmts, c, "num"), value.formula, shown)  # type: ignore[assignment]
-                    if x is None:
+                    xf = sink.formula(ref, style(fmts, c, "num"), value.formula, shown)
+                    if xf is None:
                         return False
+                    x = xf
                 else:
                     x = sink.number(ref, style(fmts, c, "num"), shown)
             elif isinstance(value, int):

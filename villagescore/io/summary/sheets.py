@@ -206,7 +206,8 @@ def _evidence(book, st: Styles, result: RunResult, title: str) -> None:
                     d.source], {0: {"align": "center", **tone}, **{c: tone for c in range(1, 7)}})
 
     n = sum(len(u.details) for u in result.units)
-    rows = Rows(n, lambda: (r for u in result.units for r in rows_of(u))) if n else \
+    rows: Rows | list[tuple[list[str], dict[int, dict[str, Any]]]] = \
+        Rows(n, lambda: (r for u in result.units for r in rows_of(u))) if n else \
         [(["无", *[""] * (len(header) - 1)], {})]
     g.caps.update({3: 20, 5: 44, 6: 44})
     g.flex.update({5: 24, 6: NARROW})
@@ -343,10 +344,10 @@ def _issues(book, st: Styles, report: Report, title: str, names: dict[str, str] 
         tone = BAD if it.severity is Severity.ERROR else PENDING
         values = [i, it.severity.label, unit, it.file, it.sheet, it.cell, it.message, it.hint, it.code]
         rows.append((values, {0: {"align": "center"}, 1: {"align": "center", **tone}, 5: {"align": "center"}}))
-    g.table_rows(header, rows)
+    head = g.table_rows(header, rows)
     if not report.issues:
         g.merged(g.row, 0, g.ncols - 1, "未发现问题", st(border=1, align="center"))
-        g.table = (g.table[0], g.row)
+        g.table = (head, g.row)
         g.row += 1
     g.caps.update({6: 36, 7: 36})  # 问题, 改正方法 (the code is last)
     g.flex.update({3: NARROW, 6: NARROW, 7: NARROW})

@@ -117,7 +117,8 @@ class Trace:
         parts = [(self.weights[p], self.leaf(u, p, leaf)) for p in self.periods] if self.weights else []
         if value is None or not parts or any(e is None or e.model is None for _, e in parts):
             return None if value is None else self._constant(value)
-        model = sum((exact(w) * e.model for w, e in parts), Fraction(0))  # type: ignore[misc]
+        # every part has a model (checked above); the condition only narrows the type
+        model = sum((exact(w) * e.model for w, e in parts if e is not None and e.model is not None), Fraction(0))
         return Entry(model, join_terms([term(w, self.ref(u, p, leaf)) for p, (w, _) in zip(self.periods, parts)]), model)
 
     @staticmethod
@@ -151,9 +152,9 @@ class Trace:
             return Entry(cached, places=self.places)
         built = self._expr(u, key, node, sheet)
         why = "缺少计算所需的分项数值" if built is None else _risk(built[1], cached, self.places)
-        if why:
+        if why or built is None:  # (None has its why)
             return Entry(cached, note=f"此格为数值而非公式：{why}。", places=self.places)
-        return Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)  # type: ignore[index]
+        return Entry(cached, f"ROUND({built[0]},{self.places})", places=self.places)
 
     def _expr(self, u: UnitResult, key: str, node: str, sheet: str) -> tuple[str, Fraction] | None:
         k = (u.code, key, node, sheet)  # an inner node's subtree is asked for again by every node above it
@@ -224,7 +225,7 @@ class BallotLayout:
         named = [labels[u] for u in used if u in labels]
         shared = {k: named[0].get(k) for k in self.keys} if named else {}
         self.own = bool(named) and any(any(n.get(k) != shared[k] for k in self.keys) for n in named)
-        self.names = [shared[k] if shared.get(k) and not self.own else f"细则{n}" if n < 10**6 else k
+        self.names = [s if (s := shared.get(k)) and not self.own else f"细则{n}" if n < 10**6 else k
                       for n, k in map(criterion_order, self.keys)]
         self.labels = labels if self.own else {}
         self.named: dict[int, str] = {}  # sheet row → the unit whose criteria it names
