@@ -333,3 +333,20 @@ def test_floor_rounding_follows_the_rule():
     assert sum(1 for r in out.results.values() if r.grade == "集中约谈") == 26
     assert out.quota[0].allowed == "≥ 26" and "（向下取整）" in out.quota[0].rule
     assert up.rounds_up and not down.rounds_up and "（向上取整）" in up.describe()
+
+
+def test_withheld_reason_names_a_few_units_and_counts_the_rest(scheme):
+    """The reason a grading is withheld stands on every unit's row of 汇总: a county with many units in error gets
+    a short reason (five named, the rest counted), not the whole list on each of its rows."""
+    from villagescore.core.grading import withheld
+
+    g = scheme.gradings[0]
+    codes = [f"V{i:02d}" for i in range(1, 41)]
+    many = [f"第{i}村（V{i:02d}）" for i in range(1, 13)]
+    outcome = withheld(g, codes, many)
+    why = outcome.results["V01"].reason
+    assert why.startswith("第1村（V01）、第2村（V02）、第3村（V03）、第4村（V04）、第5村（V05） 等 12 个单位 未算出得分")
+    assert "第6村" not in why and "问题清单" in why
+    assert {r.grade for r in outcome.results.values()} == {None} and len(outcome.results) == 40
+    two = withheld(g, codes, many[:2]).results["V40"].reason
+    assert two == f"第1村（V01）、第2村（V02） 未算出得分，{g.label}暂不评定"

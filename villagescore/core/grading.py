@@ -287,9 +287,15 @@ def with_consequence(grading: Grading, res: GradeResult, c: Candidate, places: i
     return res
 
 
+MISSING_SHOWN = 5  # units named in the reason a grading is withheld (the others counted)
+
+
 def withheld(grading: Grading, codes: list[str], missing: list[str]) -> GradingOutcome:
     """Every unit ungraded because some unit has no score: quotas cannot be applied fairly."""
-    why = f"{'、'.join(missing)} 未算出得分，{grading.label}暂不评定"
+    shown = "、".join(missing[:MISSING_SHOWN])
+    if len(missing) > MISSING_SHOWN:  # the reason stands on every unit's row: a county's errors are not listed there
+        shown += f" 等 {len(missing)} 个单位"
+    why = f"{shown} 未算出得分，{grading.label}暂不评定" + ("（每个单位的问题见问题清单）" if len(missing) > MISSING_SHOWN else "")
     results = {c: GradeResult(grading.id, None, (), why, None) for c in codes}
     quota = [QuotaLine(grading.id, r.describe(), r.grade, len(codes), "—", 0, 0, why) for r in grading.rules]
     return GradingOutcome(results, quota, [why])
