@@ -197,11 +197,10 @@ class VoteBallot(FormBase):
         return self
 
 
-class CallbackForm(FormBase):
-    """The requests drawn from the appeals ledger (``draw``), then ``columns`` for what the callback found."""
+class ColumnsForm(FormBase):
+    """A form of plain ``columns`` (a callback check, a table of unit scores): no tracked items, questionnaire,
+    decisions, nor people to vote on."""
 
-    kind: Literal["callback"]
-    draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
     columns: FormColumns = []
     veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
     track: ClassVar[None] = None
@@ -211,9 +210,17 @@ class CallbackForm(FormBase):
     members: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _check(self) -> "CallbackForm":
+    def _check(self) -> "ColumnsForm":
+        assert isinstance(self, (CallbackForm, UnitScores))  # the kinds made of it (this base is no kind of its own)
         _check_columns(self)
         return self
+
+
+class CallbackForm(ColumnsForm):
+    """The requests drawn from the appeals ledger (``draw``), then ``columns`` for what the callback found."""
+
+    kind: Literal["callback"]
+    draw: Annotated[int, Field(ge=1, le=MAX_DRAW)] = 5
 
 
 class Tally(FormBase):
@@ -288,22 +295,10 @@ class Register(FormBase):
         return self
 
 
-class UnitScores(FormBase):
+class UnitScores(ColumnsForm):
     """One row per unit, with ``columns`` (committee and department scores, entered grades)."""
 
     kind: Literal["unit_scores"]
-    columns: FormColumns = []
-    veto_field: str | None = None  # a column whose values name vetoes (一票否决事项)
-    track: ClassVar[None] = None
-    survey: ClassVar[None] = None
-    decide: ClassVar[None] = None
-    self_label: ClassVar[str] = ""
-    members: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="after")
-    def _check(self) -> "UnitScores":
-        _check_columns(self)
-        return self
 
 
 FORM_KINDS: dict[str, type[FormBase]] = {
