@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 
+from villagescore.core.numbers import nearest
 from villagescore.core.omr import BallotLayout, Box, Question, Rect
 
 
@@ -70,7 +71,7 @@ def _stroke(sheet: Sheet, points: list[tuple[float, float]], pen: Pen, dark: flo
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.float32)
     shifted = pts - np.array([x0 * 16, y0 * 16])
-    thick = max(1, int(round(sheet.px(pen.width))))
+    thick = max(1, nearest(sheet.px(pen.width)))
     cv2.polylines(mask, [shifted.reshape(-1, 1, 2)], False, 1.0, thick, cv2.LINE_AA, shift=4)
     mask = cv2.GaussianBlur(mask, (3, 3), 0)
     d = pen.dark if dark is None else dark

@@ -4,7 +4,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from villagescore.core.numbers import ceil_int, dec, floor_int, round_half_up
+from villagescore.core.numbers import ceil_int, dec, floor_int, nearest, round_half_up
 
 
 def test_half_up_not_bankers():
@@ -36,3 +36,11 @@ def test_fraction_rounding_matches_decimal(value):
 def test_floor_ceil(value):
     assert floor_int(value) <= value <= ceil_int(value)
     assert ceil_int(value) - floor_int(value) in (0, 1)
+
+
+def test_nearest_whole_number_is_half_up():
+    # a print scale or a length in pixels: .5 goes up, as 四舍五入 says (Python's round() gives 2 and 0)
+    assert nearest(2.5) == 3
+    assert nearest(0.5) == 1
+    assert nearest(84.49) == 84
+    assert nearest(7) == 7

@@ -43,6 +43,11 @@ def round_half_up(value: Number, places: int = 2) -> Decimal:
         return dec(value).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+def nearest(value: float) -> int:
+    """A measurement (a length in pixels, a print scale in percent) to the nearest whole number, half up."""
+    return int(round_half_up(Decimal(repr(float(value))), 0))
+
+
 def floor_int(value: Fraction) -> int:
     return value.numerator // value.denominator
 

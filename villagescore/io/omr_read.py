@@ -27,6 +27,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import zxingcpp
 
+from villagescore.core.numbers import nearest
 from villagescore.core.omr import (
     LIGHT,
     TRACE,
@@ -291,7 +292,7 @@ def _blobs(image: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
 
 def _refine(image: np.ndarray, center: np.ndarray, px_per_mm: float) -> np.ndarray:
     """The centre of the mark near ``center`` at full resolution (the centroid of its dark pixels)."""
-    r = int(round(MARK_SIZE * px_per_mm))
+    r = nearest(MARK_SIZE * px_per_mm)
     x0, y0 = max(0, int(center[0]) - r), max(0, int(center[1]) - r)
     win = image[y0:int(center[1]) + r, x0:int(center[0]) + r]
     if win.size == 0:
@@ -393,7 +394,7 @@ def _ink_maps(page: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarra
 
 
 def _px(r: Rect) -> tuple[int, int, int, int]:
-    return int(round(r.x * PX)), int(round(r.y * PX)), int(round(r.right * PX)), int(round(r.bottom * PX))
+    return nearest(r.x * PX), nearest(r.y * PX), nearest(r.right * PX), nearest(r.bottom * PX)
 
 
 _TEMPLATES: dict[tuple, np.ndarray] = {}
@@ -401,14 +402,14 @@ _TEMPLATES: dict[tuple, np.ndarray] = {}
 
 def _outline(rects: tuple[Rect, ...], origin: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
     """The printed outlines of a row of boxes, as darkness (1 on the border lines), on a canvas of ``size``."""
-    key = (tuple((round(r.x - origin[0], 2), round(r.y - origin[1], 2), r.w, r.h) for r in rects), size)
+    key = (tuple((nearest((r.x - origin[0]) * 100), nearest((r.y - origin[1]) * 100), r.w, r.h) for r in rects), size)
     found = _TEMPLATES.get(key)
     if found is None:
         canvas = np.zeros((size[1], size[0]), np.float32)
         for r in rects:
             x0, y0 = (r.x - origin[0]) * PX, (r.y - origin[1]) * PX
-            cv2.rectangle(canvas, (int(round(x0)), int(round(y0))),
-                          (int(round(x0 + r.w * PX)) - 1, int(round(y0 + r.h * PX)) - 1), 1.0, 2)
+            cv2.rectangle(canvas, (nearest(x0), nearest(y0)),
+                          (nearest(x0 + r.w * PX) - 1, nearest(y0 + r.h * PX) - 1), 1.0, 2)
         if len(_TEMPLATES) > 512:
             _TEMPLATES.clear()
         found = _TEMPLATES[key] = canvas
@@ -422,10 +423,10 @@ def _row_shift(dark: np.ndarray, rects: tuple[Rect, ...]) -> tuple[float, float,
     y0 = min(r.y for r in rects) - 0.6
     x1 = max(r.right for r in rects) + 0.6
     y1 = max(r.bottom for r in rects) + 0.6
-    tw, th = int(round((x1 - x0) * PX)), int(round((y1 - y0) * PX))
+    tw, th = nearest((x1 - x0) * PX), nearest((y1 - y0) * PX)
     template = _outline(rects, (x0, y0), (tw, th))
-    s = int(round(SEARCH * PX))
-    ax, ay = int(round(x0 * PX)) - s, int(round(y0 * PX)) - s
+    s = nearest(SEARCH * PX)
+    ax, ay = nearest(x0 * PX) - s, nearest(y0 * PX) - s
     if ax < 0 or ay < 0 or ax + tw + 2 * s > dark.shape[1] or ay + th + 2 * s > dark.shape[0]:
         return 0.0, 0.0, 0.0
     window = dark[ay:ay + th + 2 * s, ax:ax + tw + 2 * s].astype(np.float32)

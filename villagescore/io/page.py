@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from villagescore.core.numbers import nearest
+
 A4 = (595.3, 841.9)  # points, portrait
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}  # inches
 MIN_SCALE = 0.8  # 10-point text printed at 8 pt
@@ -72,7 +74,7 @@ def plan(widths: list[float], *, keys: int = 0, landscape: bool | None = None, m
             lo, hi = (lo, mid) if len(_split(rest, mid)) <= len(pages) else (mid, hi)
         pages = _split(rest, hi)
     breaks = [keys + start for start in pages[1:]]
-    return Plan(landscape, round(split_scale * 100), breaks, keys)
+    return Plan(landscape, nearest(split_scale * 100), breaks, keys)
 
 
 def span(p: Plan, ncols: int, first: bool) -> tuple[int, int]:
