@@ -249,8 +249,9 @@ def test_changed_letters_convert_exactly(street):
     # V8 58.10 − 1 = 57.10 (still below 60 → 不合格)
     assert totals == {"V1": D("99.50"), "V2": D("89.70"), "V3": D("99.00"), "V4": D("87.65"), "V5": D("80.25"),
                       "V6": D("77.50"), "V7": D("71.55"), "V8": D("57.10")}
+    # V3 (second) vetoed: its 先进 place stays empty (refill = false), 良好 the next two, V6 and V7
     assert {u.code: u.grades["grade"].grade for u in res.units if u.code in VILLAGES} == {
-        "V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "先进", "V7": "良好",
+        "V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "良好", "V7": "良好",
         "V8": "不合格"}
     shown = run("scheme", "show", root / "方案" / "档次分值.toml")
     assert "A=100%、B=85%、C=70%、D=55%、E=40%" in shown.output

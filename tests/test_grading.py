@@ -184,13 +184,16 @@ def test_invariants(scheme, values, tbs, cap, floor):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(min_value=55, max_value=62), min_size=1, max_size=30),
-       st.lists(st.booleans(), max_size=30), st.integers(0, 6), st.sampled_from(["0.3", "0.5", "0.1"]))
-def test_invariants_top_n_next_share_and_vetoes(values, cancelled, top, share):
+       st.lists(st.booleans(), max_size=30), st.integers(0, 6), st.sampled_from(["0.3", "0.5", "0.1"]),
+       st.booleans())
+def test_invariants_top_n_next_share_and_vetoes(values, cancelled, top, share, refill):
     """System D's kind of rules (a threshold, a fixed count, then a share of the rest) with vetoes that cancel the
-    top grade: for every committee decision no quota is exceeded; a vetoed unit can always be kept out of 先进."""
+    top grade: for every committee decision no quota is exceeded; a vetoed unit can always be kept out of 先进.
+    Without refill, a vetoed unit's place among the first ``top`` of the ranking stays empty and nobody ranked
+    below the first ``top`` is 先进."""
     g = Grading(id="d", label="等次", by="total", grades=["先进", "良好", "合格", "不合格"], default="合格",
                 rules=[Rule(grade="不合格", kind="below", score=D(57)),
-                       Rule(grade="先进", kind="top_n", n=top),
+                       Rule(grade="先进", kind="top_n", n=top, refill=refill),
                        Rule(grade="良好", kind="next_share", share=D(share))])
     veto = Veto(id="x", label="通报批评", cancels={"d": ["先进"]})
     cs = [Candidate(f"U{i:02d}", (D(v),), (veto,) if i < len(cancelled) and cancelled[i] else ())
@@ -202,7 +205,21 @@ def test_invariants_top_n_next_share_and_vetoes(values, cancelled, top, share):
     total = _totals(res, g)
     eligible = [c for c in cs if c.score >= 57]
     assert total["不合格"] == n - len(eligible)
-    assert total["先进"] == min(top, sum(1 for c in eligible if not c.vetoes))
+    open_ = sum(1 for c in eligible if not c.vetoes)
+    if refill:
+        assert total["先进"] == min(top, open_)
+    else:  # count the vetoed units at each score from the top: they take the places left there first
+        pos = vacant = 0
+        for score in sorted({c.score for c in eligible}, reverse=True):
+            block = [c for c in eligible if c.score == score]
+            vacant += min(sum(1 for c in block if c.vetoes), max(min(top, n) - pos, 0))
+            pos += len(block)
+        assert total["先进"] == min(max(min(top, n) - vacant, 0), open_)
+        line = next(q for q in out.quota if q.grade == "先进")
+        assert len(line.vacated) == vacant
+        for c in cs:
+            if res[c.code].grade == "先进" or "先进" in res[c.code].pending:
+                assert sum(1 for o in eligible if o.score > c.score) < top
     assert total["良好"] <= floor_int(Fraction(share) * n)
     assert total["良好"] == min(floor_int(Fraction(share) * n), len(eligible) - total["先进"])
     for c in cs:

@@ -109,11 +109,14 @@ def test_yunhe_offices_get_only_their_forms():
 
 def test_yunhe_veto_and_adjustments():
     units = {u.code: u for u in _computed("yunhe").units}
-    # 石门村 ranks second but its safety veto makes it 不合格; the five 先进 places pass to the next five
+    # 石门村 ranks second but its safety veto makes it 不合格; its 先进 place stays empty (“排名前5位”, nobody
+    # moves up), so 先进 are ranks 1, 3, 4, 5; 良好 the next two (杉木村 6th, 双溪村 7th), 竹园村 (8th) 合格
     assert units["YH03"].grades["grade"].rank == 2 and units["YH03"].grades["grade"].grade == "不合格"
     assert "安全生产" in units["YH03"].grades["grade"].reason
     grades = {c: u.grades["grade"].grade for c, u in units.items() if "grade" in u.grades}
-    assert sorted(c for c, g in grades.items() if g == "先进") == ["YH01", "YH02", "YH04", "YH05", "YH07"]
+    assert sorted(c for c, g in grades.items() if g == "先进") == ["YH01", "YH02", "YH05", "YH07"]
+    assert sorted(c for c, g in grades.items() if g == "良好") == ["YH04", "YH06"]
+    assert grades["YH09"] == "合格"
     # 市级荣誉 +1, 县级市表彰 +0.2; three entries for 大坪村: −0.2 − 0.2 − 0.2
     assert units["YH01"].rounded["adjust"] == Decimal("1.20")
     assert units["YH08"].rounded["adjust"] == Decimal("-0.60")

@@ -13,7 +13,7 @@ import pytest
 from villagescore.demo import declare_none, fill
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.forms import build_setup_workbook
-from villagescore.io.schemes import load
+from villagescore.io.schemes import load, resolve
 from villagescore.pipeline import compute, make_forms
 
 from township import find
@@ -169,12 +169,36 @@ def test_village_totals_by_hand(result):
 def test_village_grades(result):
     units = _by(result)
     grades = {c: units[c].grades["grade"].grade for c in VILLAGES}
-    # V8 58.10 < 60 → 不合格; V3 (99.00, second) vetoed → 不合格 instead of 先进;
-    # the next five by rank V1, V2, V4, V5, V6 → 先进; 良好 = floor(0.3 × 8) = 2 places but only V7 is left.
-    assert grades == {"V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "先进",
+    # Seed 003: “考核得分排名前5位的村(社区)……为目标管理先进单位”, and a veto 取消先进单位 without a word of
+    # anyone moving up (the scheme's 【默认】 refill = false). Ranking: V1 99.50, V3 99.00, V2 89.70, V4 87.90,
+    # V5 80.75, V6 78.00, V7 72.30, V8 58.10. V8 < 60 → 不合格; V3, second, vetoed → 不合格, its 先进 place stays
+    # empty: V1, V2, V4, V5 → 先进 (4 of 5); 良好 = “其后” floor(0.3 × 8) = 2 → V6, V7.
+    assert grades == {"V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "良好",
                       "V7": "良好", "V8": "不合格"}
     assert "安全生产" in units["V3"].grades["grade"].reason
     assert all("grade" not in units[c].grades for c in OFFICES)
+    line = next(q for q in result.quota if q.grading == "grade" and q.grade == "先进")
+    assert (line.allowed, line.actual, line.vacated) == ("≤ 5", 4, (("V3", "一票否决"),))
+    assert "不递补" in line.rule and line.note == "排名在名额内的枫林村（V3）因一票否决不能评为“先进”，空出 1 个名额，不递补"
+    office = next(q for q in result.quota if q.grading == "office_grade" and q.grade == "先进")
+    # three offices, so all three are within the first 4; O3 (65.00) is under the 70 of 取消先进单位 情形6
+    assert (office.allowed, office.actual, office.vacated) == ("≤ 3", 2, (("O3", "得分低于70"),))
+
+
+def test_village_grades_when_a_vetoed_place_is_refilled(street, tmp_path):
+    """The other reading of 取消先进单位, one key away (refill = true): the next unit by rank, V6, moves up."""
+    text = resolve("dazhou_street").read_text(encoding="utf-8")
+    assert text.count(", refill = false }") == 2
+    path = tmp_path / "refill.toml"
+    path.write_text(text.replace(", refill = false }", ", refill = true }"), encoding="utf-8")
+    res = compute(load(str(path)), [street])
+    assert res.report.errors == []
+    grades = {u.code: u.grades["grade"].grade for u in res.units if u.code in VILLAGES}
+    # V3's place goes down the ranking: V1, V2, V4, V5, V6 → 先进; 良好 = 2 places, only V7 left above 60.
+    assert grades == {"V1": "先进", "V2": "先进", "V3": "不合格", "V4": "先进", "V5": "先进", "V6": "先进",
+                      "V7": "良好", "V8": "不合格"}
+    line = next(q for q in res.quota if q.grading == "grade" and q.grade == "先进")
+    assert (line.actual, line.vacated, line.note) == (5, (), "")
 
 
 def test_office_totals_and_grades(result):

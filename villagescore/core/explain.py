@@ -160,7 +160,8 @@ def _stance(result: RunResult, u: UnitResult, gid: str, gr: GradeResult, line) -
         return "本单位与同分单位恰好跨越名额线，待党委研究"
     others = _holders(result, gid, line.grade, u.code)
     if line.allowed.startswith("≤"):
-        return f"名额已由{others}占用，本单位不在其内" if others else "本单位不在其内"
+        empty = f"，{len(line.vacated)} 个名额空出、不递补" if line.vacated else ""
+        return f"名额已由{others}占用{empty}，本单位不在其内" if others else "本单位不在其内"
     if line.allowed.startswith("≥"):
         return f"由{others}承担，本单位不在其内" if others else "本单位不在其内"
     return "本单位不符合"

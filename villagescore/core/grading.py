@@ -108,6 +108,7 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
     ties: list[_Tie] = []
     tie_of: dict[str, _Tie] = {}
     forbidden: dict[str, set[str]] = {c.code: set() for c in cands}
+    vetoed: set[str] = set()  # units a veto gives a grade
     quota: list[QuotaLine] = []
 
     for c in cands:
@@ -115,6 +116,7 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
             forbidden[c.code].update(v.cancels.get(grading.id, []))
             forced = v.forces.get(grading.id)
             if forced and c.code not in grade:
+                vetoed.add(c.code)
                 grade[c.code] = forced
                 reason[c.code] = f"一票否决：{v.label}"
             elif forced:
@@ -155,13 +157,14 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
         return sum(t.places.get(g, 0) for t in ties)
 
     desc = sorted(cands, key=lambda c: (tuple(-k for k in c.key), c.code))
+    vacated: tuple[tuple[str, str], ...]
     for rule in grading.rules:
         if rule.kind in ("at_least", "below"):
             threshold = rule.score if rule.score is not None else Decimal(0)
             for key, fresh, group in blocks(rule, upward=False):
                 if (key[0] >= threshold) if rule.kind == "at_least" else (key[0] < threshold):
                     give(fresh, group, rule)
-            allowed = "—"
+            allowed, vacated = "—", ()
         else:
             from_bottom = rule.kind == "floor"
             want = _quota(rule, n)
@@ -169,6 +172,11 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
                        if rule.kind in ("cap", "floor") else 0)
             room = max(want - already, 0)
             allowed = f"≥ {want}" if from_bottom else f"≤ {want}"
+            vacated = ()
+            if rule.kind == "top_n" and not rule.refill:
+                vacated = _vacated(rule, [c for c in desc if c.code not in grade or c.code in vetoed], want,
+                                   forbidden, vetoed)
+                room = max(room - len(vacated), 0)
             taken = 0
             for key, fresh, group in blocks(rule, upward=from_bottom):
                 if taken >= room:
@@ -192,7 +200,7 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
                     tie_of[x] = merged
                 taken = room
                 break
-        quota.append(QuotaLine(grading.id, rule.describe(), rule.grade, n, allowed, 0))
+        quota.append(QuotaLine(grading.id, rule.describe(), rule.grade, n, allowed, 0, vacated=vacated))
 
     for t in ties:  # places nobody claimed: the default, as for any unit there
         if t.rest:
@@ -244,6 +252,26 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
     return GradingOutcome(results, quota, notes, tie_notes)
 
 
+def _vacated(rule: Rule, ranking: list[Candidate], want: int, forbidden: dict[str, set[str]],
+             vetoed: set[str]) -> tuple[tuple[str, str], ...]:
+    """The units among the first ``want`` of ``ranking`` (best first; the units still to grade and those a veto
+    graded) that may not take ``rule.grade``, each with why: a veto grades them or cancels it, or the score is
+    under min_score.
+    Their places stay empty (``refill = false``). Of a tied block across the line, such units take the places
+    left there first: a place is empty when any unit that may not take it ranks there."""
+    out: list[tuple[str, str]] = []
+    pos = i = 0
+    while i < len(ranking) and pos < want:
+        block = [c for c in ranking[i:] if c.key == ranking[i].key]  # the ranking is sorted: a block is a run
+        barred = [(c.code, "一票否决") if c.code in vetoed or rule.grade in forbidden[c.code] else
+                  (c.code, f"得分低于{rule.min_score}") for c in block if c.code in vetoed
+                  or rule.grade in forbidden[c.code] or (rule.min_score is not None and c.score < rule.min_score)]
+        out += barred[:want - pos]
+        pos += len(block)
+        i += len(block)
+    return tuple(out)
+
+
 def count_lines(quota: list[QuotaLine], results: dict[str, GradeResult], names: dict[str, str]) -> None:
     """Each quota line's final count (after defaults and vetoes), the places held by pending ties beside it, and
     its note: a tie pending on the line, or settled there by the committee's decision (``GradeResult.decision``)."""
@@ -257,6 +285,9 @@ def count_lines(quota: list[QuotaLine], results: dict[str, GradeResult], names: 
         line.pending = sum(t.count(line.grade) for t in pending)
         crossed = [t for t in pending if t.line == line.rule and t.inside == line.grade]
         parts = []
+        if line.vacated:
+            who = "、".join(f"{names.get(x, x)}因{why}" for x, why in line.vacated)
+            parts.append(f"排名在名额内的{who}不能评为“{line.grade}”，空出 {len(line.vacated)} 个名额，不递补")
         if line.pending:
             held_by = "；".join("、".join(names.get(x, x) for x in t.units) for t in pending if t.count(line.grade))
             parts.append(("名额线上同分，待党委研究；" if crossed else "")

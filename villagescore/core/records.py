@@ -285,6 +285,7 @@ class QuotaLine:
     actual: int  # units with this grade (pending units not counted)
     pending: int = 0  # places of this grade held by units pending the committee's decision (待党委研究)
     note: str = ""
+    vacated: tuple[tuple[str, str], ...] = ()  # (unit, why) ranked within a top_n but barred from its grade: left empty
 
 
 @dataclass(slots=True)

@@ -31,6 +31,10 @@ class Rule(Strict):
     # how a share of the units is rounded to a count: a cap and next_share round down, a floor up, unless a
     # seed's own figure says otherwise (seed 002: 26 of 531 in the bottom 5%, a floor rounded down)
     round: Literal["down", "up"] | None = None
+    # top_n: whether a place within the first n of the ranking whose unit may not take the grade (a veto forces
+    # another grade or cancels this one, or the score is under min_score) goes to the next unit (true), or stays
+    # empty (false: "排名前5位……为先进单位" read as places in the ranking of all units, seed 003's 取消先进单位)
+    refill: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> "Rule":
@@ -45,6 +49,8 @@ class Rule(Strict):
             raise ValueError(f"{self.kind} 规则须给出 score")
         if self.round is not None and self.share is None:
             raise ValueError("round（取整方式）只用于按比例（share）计算名额的规则")
+        if not self.refill and self.kind != "top_n":
+            raise ValueError("refill（空出的名额是否递补）只用于 top_n 规则")
         return self
 
     @property
@@ -59,7 +65,7 @@ class Rule(Strict):
         return {
             "cap": f"“{self.grade}”不超过{pct or f'{self.n}个'}{way}{cond}",
             "floor": f"“{self.grade}”不少于{pct or f'{self.n}个'}{way}",
-            "top_n": f"排名前{self.n}名为“{self.grade}”{cond}",
+            "top_n": f"排名前{self.n}名为“{self.grade}”{cond}" + ("" if self.refill else "（空出的名额不递补）"),
             "next_share": f"其后{pct or f'{self.n}个'}{way}为“{self.grade}”{cond}",
             "at_least": f"得分不低于{self.score}为“{self.grade}”",
             "below": f"得分低于{self.score}为“{self.grade}”",
