@@ -170,6 +170,7 @@ def fill_period(scheme: Scheme, folder: Path, period: str, rng: random.Random) -
     from villagescore.io.reader import read_workbook
 
     half = 0.0 if period.endswith("1") else 0.02
+    called = f"{period[:4]}-{'06' if period.endswith('1') else '12'}-2"  # callbacks in the period's last month
     quality = {c: q + half for c, *_, q in VILLAGES}
     for path in sorted(folder.rglob("*.xlsx")):
         ident = read_workbook(path).identity or {}
@@ -209,7 +210,7 @@ def fill_period(scheme: Scheme, folder: Path, period: str, rng: random.Random) -
                 mood = "满意" if ok and rng.random() < q else ("基本满意" if ok else "不满意")
                 rows.append({"诉求编号": rid, "回访方式": rng.choice(["电话回访", "入户走访"]), "解决态度": mood,
                              "解决速度": mood, "解决效果": mood, "是否解决": "是" if ok else "否",
-                             "回访人": "纪检委员", "回访日期": "2025-06-2" + str(rng.randint(0, 8))})
+                             "回访人": "纪检委员", "回访日期": called + str(rng.randint(0, 8))})
             fill(path, rows, match="诉求编号")
         elif form == "questionnaire":
             rows = []
