@@ -70,6 +70,12 @@ def test_quota_share_above_one():
     assert any(p.startswith("gradings[1].rules[1]") and "0 到 1" in p for p in problems(data))
 
 
+def test_refill_only_on_top_n():
+    data = raw()
+    data["gradings"][0]["rules"][0]["refill"] = False  # pingbian's 好 is a cap (“不超过20%”)
+    assert problems(data) == ["gradings[1].rules[1]：refill（空出的名额是否递补）只用于 top_n 规则"]
+
+
 def test_unknown_form_and_column():
     data = raw()
     data["nodes"]["style"]["distinct"] = "itemz"
