@@ -271,6 +271,12 @@ def test_an_adjustment_under_application_decided_either_way(tmp_path, choice, j3
     args = ["compute", *map(str, folders), "--scheme", "county_dynamic", "-o", str(out / "Q1.xlsx"), "--force"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
+    book = load_workbook(out / "Q1.xlsx")  # undecided: 汇总's 备注 and 说明 say whose row waits and what it means
+    remark = next(r[-1] for r in book["汇总"].iter_rows(values_only=True) if r[1] == "J3")
+    assert remark.startswith("撤销减分申请：《加减分登记表》第 ") and remark.endswith(
+        "行待党委研究，本期得分暂按表中状态计算，研究后重新计算")
+    waiting = next(r[1] for r in book["说明"].iter_rows(values_only=True) if r[0] == "待党委研究事项")
+    assert waiting.startswith("1. 南湖村（J3，") and "）撤销减分申请：《加减分登记表》第 " in waiting
     register = next(p for p in folders[0].rglob("*加减分登记表*.xlsx"))
     before = register.read_bytes()
     decide(out / "党委研究事项_2025Q1.xlsx", {"J3": choice}, save_as=folders[0] / "党委研究事项_2025Q1.xlsx")
@@ -414,6 +420,9 @@ def test_decisions_given_by_option_and_a_workbook_that_is_none(tie_folder, tmp_p
     filled = decide(blank, {"V1": "中", "V4": "好"}, save_as=tmp_path / "研究结果.xlsx")
     code, data = _run(folder, "--decisions", str(filled))
     assert code == 0 and {u["unit_code"]: u["grade_grade"] for u in data["units"]}["V4"] == "好"
+    # listed among the files read by its name: the summary shows no path of the clerk's PC
+    listed = [r[0] for r in load_workbook(folder.parent / "x.xlsx")["说明"].iter_rows(values_only=True) if r[0]]
+    assert "研究结果.xlsx" in listed and not any(str(tmp_path) in str(x) for x in listed)
     other = find(folder, "committee")
     res = runner.invoke(app, ["compute", str(folder), "--no-archive", "-o", str(tmp_path / "y.xlsx"),
                               "--decisions", str(other)])

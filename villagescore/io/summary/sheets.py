@@ -7,15 +7,17 @@ cells from the ``Trace`` (``trace.py``). ``write_summary`` writes them all in th
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePath
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from villagescore.core.explain import period_label, rounding
+from villagescore.core.decisions import ROW, TIE
 from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import round_half_up
 from villagescore.core.periods import Period
-from villagescore.core.records import GradeResult, RunResult, UnitResult
+from villagescore.core.records import DecisionItem, GradeResult, RunResult, Unit, UnitResult
 from villagescore.io.summary.charts import charts_sheet
 from villagescore.io.summary.common import (
     BAD, BALLOT_TONE, BALLOTS, ERROR_ROW, EVIDENCE, MUTED, PENDING, SCORES, grade_text, grade_tone,
@@ -55,10 +57,13 @@ def _consequence(gr: GradeResult | None) -> str:
     return "；\n".join(parts)  # the fund change on a line of its own: never broken inside
 
 
-def _remarks(u: UnitResult) -> str:
+def _remarks(u: UnitResult, open_rows: list[DecisionItem]) -> str:
     parts = [f"一票否决：{v}" for v in u.vetoes]
     parts += [gr.reason for gr in u.grades.values() if (not gr.grade or gr.decision) and gr.reason]  # pending,
     # withheld, 无法判定, or decided by the committee (the decision cited)
+    # a register row still before the committee (申请撤销): the score stands on the row as registered for now
+    parts += [f"{i.title.split('（', 1)[0]}待党委研究，本期得分暂按表中状态计算，研究后重新计算"
+              for i in open_rows if i.units[0] == u.code]
     if not u.ok:
         parts.append("数据有错误，未计算")
     return "；".join(parts)
@@ -109,6 +114,8 @@ def _summary(book, st: Styles, result: RunResult, title: str, trace: Trace) -> N
     g.title(title, len(header))
     g.caps.update({c: 24 for c, h in enumerate(header) if h == "备注" or h.endswith("结果运用")})
 
+    open_rows = [i for i in result.decisions if i.open and i.kind == ROW]
+
     def row(i: int, u: UnitResult) -> tuple[list, dict]:
         rank = u.rank(result.gradings) or (i if u.ok and not result.gradings else None)
         values: list[Any] = [rank, u.unit.code, u.unit.name, u.unit.type,
@@ -133,7 +140,7 @@ def _summary(book, st: Styles, result: RunResult, title: str, trace: Trace) -> N
             fmts[len(values)] = {"align": "center", **tone, **grade_tone(gr, result.grade_orders.get(gid, []),
                                                                        result.grade_colors.get(gid))}
             values += [grade_text(gr, u.ok), _consequence(gr)]
-        values.append(_remarks(u))
+        values.append(_remarks(u, open_rows))
         for c in (0, 1, header.index("类型"), *moved):
             fmts[c]["align"] = "center"
         return values, fmts
@@ -393,7 +400,9 @@ def _about(book, st: Styles, result: RunResult, title: str, trace: Trace) -> Non
     def file_row(f) -> tuple[list, dict]:
         unit = f"{f.unit} {names[f.unit]}" if f.unit in names else f.unit
         tone = {} if f.status == "已读取" else BAD if f.status == "有错误" else MUTED
-        return ([f.path, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit,
+        # a file given outside the folders (--decisions) by its name: no path of the clerk's PC in the summary
+        shown = PurePath(f.path).name if PurePath(f.path).is_absolute() else f.path
+        return ([shown, f.sha256, result.form_titles.get(f.form_id, f.form_id), unit,
                  period_label(f.period) if f.period else "", f.status], {5: {"align": "center", **tone}})
 
     rows = Rows(len(result.files), lambda: map(file_row, result.files))
@@ -407,7 +416,10 @@ def _about(book, st: Styles, result: RunResult, title: str, trace: Trace) -> Non
 def _decision_pairs(result: RunResult) -> list[tuple[str, str]]:
     """说明's lines on the committee's decisions: those applied (with 会议/文号 and 日期) and those still open."""
     applied = [i.note for i in result.decisions if i.decided]
-    still = [i.title for i in result.decisions if i.open]
+    units = {u.code: u.unit for u in result.units}
+    # 说明 has no unit column (the decision sheet and the screen do): a register row's question is the unit's
+    still = [i.title if i.kind == TIE or i.units[0] not in units else f"{_whose(units[i.units[0]])}{i.title}"
+             for i in result.decisions if i.open]
     pairs = []
     if applied:
         pairs.append(("党委研究决定", "\n".join(f"{k}. {t}" for k, t in enumerate(applied, 1))))
@@ -415,6 +427,11 @@ def _decision_pairs(result: RunResult) -> list[tuple[str, str]]:
         pairs.append(("待党委研究事项", "\n".join(f"{k}. {t}" for k, t in enumerate(still, 1))
                       + f"\n（见党委研究事项_{result.period}.xlsx；党委研究后填写，放入本期表格文件夹重新计算）"))
     return pairs
+
+
+def _whose(unit: Unit) -> str:
+    """A unit as a line of 说明 names it: 杏花社区（HX02，河西街道）."""
+    return f"{unit.full_name}（{unit.code}{'，' + unit.township if unit.township else ''}）"
 
 
 def _date_text(when: str) -> str:
