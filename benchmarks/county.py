@@ -37,12 +37,8 @@ from villagescore.core.draw import draw_requests  # noqa: E402
 from villagescore.core.records import Criterion, LedgerEntry, Unit  # noqa: E402
 from villagescore.io import schemes  # noqa: E402
 from villagescore.io.atomic import write_bytes_atomic  # noqa: E402
-from villagescore.io.forms import (  # noqa: E402
-    build_entry_workbook,
-    build_setup_workbook,
-    period_file_name,
-    unit_folder,
-)
+from villagescore.io.forms import build_entry_workbook, build_setup_workbook  # noqa: E402
+from villagescore.io.period_forms import period_file_name, unit_folder  # noqa: E402
 
 PERIOD = "2025H1"
 ASPECTS = ["班子队伍", "产业发展", "为民服务", "乡村环境", "工作实绩"]

@@ -17,7 +17,7 @@ from villagescore.io.forms import SIGNATURES
 from villagescore.core.draw import draw_requests
 from villagescore.core.records import Criterion, LedgerEntry, Setup, Unit
 from villagescore.core.scheme import ScoreBallot
-from villagescore.io import forms, schemes
+from villagescore.io import forms, period_forms, schemes
 
 PERIOD = "2025H1"
 TEXTS = [
@@ -277,17 +277,17 @@ def test_setup_workbooks(scheme, units):
 def test_period_file_names(scheme, units):
     ballot, callback, committee = (scheme.form(x) for x in ("ballot", "callback", "committee"))
     u = units[0]
-    assert forms.period_file_name(scheme, ballot, "2025h1", u) == "C01_青山村_测评票录入_2025H1.xlsx"
-    assert forms.period_file_name(scheme, ballot, PERIOD, u, printable=True) == "C01_青山村_测评票（打印）_2025H1.xlsx"
-    assert forms.period_file_name(scheme, callback, PERIOD, u) == "C01_青山村_回访核查表_2025H1.xlsx"
-    assert forms.period_file_name(scheme, committee, PERIOD, None) == "乡党委县委评分表_2025H1.xlsx"
+    assert period_forms.period_file_name(scheme, ballot, "2025h1", u) == "C01_青山村_测评票录入_2025H1.xlsx"
+    assert period_forms.period_file_name(scheme, ballot, PERIOD, u, printable=True) == "C01_青山村_测评票（打印）_2025H1.xlsx"
+    assert period_forms.period_file_name(scheme, callback, PERIOD, u) == "C01_青山村_回访核查表_2025H1.xlsx"
+    assert period_forms.period_file_name(scheme, committee, PERIOD, None) == "乡党委县委评分表_2025H1.xlsx"
     odd = Unit("C/9", '新"村*', "村")
-    assert forms.period_file_name(scheme, callback, PERIOD, odd) == "C_9_新_村__回访核查表_2025H1.xlsx"
+    assert period_forms.period_file_name(scheme, callback, PERIOD, odd) == "C_9_新_村__回访核查表_2025H1.xlsx"
 
 
 def test_write_period_forms(scheme, setup, draws, tmp_path):
     seen: list[str] = []
-    paths = forms.write_period_forms(scheme, setup, PERIOD, tmp_path, draws, progress=seen.append)
+    paths = period_forms.write_period_forms(scheme, setup, PERIOD, tmp_path, draws, progress=seen.append)
     tree = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.xlsx"))
     expected = ["乡党委县委评分表_2025H1.xlsx"]
     for u in setup.units:
@@ -304,7 +304,7 @@ def test_write_period_forms(scheme, setup, draws, tmp_path):
 def test_missing_criteria_writes_nothing(scheme, setup, draws, tmp_path):
     broken = Setup(setup.units, {k: v for k, v in setup.criteria.items() if k != "C03"}, setup.ledger)
     with pytest.raises(ValueError, match="石门村"):
-        forms.write_period_forms(scheme, broken, PERIOD, tmp_path, draws)
+        period_forms.write_period_forms(scheme, broken, PERIOD, tmp_path, draws)
     assert not list(tmp_path.rglob("*"))
 
 

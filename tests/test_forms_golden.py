@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import golden
-from villagescore.io import forms
+from villagescore.io import forms, period_forms
 from villagescore.io.replay import PackageCache
 from villagescore.io.schemes import load
 
@@ -110,11 +110,11 @@ def test_period_forms_in_workers_the_same(county, plain, monkeypatch, tmp_path):
     """Both cores (the first unit built here, the others in the workers) write what one process writes plainly,
     in the same order."""
     scheme, setup, draws = county
-    monkeypatch.setattr(forms, "PARALLEL_MIN_UNITS", 2)
-    pooled = forms.write_period_forms(scheme, setup, "2025H1", tmp_path / "pooled", draws)
-    monkeypatch.setattr(forms, "PARALLEL_MIN_UNITS", 10**6)
+    monkeypatch.setattr(period_forms, "PARALLEL_MIN_UNITS", 2)
+    pooled = period_forms.write_period_forms(scheme, setup, "2025H1", tmp_path / "pooled", draws)
+    monkeypatch.setattr(period_forms, "PARALLEL_MIN_UNITS", 10**6)
     plain()
-    alone = forms.write_period_forms(scheme, setup, "2025H1", tmp_path / "plain", draws)
+    alone = period_forms.write_period_forms(scheme, setup, "2025H1", tmp_path / "plain", draws)
     names = [p.relative_to(tmp_path / "pooled") for p in pooled]
     assert names == [p.relative_to(tmp_path / "plain") for p in alone]
     assert len(names) == 1 + 5 * len(setup.units)
@@ -127,12 +127,12 @@ def test_period_forms_into_folders_already_there(county, tmp_path):
     scheme, setup, draws = county
     small = type(setup)(units=setup.units[:3], criteria=setup.criteria, ledger=setup.ledger)
     out = tmp_path / "out"
-    first = forms.write_period_forms(scheme, small, "2025H1", out, draws)
+    first = period_forms.write_period_forms(scheme, small, "2025H1", out, draws)
     kept = first[-1].parent / "自己的文件.txt"
     kept.write_text("留着", encoding="utf-8")
     old = {p: p.read_bytes() for p in first}
     first[1].write_bytes(b"stale")
-    second = forms.write_period_forms(scheme, small, "2025H1", out, draws)
+    second = period_forms.write_period_forms(scheme, small, "2025H1", out, draws)
     assert second == first
     assert {p: p.read_bytes() for p in second} == old
     assert kept.read_text(encoding="utf-8") == "留着"
@@ -330,7 +330,7 @@ def test_roster_texts_shaped_like_rich_text_in_every_form(tmp_path):
     crit = [Criterion("V1", "班子队伍", i + 1, f"{RICH}{i}" if i == 0 else f"细则{i}", Decimal(10)) for i in range(10)]
     setup = Setup(units=[unit], criteria={"V1": crit})
     ledger = [LedgerEntry("V1", f"V1-{i}", "2025-03-01", RICH, "13800001111", f"诉求{i}") for i in range(8)]
-    paths = forms.write_period_forms(scheme, setup, "2025H1", tmp_path,
+    paths = period_forms.write_period_forms(scheme, setup, "2025H1", tmp_path,
                                      {"V1": draw_requests(ledger, "V1", "2025H1", 1, 5)})
     assert paths
     for p in paths:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from villagescore.io import batch
-from villagescore.io.reader import FileRefused, Workbook, _inflate, read_workbook
+from villagescore.io.guards import _inflate
+from villagescore.io.reader import FileRefused, Workbook, read_workbook
 from villagescore.pipeline import compute, validate
 
 from test_ingest_corpus import book, edit, township_copy

@@ -11,9 +11,9 @@ import pytest
 import xlsxwriter
 
 from villagescore.core.layout import IDENTITY_SHEET
+from villagescore.io.guards import _trim_sheet
 from villagescore.io.reader import (
     FileRefused,
-    _trim_sheet,
     is_lock_or_system_file,
     iter_workbook_files,
     read_workbook,

@@ -36,7 +36,8 @@ from villagescore.core.scheme import Form, Scheme, ScoreBallot, VoteBallot
 from villagescore.core.tables import column_letter, is_footer
 from villagescore.io.atomic import write_bytes_atomic
 from villagescore.io.batch import _context, cpu_count
-from villagescore.io.forms import HEADER_ROW, period_file_name, unit_folder
+from villagescore.io.forms import HEADER_ROW
+from villagescore.io.period_forms import period_file_name, unit_folder
 from villagescore.io.reader import FileRefused, is_lock_or_system_file, read_workbook, sha256_of
 from villagescore.core.issues import FatalInput
 

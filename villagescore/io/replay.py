@@ -91,7 +91,7 @@ class Sheet:
 class PackageCache:
     """Packages already written, by the calls that made them (``Book._key``): the zip xlsxwriter wrote, in pieces
     (``_Zip``); at most ``limit`` (the oldest go first; 0 keeps none). One per run of the forms
-    (``forms.write_period_forms``): worker processes start with the packages the run knew when they started."""
+    (``period_forms.write_period_forms``): worker processes start with the packages the run knew when they started."""
 
     def __init__(self, limit: int = 64):
         self.limit = limit

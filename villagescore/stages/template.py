@@ -49,7 +49,7 @@ def make_forms(scheme: Scheme, roster: Path, criteria: Path | None, ledger: Path
             draws[u.code] = d
             if d.short:
                 report.add(issue("draw-short", unit=u.code, count=d.available, want=d.wanted))
-    from villagescore.io.forms import write_period_forms
+    from villagescore.io.period_forms import write_period_forms
 
     report.issues = name_units(report.issues, setup)
     paths = write_period_forms(scheme, setup, period, out_dir, draws, progress, _carried_values(scheme, carried),
