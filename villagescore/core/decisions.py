@@ -170,9 +170,10 @@ class DecisionBook:
             key = row_key(form, unit, row, seen)
             what = "；".join(f"{c.label}：{_text(row.get(c.key))}" for c in form.columns
                             if c.key != spec.column and row.get(c.key) not in (None, ""))
-            title = f"{spec.label}：《{form.short}》第 {row.row} 行（{what}），{column.label}为“{row.get(spec.column)}”"
+            brief = f"{spec.label}：《{form.short}》第 {row.row} 行"
+            title = f"{brief}（{what}），{column.label}为“{row.get(spec.column)}”"
             item = DecisionItem(key, ROW, period, title, (unit,), {unit: tuple(spec.choices)}, form=form.id,
-                                effects=dict(spec.choices))
+                                effects=dict(spec.choices), brief=brief)
             self.items.append(item)
             found = self._take(period, key)
             if not found:

@@ -259,14 +259,16 @@ def _vacated(rule: Rule, ranking: list[Candidate], want: int, forbidden: dict[st
     under min_score.
     Their places stay empty (``refill = false``). Of a tied block across the line, such units take the places
     left there first: a place is empty when any unit that may not take it ranks there."""
+    def why(c: Candidate) -> str:
+        if c.code in vetoed or rule.grade in forbidden[c.code]:
+            return "一票否决"
+        return f"得分低于{rule.min_score}" if rule.min_score is not None and c.score < rule.min_score else ""
+
     out: list[tuple[str, str]] = []
     pos = i = 0
     while i < len(ranking) and pos < want:
         block = [c for c in ranking[i:] if c.key == ranking[i].key]  # the ranking is sorted: a block is a run
-        barred = [(c.code, "一票否决") if c.code in vetoed or rule.grade in forbidden[c.code] else
-                  (c.code, f"得分低于{rule.min_score}") for c in block if c.code in vetoed
-                  or rule.grade in forbidden[c.code] or (rule.min_score is not None and c.score < rule.min_score)]
-        out += barred[:want - pos]
+        out += [(c.code, w) for c in block if (w := why(c))][:want - pos]
         pos += len(block)
         i += len(block)
     return tuple(out)

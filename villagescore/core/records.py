@@ -260,6 +260,7 @@ class DecisionItem:
     effects: dict[str, str] = field(default_factory=dict)  # a row's choice → the status it sets
     decided: dict[str, Decided] = field(default_factory=dict)  # unit → the decision applied to it (its own row)
     note: str = ""  # what the decision did, in words (empty while undecided)
+    brief: str = ""  # a row's item in a few words, without the row's values: 撤销减分申请：《加减分登记表》第 6 行
 
     @property
     def open(self) -> bool:

@@ -7,13 +7,13 @@ cells from the ``Trace`` (``trace.py``). ``write_summary`` writes them all in th
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import PurePath
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import PurePath
 from typing import Any
 
-from villagescore.core.explain import period_label, rounding
 from villagescore.core.decisions import ROW, TIE
+from villagescore.core.explain import period_label, rounding
 from villagescore.core.issues import Report, Severity
 from villagescore.core.numbers import round_half_up
 from villagescore.core.periods import Period
@@ -62,7 +62,7 @@ def _remarks(u: UnitResult, open_rows: list[DecisionItem]) -> str:
     parts += [gr.reason for gr in u.grades.values() if (not gr.grade or gr.decision) and gr.reason]  # pending,
     # withheld, 无法判定, or decided by the committee (the decision cited)
     # a register row still before the committee (申请撤销): the score stands on the row as registered for now
-    parts += [f"{i.title.split('（', 1)[0]}待党委研究，本期得分暂按表中状态计算，研究后重新计算"
+    parts += [f"{i.brief}待党委研究，本期得分暂按表中状态计算，研究后重新计算"
               for i in open_rows if i.units[0] == u.code]
     if not u.ok:
         parts.append("数据有错误，未计算")
