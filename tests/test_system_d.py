@@ -180,6 +180,7 @@ def test_village_grades(result):
     line = next(q for q in result.quota if q.grading == "grade" and q.grade == "先进")
     assert (line.allowed, line.actual, line.vacated) == ("≤ 5", 4, (("V3", "一票否决"),))
     assert "不递补" in line.rule and line.note == "排名在名额内的枫林村（V3）因一票否决不能评为“先进”，空出 1 个名额，不递补"
+    assert f"考核等次：{line.rule}，{line.note}" in result.notes  # on screen and under 汇总 too
     office = next(q for q in result.quota if q.grading == "office_grade" and q.grade == "先进")
     # three offices, so all three are within the first 4; O3 (65.00) is under the 70 of 取消先进单位 情形6
     assert (office.allowed, office.actual, office.vacated) == ("≤ 3", 2, (("O3", "得分低于70"),))

@@ -248,7 +248,10 @@ def grade_units(grading: Grading, cands: list[Candidate], places: int = 2) -> Gr
         res = GradeResult(grading.id, None if unit_tie else grade[c.code], unit_tie.grades if unit_tie else (),
                           reason.get(c.code, ""), rank[c.code], tie=unit_tie)
         results[c.code] = with_consequence(grading, res, c, places)
-    count_lines(quota, results, {c.code: _name(c) for c in cands})
+    unit_names = {c.code: _name(c) for c in cands}
+    count_lines(quota, results, unit_names)
+    # on screen and under 汇总 too: a rule that gives fewer places than it says
+    notes += [f"{grading.label}：{line.rule}，{vacancy_text(line, unit_names)}" for line in quota if line.vacated]
     return GradingOutcome(results, quota, notes, tie_notes)
 
 
@@ -274,6 +277,12 @@ def _vacated(rule: Rule, ranking: list[Candidate], want: int, forbidden: dict[st
     return tuple(out)
 
 
+def vacancy_text(line: QuotaLine, names: dict[str, str]) -> str:
+    """Why a top_n line without refill gives fewer places than it has: the units ranked within it that may not."""
+    who = "、".join(f"{names.get(x, x)}因{why}" for x, why in line.vacated)
+    return f"排名在名额内的{who}不能评为“{line.grade}”，空出 {len(line.vacated)} 个名额，不递补"
+
+
 def count_lines(quota: list[QuotaLine], results: dict[str, GradeResult], names: dict[str, str]) -> None:
     """Each quota line's final count (after defaults and vetoes), the places held by pending ties beside it, and
     its note: a tie pending on the line, or settled there by the committee's decision (``GradeResult.decision``)."""
@@ -288,8 +297,7 @@ def count_lines(quota: list[QuotaLine], results: dict[str, GradeResult], names: 
         crossed = [t for t in pending if t.line == line.rule and t.inside == line.grade]
         parts = []
         if line.vacated:
-            who = "、".join(f"{names.get(x, x)}因{why}" for x, why in line.vacated)
-            parts.append(f"排名在名额内的{who}不能评为“{line.grade}”，空出 {len(line.vacated)} 个名额，不递补")
+            parts.append(vacancy_text(line, names))
         if line.pending:
             held_by = "；".join("、".join(names.get(x, x) for x in t.units) for t in pending if t.count(line.grade))
             parts.append(("名额线上同分，待党委研究；" if crossed else "")
